@@ -1,0 +1,44 @@
+// native/binding/addon.cpp: module entry; each *_handle / kernels file
+// registers its own exports.
+#include <napi.h>
+
+#include "../core/thread_pool.h"
+#include "../cpu/cpu_features.h"
+#include "exports.h"
+
+namespace hl::binding {
+
+static Napi::Value cpu_info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const CpuFeatures& f = cpu_features();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("arch", Napi::String::New(env, f.arch));
+  o.Set("avx2", Napi::Boolean::New(env, f.avx2));
+  o.Set("fma", Napi::Boolean::New(env, f.fma));
+  o.Set("f16c", Napi::Boolean::New(env, f.f16c));
+  o.Set("avx512f", Napi::Boolean::New(env, f.avx512f));
+  o.Set("avx512bw", Napi::Boolean::New(env, f.avx512bw));
+  o.Set("avx512vnni", Napi::Boolean::New(env, f.avx512vnni));
+  o.Set("avx512bf16", Napi::Boolean::New(env, f.avx512bf16));
+  o.Set("neon", Napi::Boolean::New(env, f.neon));
+  o.Set("dotprod", Napi::Boolean::New(env, f.dotprod));
+  o.Set("threads", Napi::Number::New(env, default_thread_count()));
+  return o;
+}
+
+static Napi::Object init(Napi::Env env, Napi::Object exports) {
+  exports.Set("cpuInfo", Napi::Function::New(env, cpu_info, "cpuInfo"));
+  exports.Set("cudaAvailable", Napi::Function::New(
+                                   env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+                                     return Napi::Boolean::New(info.Env(), false);
+                                   },
+                                   "cudaAvailable"));
+  register_model_exports(env, exports);
+  register_kernel_exports(env, exports);
+  return exports;
+}
+
+}  // namespace hl::binding
+
+static Napi::Object init_module(Napi::Env env, Napi::Object exports) { return hl::binding::init(env, exports); }
+NODE_API_MODULE(hybridlm, init_module)

@@ -1,0 +1,155 @@
+// native/core/dtype.h: element / block types of weights.
+// Values equal the GGUF `ggml_type` ids so the TS loader can pass them through;
+// a type is usable only where dtype_supported() says so (Q4_0/Q4_K/Q5_K/Q6_K
+// plug in next: add the block layout here and a block decoder in cpu/quant).
+#pragma once
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include "error.h"
+
+namespace hl {
+
+enum class DType : int32_t {
+  F32 = 0,
+  F16 = 1,
+  Q4_0 = 2,
+  Q8_0 = 8,
+  Q4_K = 12,
+  Q5_K = 13,
+  Q6_K = 14,
+  BF16 = 30,
+};
+
+inline const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::F32: return "F32";
+    case DType::F16: return "F16";
+    case DType::Q4_0: return "Q4_0";
+    case DType::Q8_0: return "Q8_0";
+    case DType::Q4_K: return "Q4_K";
+    case DType::Q5_K: return "Q5_K";
+    case DType::Q6_K: return "Q6_K";
+    case DType::BF16: return "BF16";
+  }
+  return "unknown";
+}
+
+// Types the CPU kernels implement today.
+inline bool dtype_supported(DType t) {
+  return t == DType::F32 || t == DType::F16 || t == DType::BF16 || t == DType::Q8_0;
+}
+
+// Elements per block (1 for plain types) and bytes per block.
+inline int64_t dtype_block_size(DType t) {
+  switch (t) {
+    case DType::Q4_0: case DType::Q8_0: return 32;
+    case DType::Q4_K: case DType::Q5_K: case DType::Q6_K: return 256;
+    default: return 1;
+  }
+}
+inline int64_t dtype_block_bytes(DType t) {
+  switch (t) {
+    case DType::F32: return 4;
+    case DType::F16: case DType::BF16: return 2;
+    case DType::Q4_0: return 18;
+    case DType::Q8_0: return 34;
+    case DType::Q4_K: return 144;
+    case DType::Q5_K: return 176;
+    case DType::Q6_K: return 210;
+  }
+  return 0;
+}
+
+inline DType dtype_from_int(int32_t v, const std::string& what) {
+  switch (v) {
+    case 0: case 1: case 2: case 8: case 12: case 13: case 14: case 30: {
+      DType t = static_cast<DType>(v);
+      HL_CHECK(dtype_supported(t), Unsupported,
+               what + ": tensor type " + dtype_name(t) + " is not supported yet");
+      return t;
+    }
+    default:
+      throw Error(ErrorCode::Unsupported, what + ": unknown tensor type id " + std::to_string(v));
+  }
+}
+
+// Bytes of one row of n elements; n must be a multiple of the block size.
+inline int64_t dtype_row_bytes(DType t, int64_t n) {
+  return n / dtype_block_size(t) * dtype_block_bytes(t);
+}
+
+// ---- scalar conversions (exact; used by references, loaders and slow paths)
+
+inline float f16_to_f32(uint16_t h) {
+  uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+  uint32_t exp = (h >> 10) & 0x1f;
+  uint32_t man = h & 0x3ff;
+  uint32_t bits;
+  if (exp == 0) {
+    if (man == 0) {
+      bits = sign;
+    } else {  // subnormal: renormalise
+      int e = -1;
+      do { e++; man <<= 1; } while (!(man & 0x400));
+      man &= 0x3ff;
+      bits = sign | ((uint32_t)(127 - 15 - e) << 23) | (man << 13);
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | (man << 13);
+  } else {
+    bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+inline uint16_t f32_to_f16(float f) {  // round to nearest even
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  uint32_t sign = (x >> 16) & 0x8000;
+  int32_t exp = (int32_t)((x >> 23) & 0xff) - 127 + 15;
+  uint32_t man = x & 0x7fffff;
+  if (((x >> 23) & 0xff) == 0xff) return (uint16_t)(sign | 0x7c00 | (man ? 0x200 : 0));
+  if (exp >= 31) return (uint16_t)(sign | 0x7c00);
+  if (exp <= 0) {
+    if (exp < -10) return (uint16_t)sign;
+    man |= 0x800000;
+    uint32_t shift = (uint32_t)(14 - exp);
+    uint32_t half = man >> shift;
+    uint32_t rem = man & ((1u << shift) - 1);
+    uint32_t mid = 1u << (shift - 1);
+    if (rem > mid || (rem == mid && (half & 1))) half++;
+    return (uint16_t)(sign | half);
+  }
+  uint32_t h = sign | ((uint32_t)exp << 10) | (man >> 13);
+  uint32_t rem = man & 0x1fff;
+  if (rem > 0x1000 || (rem == 0x1000 && (h & 1))) h++;
+  return (uint16_t)h;
+}
+
+inline float bf16_to_f32(uint16_t b) {
+  uint32_t bits = (uint32_t)b << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+inline uint16_t f32_to_bf16(float f) {  // round to nearest even
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  if ((x & 0x7fffffff) > 0x7f800000) return (uint16_t)((x >> 16) | 0x40);
+  x += 0x7fff + ((x >> 16) & 1);
+  return (uint16_t)(x >> 16);
+}
+
+// GGUF Q8_0 block: fp16 scale d, then 32 int8; w = d * q.
+struct BlockQ8_0 {
+  uint16_t d;
+  int8_t qs[32];
+};
+static_assert(sizeof(BlockQ8_0) == 34, "Q8_0 block must be 34 bytes");
+
+}  // namespace hl

@@ -1,0 +1,133 @@
+// native/cpu/kernels.h: the CPU kernel families (KERNELS.md §1-8).
+// Activations are f32, row-major, contiguous unless a stride is given; all
+// accumulation is f32. Packed ragged batches use cu_seqlens[n_seqs + 1]
+// (token offsets) and one state pointer per sequence. Every function splits
+// its work over the pool it is given and never nests parallel_for.
+// Preconditions are the caller's job (the executor and binding/kernels.cpp
+// validate shapes once); kernels do not re-check per call.
+#pragma once
+#include <cstdint>
+
+#include "../core/tensor.h"
+#include "../core/thread_pool.h"
+
+namespace hl::cpu {
+
+// ---- norms (rmsnorm.cpp)
+// y[t, :] = x[t, :] * rsqrt(mean(x[t, :]^2) + eps) * w        x, y: [n_tokens, dim]; w: [dim]
+// y may alias x.
+void rmsnorm(ThreadPool& pool, float* y, const float* x, const float* w, int64_t n_tokens, int64_t dim,
+             float eps);
+
+// Gate first, then normalise per group (Mamba-2, norm_before_gate = false):
+// u = x * silu(z); for each group g of dim/n_groups channels:
+// y[t, g] = u[t, g] * rsqrt(mean(u[t, g]^2) + eps) * w[g]
+// x, z, y: [n_tokens, dim]; w: [dim]. y may alias x.
+void gated_rmsnorm(ThreadPool& pool, float* y, const float* x, const float* z, const float* w,
+                   int64_t n_tokens, int64_t dim, int64_t n_groups, float eps);
+
+// ---- causal depthwise conv1d + bias + SiLU (conv1d.cpp)
+// For each sequence s (tokens cu_seqlens[s] .. cu_seqlens[s+1]) and channel c:
+// out[t, c] = silu(bias[c] + sum_{j<d_conv} w[c, j] * in[t - (d_conv-1) + j, c])
+// where rows before the sequence start come from states[s] ([d_conv-1, channels],
+// oldest row first; the raw pre-bias inputs of the previous call). On return
+// states[s] holds the last d_conv-1 raw input rows (older rows shifted in when
+// the sequence is shorter than d_conv-1).
+// in, out: [n_tokens, channels]; w: [channels, d_conv]; bias: [channels] (may be null).
+void conv1d_causal_prefill(ThreadPool& pool, float* out, const float* in, const float* w, const float* bias,
+                           int64_t channels, int d_conv, const int32_t* cu_seqlens, int n_seqs,
+                           float* const* states);
+// Decode: exactly one token per sequence, in/out: [n_seqs, channels].
+void conv1d_causal_step(ThreadPool& pool, float* out, const float* in, const float* w, const float* bias,
+                        int64_t channels, int d_conv, int n_seqs, float* const* states);
+
+// ---- Mamba-2 selective scan (ssm_scan.cpp)
+struct SsmDims {
+  int64_t n_heads;   // H
+  int64_t head_dim;  // P
+  int64_t d_state;   // N
+  int64_t n_groups;  // G; head h uses group h / (H / G)
+};
+// Per sequence s, head h, token t (in order):
+//   dt = softplus(dt_raw[t, h] + dt_bias[h])      (softplus(v) = v for v > 20)
+//   S  = exp(dt * A[h]) * S + dt * x[t, h, :] ⊗ B[t, g(h), :]     S: [P, N]
+//   y[t, h, :] = S · C[t, g(h), :] + D[h] * x[t, h, :]
+// x, y: [n_tokens, H, P]; dt_raw: [n_tokens, H]; B, C: [n_tokens, G, N];
+// A, D, dt_bias: [H] (A already -exp(A_log)); states[s]: [H, P, N], read as the
+// initial state and overwritten with the final one. D may be null (no skip).
+// chunk_size > 0 selects the chunked (SSD) evaluation with that chunk length
+// (identical results up to rounding); 0 = the recurrence.
+void ssm_scan(ThreadPool& pool, float* y, const float* x, const float* dt_raw, const float* A, const float* B,
+              const float* C, const float* D, const float* dt_bias, const SsmDims& dims,
+              const int32_t* cu_seqlens, int n_seqs, float* const* states, int chunk_size);
+// Decode: one token per sequence; x, y: [n_seqs, H, P], dt_raw [n_seqs, H], B, C [n_seqs, G, N].
+void ssm_step(ThreadPool& pool, float* y, const float* x, const float* dt_raw, const float* A, const float* B,
+              const float* C, const float* D, const float* dt_bias, const SsmDims& dims, int n_seqs,
+              float* const* states);
+
+// ---- attention (attention.cpp)
+// Keys/values of one sequence, possibly paged: key j of kv head h is at
+//   k_pages[j / page_size] + h * head_stride + (j % page_size) * token_stride
+// (values likewise). A contiguous [n_ctx, n_kv_heads, head_dim] cache is one
+// page with page_size >= n_ctx, head_stride = head_dim, token_stride = n_kv_heads * head_dim.
+struct KvView {
+  const float* const* k_pages;
+  const float* const* v_pages;
+  int64_t page_size;
+  int64_t head_stride;
+  int64_t token_stride;
+  int64_t n_ctx;  // keys visible in total (cached + new)
+};
+struct AttentionDims {
+  int64_t n_heads;     // query heads Hq
+  int64_t n_kv_heads;  // Hkv; query head h uses kv head h / (Hq / Hkv)
+  int64_t head_dim;    // Dh
+  float scale;         // score = scale * q·k (Granite: attention_multiplier)
+};
+// For each sequence s, the queries q[cu_seqlens[s] .. cu_seqlens[s+1]) are the
+// LAST n_q = cu_seqlens[s+1]-cu_seqlens[s] positions of that sequence's context:
+// query i sits at absolute position kv[s].n_ctx - n_q + i and (causal) sees keys
+// 0 .. that position. Online softmax in f32.
+// q, out: [n_tokens, Hq, Dh].
+void attention(ThreadPool& pool, float* out, const float* q, const AttentionDims& dims,
+               const int32_t* cu_seqlens, int n_seqs, const KvView* kv);
+
+// ---- matmul (matmul.cpp)
+// y[t, r] = sum_k x[t, k] * W[r, k]       x: [n_tokens, W.cols]; y: [n_tokens, W.rows]
+// W in any supported dtype (F32, F16, BF16, Q8_0). Threads split output rows.
+void matmul(ThreadPool& pool, float* y, const float* x, int64_t n_tokens, const WeightView& w);
+
+// Dequantize/widen row r of W into out[W.cols].
+void weight_row_to_f32(const WeightView& w, int64_t r, float* out);
+
+// ---- embedding (embed.cpp)
+// out[t, :] = scale * W[ids[t], :]   W: [vocab, dim] any dtype; ids already validated.
+void embed(ThreadPool& pool, float* out, const WeightView& w, const int32_t* ids, int64_t n_tokens, float scale);
+
+// ---- SwiGLU (swiglu.cpp)
+// out[t, i] = silu(gate[t, i]) * up[t, i]    all [n_tokens, n]
+void swiglu(ThreadPool& pool, float* out, const float* gate, const float* up, int64_t n_tokens, int64_t n);
+
+// ---- MoE (moe.cpp)
+// Top-k of logits[t, :] (ties -> lower expert index), weights = softmax over
+// the k selected logits. logits: [n_tokens, n_experts]; ids, weights: [n_tokens, top_k].
+void moe_route(ThreadPool& pool, int32_t* ids, float* weights, const float* logits, int64_t n_tokens,
+               int64_t n_experts, int64_t top_k);
+struct MoeWeights {
+  // Expert e's gate/up rows are gate.slice of rows [e*F, (e+1)*F) etc. is NOT
+  // assumed: each expert is its own view, expert_stride bytes apart.
+  WeightView gate;          // expert 0: [F, D]
+  WeightView up;            // expert 0: [F, D]
+  WeightView down;          // expert 0: [D, F]
+  int64_t gate_expert_stride;  // bytes between experts
+  int64_t up_expert_stride;
+  int64_t down_expert_stride;
+  int64_t n_experts;
+};
+// out[t, :] = sum_{j<top_k} weights[t, j] * down_e · (silu(gate_e · x[t]) * (up_e · x[t])),  e = ids[t, j]
+// Tokens are grouped by expert so each selected expert's weights stream once.
+// x, out: [n_tokens, D]; out is overwritten.
+void moe_forward(ThreadPool& pool, float* out, const float* x, const int32_t* ids, const float* weights,
+                 int64_t n_tokens, int64_t top_k, const MoeWeights& w);
+
+}  // namespace hl::cpu
