@@ -2,6 +2,7 @@
  * The whole addon surface, typed. lib/native.ts is the only loader; every
  * other module goes through these types.
  */
+import type { ModelConfig, TensorEntry } from './loaders/types';
 import type { NativeKernelAddon } from './native-kernel-types';
 
 /** CPU features the addon detected at load. */
@@ -24,5 +25,45 @@ export interface NativeAddon extends NativeKernelAddon, NativeModelAddon {
   cudaAvailable(): boolean;
 }
 
+/** What loadModel hands the addon: the loader's validated table, plus run options. */
+export interface NativeLoadSpec {
+  files: readonly string[];
+  fileSizes: readonly number[];
+  config: ModelConfig;
+  tensors: readonly TensorEntry[];
+  threads: number;
+  /** Tokens per KV page. */
+  pageSize: number;
+}
+
+/** Bytes the native side holds for one model. */
+export interface NativeMemory {
+  weights: number;
+  recurrentState: number;
+  kvCache: number;
+  kvPages: number;
+  kvPageBytes: number;
+  kvPageTokens: number;
+  sequences: number;
+  recurrentBytesPerSequence: number;
+  threads: number;
+}
+
+/** One loaded model (native/binding/model_handle.cpp ModelHandle). */
+export interface NativeModelHandle {
+  /** One forward step over a ragged batch; resolves one [rows, vocab] block per sequence. */
+  step(seqIds: Int32Array, counts: Int32Array, tokens: Int32Array, allLogits: Uint8Array): Promise<Float32Array[]>;
+  createSequence(): number;
+  forkSequence(id: number): Promise<number>;
+  disposeSequence(id: number): void;
+  snapshotSequence(id: number): Promise<Buffer>;
+  restoreSequence(bytes: Uint8Array): Promise<number>;
+  sequencePosition(id: number): number;
+  memory(): NativeMemory;
+  dispose(): void;
+}
+
 /** Model/sequence functions (native/binding/model_handle.cpp). */
-export interface NativeModelAddon {}
+export interface NativeModelAddon {
+  loadModel(spec: NativeLoadSpec): Promise<NativeModelHandle>;
+}

@@ -1,5 +1,496 @@
-// placeholder: replaced by the kernel API binding
+// native/binding/kernels.cpp: the standalone kernel API (lib/kernels.ts).
+// One JS function per kernel family: fn(typedArrays..., numbers..., options?)
+// -> Promise. On the JS thread every argument is validated (kernel_args.h) and
+// copied into a Job; the kernel runs on a libuv worker over
+// ThreadPool::shared(); the Promise resolves with fresh Float32Array /
+// Int32Array results (plus the final conv/SSM states where a kernel updates
+// them). Signatures are typed in lib/native-kernel-types.ts.
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "../cpu/kernels.h"
+#include "async_job.h"
 #include "exports.h"
+#include "kernel_args.h"
+
 namespace hl::binding {
-void register_kernel_exports(Napi::Env, Napi::Object) {}
+namespace {
+
+using F32 = std::vector<float>;
+using I32 = std::vector<int32_t>;
+using Bytes = std::vector<uint8_t>;
+
+constexpr int64_t kMaxSynth = int64_t(1) << 31;  // elements of a zero state we allocate ourselves
+
+ThreadPool& pool() { return ThreadPool::shared(); }
+
+Napi::Float32Array to_js(Napi::Env env, const F32& v) {
+  auto a = Napi::Float32Array::New(env, v.size());
+  if (!v.empty()) std::memcpy(a.Data(), v.data(), v.size() * sizeof(float));
+  return a;
 }
+Napi::Int32Array to_js(Napi::Env env, const I32& v) {
+  auto a = Napi::Int32Array::New(env, v.size());
+  if (!v.empty()) std::memcpy(a.Data(), v.data(), v.size() * sizeof(int32_t));
+  return a;
+}
+
+// Per-sequence state pointers into one [n_seqs, per_seq] buffer.
+std::vector<float*> state_ptrs(F32& states, int64_t n_seqs, int64_t per_seq) {
+  std::vector<float*> p((size_t)n_seqs);
+  for (int64_t s = 0; s < n_seqs; s++) p[s] = states.data() + s * per_seq;
+  return p;
+}
+
+// Optional float array: absent -> empty (the kernel gets null).
+F32 opt_f32(const KernelArgs& a, const Napi::Value& v, const char* name, int64_t n, const std::string& shape) {
+  return KernelArgs::absent(v) ? F32() : a.f32(v, name, n, shape);
+}
+// States: given, or zeros of the same shape.
+F32 states_or_zeros(const KernelArgs& a, const Napi::Value& v, const char* name, int64_t n, const std::string& shape) {
+  if (!KernelArgs::absent(v)) return a.f32(v, name, n, shape);
+  if (n > kMaxSynth) a.fail(ErrorCode::Shape, std::string(name) + " " + shape + " is too large");
+  return F32((size_t)n, 0.0f);
+}
+const float* or_null(const F32& v) { return v.empty() ? nullptr : v.data(); }
+
+template <typename Job>
+Napi::Promise launch(Napi::Env env, const char* name, std::shared_ptr<Job> job) {
+  return run_async(env, name, [job] { job->run(); }, [job](Napi::Env e) { return job->result(e); });
+}
+
+Napi::Object pair(Napi::Env env, const char* k1, Napi::Value v1, const char* k2, Napi::Value v2) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set(k1, v1);
+  o.Set(k2, v2);
+  return o;
+}
+
+// ---- norms
+
+// rmsNorm(x, weight, nTokens, dim, {eps}) / gatedRmsNorm(x, z, weight, nTokens, dim, {eps, nGroups})
+struct NormJob {
+  F32 x, z, w, y;
+  int64_t n, dim, groups;
+  float eps;
+  void run() {
+    y.resize(x.size());
+    if (z.empty())
+      cpu::rmsnorm(pool(), y.data(), x.data(), w.data(), n, dim, eps);
+    else
+      cpu::gated_rmsnorm(pool(), y.data(), x.data(), z.data(), w.data(), n, dim, groups, eps);
+  }
+  Napi::Value result(Napi::Env env) { return to_js(env, y); }
+};
+
+Napi::Value norm(const Napi::CallbackInfo& info, bool gated) {
+  KernelArgs a(info, gated ? "gatedRmsNorm" : "rmsNorm");
+  const size_t o = gated ? 1 : 0;
+  a.set_opts_index(4 + o);
+  auto job = std::make_shared<NormJob>();
+  job->n = a.integer(2 + o, "nTokens", 0);
+  job->dim = a.integer(3 + o, "dim");
+  job->eps = a.opt_number("eps", 1e-5f);
+  if (job->eps < 0) a.fail(ErrorCode::Argument, "eps must be >= 0");
+  job->groups = gated ? a.opt_integer("nGroups", 1, 1, job->dim) : 1;
+  if (job->dim % job->groups != 0)
+    a.fail(ErrorCode::Shape, "dim " + std::to_string(job->dim) + " is not divisible by nGroups " +
+                                 std::to_string(job->groups));
+  const std::string xs = shape_of({{"nTokens", job->n}, {"dim", job->dim}});
+  job->x = a.f32(info[0], "x", a.numel({job->n, job->dim}, "x"), xs);
+  if (gated) job->z = a.f32(info[1], "z", (int64_t)job->x.size(), xs);
+  job->w = a.f32(info[1 + o], "weight", job->dim, shape_of({{"dim", job->dim}}));
+  return launch(info.Env(), a.fn().c_str(), job);
+}
+
+// ---- conv1d
+
+// conv1dPrefill(x, weight, cuSeqlens, nTokens, channels, dConv, {bias, states})
+// conv1dStep(x, weight, states | null, nSeqs, channels, dConv, {bias})
+struct ConvJob {
+  F32 x, w, bias, states, out;
+  I32 cu;
+  int64_t channels, n_seqs;
+  int d_conv;
+  bool step;
+  void run() {
+    out.resize(x.size());
+    auto ptrs = state_ptrs(states, n_seqs, (d_conv - 1) * channels);
+    if (step)
+      cpu::conv1d_causal_step(pool(), out.data(), x.data(), w.data(), or_null(bias), channels, d_conv, (int)n_seqs,
+                              ptrs.data());
+    else
+      cpu::conv1d_causal_prefill(pool(), out.data(), x.data(), w.data(), or_null(bias), channels, d_conv, cu.data(),
+                                 (int)n_seqs, ptrs.data());
+  }
+  Napi::Value result(Napi::Env env) { return pair(env, "out", to_js(env, out), "states", to_js(env, states)); }
+};
+
+Napi::Value conv1d(const Napi::CallbackInfo& info, bool step) {
+  KernelArgs a(info, step ? "conv1dStep" : "conv1dPrefill");
+  a.set_opts_index(6);
+  auto job = std::make_shared<ConvJob>();
+  job->step = step;
+  const int64_t count = a.integer(3, step ? "nSeqs" : "nTokens", 0);
+  const int64_t C = job->channels = a.integer(4, "channels");
+  const int64_t K = a.integer(5, "dConv", 1, 1024);
+  job->d_conv = (int)K;
+  Napi::Value states = step ? info[2] : a.opt("states");
+  if (step) {
+    job->n_seqs = count;
+  } else {
+    job->cu = a.cu_seqlens(info[2], "cuSeqlens", count);
+    job->n_seqs = (int64_t)job->cu.size() - 1;
+  }
+  const int64_t S = job->n_seqs;
+  job->x = a.f32(info[0], "x", a.numel({count, C}, "x"), shape_of({{step ? "nSeqs" : "nTokens", count}, {"channels", C}}));
+  job->w = a.f32(info[1], "weight", a.numel({C, K}, "weight"), shape_of({{"channels", C}, {"dConv", K}}));
+  job->bias = opt_f32(a, a.opt("bias"), "bias", C, shape_of({{"channels", C}}));
+  job->states = states_or_zeros(a, states, "states", a.numel({S, K - 1, C}, "states"),
+                                shape_of({{"nSeqs", S}, {"dConv - 1", K - 1}, {"channels", C}}));
+  return launch(info.Env(), a.fn().c_str(), job);
+}
+
+// ---- Mamba-2 scan
+
+// ssmScan(x, dt, A, B, C, cuSeqlens, nTokens, nHeads, headDim, dState, nGroups, {D, dtBias, states, chunkSize})
+// ssmStep(x, dt, A, B, C, states | null, nSeqs, nHeads, headDim, dState, nGroups, {D, dtBias})
+struct SsmJob {
+  F32 x, dt, A, B, C, D, dt_bias, states, y;
+  I32 cu;
+  cpu::SsmDims dims;
+  int64_t n_seqs;
+  int chunk;
+  bool step;
+  void run() {
+    y.resize(x.size());
+    auto ptrs = state_ptrs(states, n_seqs, dims.n_heads * dims.head_dim * dims.d_state);
+    if (step)
+      cpu::ssm_step(pool(), y.data(), x.data(), dt.data(), A.data(), B.data(), C.data(), or_null(D), or_null(dt_bias),
+                    dims, (int)n_seqs, ptrs.data());
+    else
+      cpu::ssm_scan(pool(), y.data(), x.data(), dt.data(), A.data(), B.data(), C.data(), or_null(D), or_null(dt_bias),
+                    dims, cu.data(), (int)n_seqs, ptrs.data(), chunk);
+  }
+  Napi::Value result(Napi::Env env) { return pair(env, "y", to_js(env, y), "states", to_js(env, states)); }
+};
+
+Napi::Value ssm(const Napi::CallbackInfo& info, bool step) {
+  KernelArgs a(info, step ? "ssmStep" : "ssmScan");
+  a.set_opts_index(11);
+  auto job = std::make_shared<SsmJob>();
+  job->step = step;
+  const char* tn = step ? "nSeqs" : "nTokens";
+  const int64_t T = a.integer(6, tn, 0);
+  const int64_t H = job->dims.n_heads = a.integer(7, "nHeads");
+  const int64_t P = job->dims.head_dim = a.integer(8, "headDim");
+  const int64_t N = job->dims.d_state = a.integer(9, "dState");
+  const int64_t G = job->dims.n_groups = a.integer(10, "nGroups");
+  if (H % G != 0)
+    a.fail(ErrorCode::Shape, "nHeads " + std::to_string(H) + " is not divisible by nGroups " + std::to_string(G));
+  job->chunk = step ? 0 : (int)a.opt_integer("chunkSize", 0, 0, 65536);
+  Napi::Value states = step ? info[5] : a.opt("states");
+  if (step) {
+    job->n_seqs = T;
+  } else {
+    job->cu = a.cu_seqlens(info[5], "cuSeqlens", T);
+    job->n_seqs = (int64_t)job->cu.size() - 1;
+  }
+  const int64_t S = job->n_seqs;
+  job->x = a.f32(info[0], "x", a.numel({T, H, P}, "x"), shape_of({{tn, T}, {"nHeads", H}, {"headDim", P}}));
+  job->dt = a.f32(info[1], "dt", a.numel({T, H}, "dt"), shape_of({{tn, T}, {"nHeads", H}}));
+  job->A = a.f32(info[2], "A", H, shape_of({{"nHeads", H}}));
+  const std::string bc = shape_of({{tn, T}, {"nGroups", G}, {"dState", N}});
+  job->B = a.f32(info[3], "B", a.numel({T, G, N}, "B"), bc);
+  job->C = a.f32(info[4], "C", a.numel({T, G, N}, "C"), bc);
+  job->D = opt_f32(a, a.opt("D"), "D", H, shape_of({{"nHeads", H}}));
+  job->dt_bias = opt_f32(a, a.opt("dtBias"), "dtBias", H, shape_of({{"nHeads", H}}));
+  job->states = states_or_zeros(a, states, "states", a.numel({S, H, P, N}, "states"),
+                                shape_of({{"nSeqs", S}, {"nHeads", H}, {"headDim", P}, {"dState", N}}));
+  return launch(info.Env(), a.fn().c_str(), job);
+}
+
+// ---- attention
+
+// attention(q, k, v, qCuSeqlens, kvCuSeqlens, nHeads, nKvHeads, headDim, {scale, pageSize})
+// Sequence s has queries q[qCu[s] .. qCu[s+1]) = the last positions of its
+// context k/v[kvCu[s] .. kvCu[s+1]). pageSize > 0 copies the context into a
+// paged pool [pages, Hkv, pageSize, Dh] with a scrambled page table (tests the
+// paged path; the executor builds its KvViews from its own pool).
+struct AttnJob {
+  F32 q, k, v, out, k_pool, v_pool;
+  I32 qcu, kvcu;
+  cpu::AttentionDims dims;
+  int64_t page;
+  void run() {
+    out.resize(q.size());
+    const int64_t S = (int64_t)qcu.size() - 1, Hkv = dims.n_kv_heads, Dh = dims.head_dim;
+    std::vector<std::vector<const float*>> kp((size_t)S), vp((size_t)S);
+    std::vector<cpu::KvView> views((size_t)S);
+    if (page > 0) {
+      int64_t total = 0;
+      for (int64_t s = 0; s < S; s++) total += (kvcu[s + 1] - kvcu[s] + page - 1) / page;
+      const int64_t page_floats = Hkv * page * Dh;
+      k_pool.assign((size_t)(total * page_floats), 0.0f);
+      v_pool.assign((size_t)(total * page_floats), 0.0f);
+      int64_t logical = 0;
+      for (int64_t s = 0; s < S; s++) {
+        const int64_t ctx = kvcu[s + 1] - kvcu[s];
+        for (int64_t p = 0; p < (ctx + page - 1) / page; p++, logical++) {
+          const int64_t phys = total - 1 - logical;  // reversed: pages are not in order
+          kp[s].push_back(k_pool.data() + phys * page_floats);
+          vp[s].push_back(v_pool.data() + phys * page_floats);
+          for (int64_t j = p * page; j < std::min(ctx, (p + 1) * page); j++)
+            for (int64_t h = 0; h < Hkv; h++) {
+              const int64_t src = ((kvcu[s] + j) * Hkv + h) * Dh, dst = phys * page_floats + (h * page + j % page) * Dh;
+              std::memcpy(&k_pool[dst], &k[src], (size_t)Dh * sizeof(float));
+              std::memcpy(&v_pool[dst], &v[src], (size_t)Dh * sizeof(float));
+            }
+        }
+        views[s] = {kp[s].data(), vp[s].data(), page, page * Dh, Dh, ctx};
+      }
+    } else {
+      for (int64_t s = 0; s < S; s++) {
+        const int64_t ctx = kvcu[s + 1] - kvcu[s];
+        kp[s] = {k.data() + kvcu[s] * Hkv * Dh};
+        vp[s] = {v.data() + kvcu[s] * Hkv * Dh};
+        views[s] = {kp[s].data(), vp[s].data(), std::max<int64_t>(1, ctx), Dh, Hkv * Dh, ctx};
+      }
+    }
+    cpu::attention(pool(), out.data(), q.data(), dims, qcu.data(), (int)S, views.data());
+  }
+  Napi::Value result(Napi::Env env) { return to_js(env, out); }
+};
+
+Napi::Value attention(const Napi::CallbackInfo& info) {
+  KernelArgs a(info, "attention");
+  a.set_opts_index(8);
+  auto job = std::make_shared<AttnJob>();
+  const int64_t Hq = job->dims.n_heads = a.integer(5, "nHeads");
+  const int64_t Hkv = job->dims.n_kv_heads = a.integer(6, "nKvHeads");
+  const int64_t Dh = job->dims.head_dim = a.integer(7, "headDim");
+  if (Hq % Hkv != 0)
+    a.fail(ErrorCode::Shape, "nHeads " + std::to_string(Hq) + " is not divisible by nKvHeads " + std::to_string(Hkv));
+  job->dims.scale = a.opt_number("scale", 1.0f / std::sqrt((float)Dh));
+  job->page = a.opt_integer("pageSize", 0, 0, 1 << 20);
+  job->qcu = a.cu_seqlens(info[3], "qCuSeqlens", -1);
+  job->kvcu = a.cu_seqlens(info[4], "kvCuSeqlens", -1);
+  if (job->kvcu.size() != job->qcu.size())
+    a.fail(ErrorCode::Shape, "kvCuSeqlens has " + std::to_string(job->kvcu.size()) + " entries, expected " +
+                                 std::to_string(job->qcu.size()) + " (one per sequence + 1, like qCuSeqlens)");
+  for (size_t s = 0; s + 1 < job->qcu.size(); s++) {
+    const int64_t nq = job->qcu[s + 1] - job->qcu[s], nk = job->kvcu[s + 1] - job->kvcu[s];
+    if (nq > nk)
+      a.fail(ErrorCode::Shape, "sequence " + std::to_string(s) + " has " + std::to_string(nq) +
+                                   " queries but only " + std::to_string(nk) + " keys (queries are the last positions)");
+  }
+  const int64_t nQ = job->qcu.back(), nK = job->kvcu.back();
+  job->q = a.f32(info[0], "q", a.numel({nQ, Hq, Dh}, "q"), shape_of({{"nQ", nQ}, {"nHeads", Hq}, {"headDim", Dh}}));
+  const std::string ks = shape_of({{"nKv", nK}, {"nKvHeads", Hkv}, {"headDim", Dh}});
+  job->k = a.f32(info[1], "k", a.numel({nK, Hkv, Dh}, "k"), ks);
+  job->v = a.f32(info[2], "v", a.numel({nK, Hkv, Dh}, "v"), ks);
+  return launch(info.Env(), "attention", job);
+}
+
+// ---- matmul, embed, swiglu
+
+WeightView weight_view(const Bytes& b, DType t, int64_t rows, int64_t cols) {
+  return WeightView{b.data(), t, rows, cols, dtype_row_bytes(t, cols)};
+}
+
+// matmul(x, weight, nTokens, rows, cols, dtype)
+struct MatmulJob {
+  F32 x, y;
+  Bytes w;
+  DType t;
+  int64_t n, rows, cols;
+  void run() {
+    y.resize((size_t)(n * rows));
+    cpu::matmul(pool(), y.data(), x.data(), n, weight_view(w, t, rows, cols));
+  }
+  Napi::Value result(Napi::Env env) { return to_js(env, y); }
+};
+
+Napi::Value matmul(const Napi::CallbackInfo& info) {
+  KernelArgs a(info, "matmul");
+  auto job = std::make_shared<MatmulJob>();
+  job->n = a.integer(2, "nTokens", 0);
+  job->rows = a.integer(3, "rows");
+  job->cols = a.integer(4, "cols");
+  job->t = a.dtype(info[5], "dtype");
+  const std::string ws = shape_of({{"rows", job->rows}, {"cols", job->cols}}) + " " + dtype_name(job->t);
+  job->w = a.bytes(info[1], "weight", a.weight_bytes(job->t, job->rows, job->cols, "weight"), ws);
+  job->x = a.f32(info[0], "x", a.numel({job->n, job->cols}, "x"), shape_of({{"nTokens", job->n}, {"cols", job->cols}}));
+  a.numel({job->n, job->rows}, "y");
+  return launch(info.Env(), "matmul", job);
+}
+
+// embed(ids, weight, vocab, dim, dtype, {scale})
+struct EmbedJob {
+  I32 ids;
+  Bytes w;
+  F32 out;
+  DType t;
+  int64_t vocab, dim;
+  float scale;
+  void run() {
+    out.resize(ids.size() * (size_t)dim);
+    cpu::embed(pool(), out.data(), weight_view(w, t, vocab, dim), ids.data(), (int64_t)ids.size(), scale);
+  }
+  Napi::Value result(Napi::Env env) { return to_js(env, out); }
+};
+
+Napi::Value embed(const Napi::CallbackInfo& info) {
+  KernelArgs a(info, "embed");
+  a.set_opts_index(5);
+  auto job = std::make_shared<EmbedJob>();
+  job->vocab = a.integer(2, "vocab");
+  job->dim = a.integer(3, "dim");
+  job->t = a.dtype(info[4], "dtype");
+  job->scale = a.opt_number("scale", 1.0f);
+  const std::string ws = shape_of({{"vocab", job->vocab}, {"dim", job->dim}}) + " " + dtype_name(job->t);
+  job->w = a.bytes(info[1], "weight", a.weight_bytes(job->t, job->vocab, job->dim, "weight"), ws);
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    a.fail(ErrorCode::Argument, "ids must be an Int32Array");
+  const int64_t n = (int64_t)info[0].As<Napi::Int32Array>().ElementLength();
+  job->ids = a.i32(info[0], "ids", n, "[nTokens]");
+  a.numel({n, job->dim}, "out");
+  for (int64_t t = 0; t < n; t++)
+    if (job->ids[t] < 0 || job->ids[t] >= job->vocab)
+      a.fail(ErrorCode::Argument, "ids[" + std::to_string(t) + "] = " + std::to_string(job->ids[t]) +
+                                      " is out of range [0, " + std::to_string(job->vocab) + ")");
+  return launch(info.Env(), "embed", job);
+}
+
+// swiglu(gate, up, nTokens, n)
+struct SwigluJob {
+  F32 gate, up, out;
+  int64_t n_tokens, n;
+  void run() {
+    out.resize(gate.size());
+    cpu::swiglu(pool(), out.data(), gate.data(), up.data(), n_tokens, n);
+  }
+  Napi::Value result(Napi::Env env) { return to_js(env, out); }
+};
+
+Napi::Value swiglu(const Napi::CallbackInfo& info) {
+  KernelArgs a(info, "swiglu");
+  auto job = std::make_shared<SwigluJob>();
+  job->n_tokens = a.integer(2, "nTokens", 0);
+  job->n = a.integer(3, "n");
+  const std::string s = shape_of({{"nTokens", job->n_tokens}, {"n", job->n}});
+  job->gate = a.f32(info[0], "gate", a.numel({job->n_tokens, job->n}, "gate"), s);
+  job->up = a.f32(info[1], "up", (int64_t)job->gate.size(), s);
+  return launch(info.Env(), "swiglu", job);
+}
+
+// ---- MoE
+
+// moeRoute(logits, nTokens, nExperts, topK) -> {ids, weights}
+struct RouteJob {
+  F32 logits, weights;
+  I32 ids;
+  int64_t n, e, k;
+  void run() {
+    ids.resize((size_t)(n * k));
+    weights.resize((size_t)(n * k));
+    cpu::moe_route(pool(), ids.data(), weights.data(), logits.data(), n, e, k);
+  }
+  Napi::Value result(Napi::Env env) { return pair(env, "ids", to_js(env, ids), "weights", to_js(env, weights)); }
+};
+
+Napi::Value moe_route(const Napi::CallbackInfo& info) {
+  KernelArgs a(info, "moeRoute");
+  auto job = std::make_shared<RouteJob>();
+  job->n = a.integer(1, "nTokens", 0);
+  job->e = a.integer(2, "nExperts", 1, 1 << 16);
+  job->k = a.integer(3, "topK", 1, job->e);
+  job->logits = a.f32(info[0], "logits", a.numel({job->n, job->e}, "logits"),
+                      shape_of({{"nTokens", job->n}, {"nExperts", job->e}}));
+  return launch(info.Env(), "moeRoute", job);
+}
+
+// moeForward(x, ids, weights, gate, up, down, nTokens, topK, nExperts, dModel, dFf, gateType, upType, downType)
+// gate, up: [nExperts, dFf, dModel]; down: [nExperts, dModel, dFf] (raw bytes in their dtype).
+struct MoeJob {
+  F32 x, weights, out;
+  I32 ids;
+  Bytes gate, up, down;
+  DType tg, tu, td;
+  int64_t n, k, e, d, f;
+  void run() {
+    out.resize(x.size());
+    cpu::MoeWeights w;
+    w.gate = weight_view(gate, tg, f, d);
+    w.up = weight_view(up, tu, f, d);
+    w.down = weight_view(down, td, d, f);
+    w.gate_expert_stride = f * w.gate.row_bytes;
+    w.up_expert_stride = f * w.up.row_bytes;
+    w.down_expert_stride = d * w.down.row_bytes;
+    w.n_experts = e;
+    cpu::moe_forward(pool(), out.data(), x.data(), ids.data(), weights.data(), n, k, w);
+  }
+  Napi::Value result(Napi::Env env) { return to_js(env, out); }
+};
+
+Napi::Value moe_forward(const Napi::CallbackInfo& info) {
+  KernelArgs a(info, "moeForward");
+  auto job = std::make_shared<MoeJob>();
+  const int64_t n = job->n = a.integer(6, "nTokens", 0);
+  const int64_t E = job->e = a.integer(8, "nExperts", 1, 1 << 16);
+  const int64_t k = job->k = a.integer(7, "topK", 1, E);
+  const int64_t D = job->d = a.integer(9, "dModel");
+  const int64_t F = job->f = a.integer(10, "dFf");
+  job->tg = a.dtype(info[11], "gateType");
+  job->tu = a.dtype(info[12], "upType");
+  job->td = a.dtype(info[13], "downType");
+  const std::string nk = shape_of({{"nTokens", n}, {"topK", k}});
+  job->x = a.f32(info[0], "x", a.numel({n, D}, "x"), shape_of({{"nTokens", n}, {"dModel", D}}));
+  job->ids = a.i32(info[1], "ids", a.numel({n, k}, "ids"), nk);
+  job->weights = a.f32(info[2], "weights", n * k, nk);
+  for (size_t i = 0; i < job->ids.size(); i++)
+    if (job->ids[i] < 0 || job->ids[i] >= E)
+      a.fail(ErrorCode::Argument, "ids[" + std::to_string(i) + "] = " + std::to_string(job->ids[i]) +
+                                      " is out of range [0, nExperts = " + std::to_string(E) + ")");
+  const std::string gs = shape_of({{"nExperts", E}, {"dFf", F}, {"dModel", D}});
+  job->gate = a.bytes(info[3], "gate", a.numel({E, a.weight_bytes(job->tg, F, D, "gate")}, "gate"),
+                      gs + " " + dtype_name(job->tg));
+  job->up = a.bytes(info[4], "up", a.numel({E, a.weight_bytes(job->tu, F, D, "up")}, "up"),
+                    gs + " " + dtype_name(job->tu));
+  job->down = a.bytes(info[5], "down", a.numel({E, a.weight_bytes(job->td, D, F, "down")}, "down"),
+                      shape_of({{"nExperts", E}, {"dModel", D}, {"dFf", F}}) + " " + dtype_name(job->td));
+  return launch(info.Env(), "moeForward", job);
+}
+
+template <Napi::Value (*Fn)(const Napi::CallbackInfo&)>
+Napi::Value guarded(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&] { return Fn(info); });
+}
+
+Napi::Value rms_norm_js(const Napi::CallbackInfo& i) { return norm(i, false); }
+Napi::Value gated_rms_norm_js(const Napi::CallbackInfo& i) { return norm(i, true); }
+Napi::Value conv1d_prefill_js(const Napi::CallbackInfo& i) { return conv1d(i, false); }
+Napi::Value conv1d_step_js(const Napi::CallbackInfo& i) { return conv1d(i, true); }
+Napi::Value ssm_scan_js(const Napi::CallbackInfo& i) { return ssm(i, false); }
+Napi::Value ssm_step_js(const Napi::CallbackInfo& i) { return ssm(i, true); }
+
+}  // namespace
+
+void register_kernel_exports(Napi::Env env, Napi::Object exports) {
+  auto add = [&](const char* name, Napi::Function::Callback fn) { exports.Set(name, Napi::Function::New(env, fn, name)); };
+  add("rmsNorm", guarded<rms_norm_js>);
+  add("gatedRmsNorm", guarded<gated_rms_norm_js>);
+  add("conv1dPrefill", guarded<conv1d_prefill_js>);
+  add("conv1dStep", guarded<conv1d_step_js>);
+  add("ssmScan", guarded<ssm_scan_js>);
+  add("ssmStep", guarded<ssm_step_js>);
+  add("attention", guarded<attention>);
+  add("matmul", guarded<matmul>);
+  add("embed", guarded<embed>);
+  add("swiglu", guarded<swiglu>);
+  add("moeRoute", guarded<moe_route>);
+  add("moeForward", guarded<moe_forward>);
+}
+
+}  // namespace hl::binding

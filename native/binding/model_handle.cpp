@@ -1,5 +1,380 @@
-// placeholder: replaced by the model binding
+// native/binding/model_handle.cpp: the model/sequence surface of the addon.
+// JS passes the loader's validated tensor table and config; everything that
+// guards memory is checked again here. Loading, steps, forks, snapshots and
+// restores run off the JS thread (run_async); only O(1) calls are synchronous.
+#include <napi.h>
+
+#include <atomic>
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../model/granite_hybrid.h"
+#include "async_job.h"
 #include "exports.h"
+#include "js_error.h"
+
 namespace hl::binding {
-void register_model_exports(Napi::Env, Napi::Object) {}
+
+namespace {
+
+// ---- argument readers (throw hl::Error naming the field)
+
+int64_t get_int(const Napi::Object& o, const char* key, const std::string& where) {
+  Napi::Value v = o.Get(key);
+  HL_CHECK(v.IsNumber(), Argument, where + "." + key + " must be a number");
+  double d = v.As<Napi::Number>().DoubleValue();
+  HL_CHECK(std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9007199254740992.0, Argument,
+           where + "." + key + " must be an integer, got " + std::to_string(d));
+  return (int64_t)d;
 }
+
+double get_num(const Napi::Object& o, const char* key, const std::string& where) {
+  Napi::Value v = o.Get(key);
+  HL_CHECK(v.IsNumber(), Argument, where + "." + key + " must be a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+std::string get_str(const Napi::Object& o, const char* key, const std::string& where) {
+  Napi::Value v = o.Get(key);
+  HL_CHECK(v.IsString(), Argument, where + "." + key + " must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+Napi::Array get_array(const Napi::Object& o, const char* key, const std::string& where) {
+  Napi::Value v = o.Get(key);
+  HL_CHECK(v.IsArray(), Argument, where + "." + key + " must be an array");
+  return v.As<Napi::Array>();
+}
+
+ModelDims read_dims(const Napi::Object& c) {
+  const std::string w = "config";
+  ModelDims d;
+  d.vocab = get_int(c, "vocab_size", w);
+  d.d_model = get_int(c, "hidden_size", w);
+  d.n_layers = get_int(c, "num_hidden_layers", w);
+  Napi::Array kinds = get_array(c, "layer_types", w);
+  HL_CHECK(kinds.Length() < 100000, Argument, "config.layer_types is too long");
+  for (uint32_t i = 0; i < kinds.Length(); i++) {
+    Napi::Value k = kinds.Get(i);
+    std::string s = k.IsString() ? k.As<Napi::String>().Utf8Value() : "";
+    HL_CHECK(s == "mamba" || s == "attention", Argument,
+             "config.layer_types[" + std::to_string(i) + "] must be 'mamba' or 'attention'");
+    d.layer_kinds.push_back(s == "mamba" ? LayerKind::Mamba : LayerKind::Attention);
+  }
+  d.n_heads = get_int(c, "num_attention_heads", w);
+  d.n_kv_heads = get_int(c, "num_key_value_heads", w);
+  d.head_dim = get_int(c, "head_dim", w);
+  d.ssm_heads = get_int(c, "mamba_n_heads", w);
+  d.ssm_head_dim = get_int(c, "mamba_d_head", w);
+  d.d_state = get_int(c, "mamba_d_state", w);
+  d.n_groups = get_int(c, "mamba_n_groups", w);
+  d.d_conv = get_int(c, "mamba_d_conv", w);
+  d.d_inner = get_int(c, "mamba_d_inner", w);
+  d.chunk_size = get_int(c, "mamba_chunk_size", w);
+  d.n_experts = get_int(c, "num_local_experts", w);
+  d.top_k = get_int(c, "num_experts_per_tok", w);
+  d.expert_ff = get_int(c, "intermediate_size", w);
+  d.shared_ff = get_int(c, "shared_intermediate_size", w);
+  d.embedding_multiplier = (float)get_num(c, "embedding_multiplier", w);
+  d.residual_multiplier = (float)get_num(c, "residual_multiplier", w);
+  d.attention_multiplier = (float)get_num(c, "attention_multiplier", w);
+  d.logits_scaling = (float)get_num(c, "logits_scaling", w);
+  d.rms_norm_eps = (float)get_num(c, "rms_norm_eps", w);
+  Napi::Value tied = c.Get("tie_word_embeddings");
+  HL_CHECK(tied.IsBoolean(), Argument, "config.tie_word_embeddings must be a boolean");
+  d.tied = tied.As<Napi::Boolean>().Value();
+  Napi::Value lim = c.Get("time_step_limit");
+  if (lim.IsArray() && lim.As<Napi::Array>().Length() == 2) {
+    double lo = lim.As<Napi::Array>().Get(0u).As<Napi::Number>().DoubleValue();
+    double hi = lim.As<Napi::Array>().Get(1u).As<Napi::Number>().DoubleValue();
+    if (std::isfinite(hi)) {
+      d.dt_min = (float)lo;
+      d.dt_max = (float)hi;
+    }
+  }
+  d.validate();
+  return d;
+}
+
+TensorRecord read_tensor(const Napi::Object& t, uint32_t i) {
+  const std::string w = "tensors[" + std::to_string(i) + "]";
+  TensorRecord r;
+  r.name = get_str(t, "name", w);
+  r.source_name = get_str(t, "sourceName", w);
+  r.file = (int)get_int(t, "file", w);
+  int64_t off = get_int(t, "offset", w);
+  HL_CHECK(off >= 0, Argument, w + ".offset must be >= 0");
+  r.offset = (uint64_t)off;
+  r.dtype = dtype_from_int((int32_t)get_int(t, "dtype", w), "tensor '" + r.source_name + "'");
+  Napi::Array shape = get_array(t, "shape", w);
+  HL_CHECK(shape.Length() >= 1 && shape.Length() <= 3, Shape, w + ".shape must have 1..3 dims");
+  for (uint32_t k = 0; k < shape.Length(); k++) {
+    Napi::Value v = shape.Get(k);
+    HL_CHECK(v.IsNumber(), Argument, w + ".shape must hold numbers");
+    double dv = v.As<Napi::Number>().DoubleValue();
+    HL_CHECK(dv >= 1 && dv < 4503599627370496.0 && dv == std::floor(dv), Shape, w + ".shape has a bad dimension");
+    r.shape.push_back((int64_t)dv);
+  }
+  int64_t rb = get_int(t, "rowBytes", w), mb = get_int(t, "matrixBytes", w);
+  HL_CHECK(rb >= 0 && mb >= 0, Argument, w + ": strides must be >= 0");
+  r.row_bytes = (uint64_t)rb;
+  r.matrix_bytes = (uint64_t)mb;
+  std::string tr = get_str(t, "transform", w);
+  HL_CHECK(tr == "none" || tr == "negExp", Argument, w + ".transform must be 'none' or 'negExp'");
+  r.transform = tr == "negExp" ? TensorTransform::NegExp : TensorTransform::None;
+  return r;
+}
+
+// ---- the JS class wrapping one loaded model
+
+class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
+ public:
+  static Napi::Function define(Napi::Env env) {
+    return DefineClass(env, "ModelHandle",
+                       {InstanceMethod<&ModelHandle::step>("step"),
+                        InstanceMethod<&ModelHandle::create_sequence>("createSequence"),
+                        InstanceMethod<&ModelHandle::fork_sequence>("forkSequence"),
+                        InstanceMethod<&ModelHandle::dispose_sequence>("disposeSequence"),
+                        InstanceMethod<&ModelHandle::snapshot_sequence>("snapshotSequence"),
+                        InstanceMethod<&ModelHandle::restore_sequence>("restoreSequence"),
+                        InstanceMethod<&ModelHandle::sequence_position>("sequencePosition"),
+                        InstanceMethod<&ModelHandle::memory>("memory"),
+                        InstanceMethod<&ModelHandle::dispose>("dispose")});
+  }
+
+  explicit ModelHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelHandle>(info) {
+    HL_CHECK(info.Length() == 1 && info[0].IsExternal(), Argument, "ModelHandle is created by loadModel only");
+    model_ = *info[0].As<Napi::External<std::shared_ptr<GraniteHybrid>>>().Data();
+  }
+
+ private:
+  std::shared_ptr<GraniteHybrid> live() const {
+    HL_CHECK(model_ != nullptr, Disposed, "model has been disposed");
+    return model_;
+  }
+
+  // step(seqIds: Int32Array, counts: Int32Array, tokens: Int32Array, allLogits: Uint8Array)
+  //   -> Promise<Float32Array[]> (one per sequence: [rows, vocab])
+  Napi::Value step(const Napi::CallbackInfo& info) {
+    return guard(info.Env(), [&]() -> Napi::Value {
+      auto model = live();
+      HL_CHECK(info.Length() == 4 && info[0].IsTypedArray() && info[1].IsTypedArray() && info[2].IsTypedArray() &&
+                   info[3].IsTypedArray(),
+               Argument, "step(seqIds, counts, tokens, allLogits) expects four typed arrays");
+      auto ids = info[0].As<Napi::Int32Array>();
+      auto counts = info[1].As<Napi::Int32Array>();
+      auto tokens = info[2].As<Napi::Int32Array>();
+      auto all = info[3].As<Napi::Uint8Array>();
+      HL_CHECK(ids.TypedArrayType() == napi_int32_array && counts.TypedArrayType() == napi_int32_array &&
+                   tokens.TypedArrayType() == napi_int32_array && all.TypedArrayType() == napi_uint8_array,
+               Argument, "step: wrong typed array types");
+      size_t n = ids.ElementLength();
+      HL_CHECK(n > 0 && counts.ElementLength() == n && all.ElementLength() == n, Argument,
+               "step: seqIds, counts and allLogits must have the same non-zero length");
+      auto batch = std::make_shared<std::vector<StepSequence>>(n);
+      size_t off = 0;
+      const int64_t vocab = model->dims().vocab;
+      for (size_t s = 0; s < n; s++) {
+        int32_t c = counts[s];
+        HL_CHECK(c > 0 && off + (size_t)c <= tokens.ElementLength(), Argument,
+                 "step: counts[" + std::to_string(s) + "] = " + std::to_string(c) + " is out of range");
+        StepSequence& sq = (*batch)[s];
+        sq.state = model->states().get(ids[s]);
+        for (size_t j = 0; j < s; j++)
+          HL_CHECK((*batch)[j].state != sq.state, Argument, "step: a sequence appears twice in one batch");
+        sq.tokens.assign(tokens.Data() + off, tokens.Data() + off + c);
+        for (int32_t t : sq.tokens)
+          HL_CHECK(t >= 0 && t < vocab, Argument,
+                   "token id " + std::to_string(t) + " is out of range [0, " + std::to_string(vocab) + ")");
+        sq.all_logits = all[s] != 0;
+        off += (size_t)c;
+      }
+      HL_CHECK(off == tokens.ElementLength(), Argument, "step: counts do not add up to tokens.length");
+      // Mark busy on the JS thread so fork/snapshot/another step refuse meanwhile.
+      for (size_t s = 0; s < n; s++) {
+        bool expected = false;
+        if (!(*batch)[s].state->busy.compare_exchange_strong(expected, true)) {
+          for (size_t j = 0; j < s; j++) (*batch)[j].state->busy = false;
+          throw Error(ErrorCode::Busy, "sequence " + std::to_string(ids[s]) + " is already being evaluated");
+        }
+      }
+      return run_async(
+          info.Env(), "hybridlm.step",
+          [model, batch]() {
+            struct Release {
+              std::vector<StepSequence>& b;
+              ~Release() {
+                for (auto& s : b) s.state->busy = false;
+              }
+            } release{*batch};
+            model->step(*batch);
+          },
+          [batch](Napi::Env env) -> Napi::Value {
+            Napi::Array out = Napi::Array::New(env, batch->size());
+            for (size_t s = 0; s < batch->size(); s++) {
+              auto& l = (*batch)[s].logits;
+              Napi::Float32Array a = Napi::Float32Array::New(env, l.size());
+              std::memcpy(a.Data(), l.data(), l.size() * sizeof(float));
+              out.Set((uint32_t)s, a);
+            }
+            return out;
+          });
+    });
+  }
+
+  int32_t seq_id(const Napi::CallbackInfo& info) {
+    HL_CHECK(info.Length() >= 1 && info[0].IsNumber(), Argument, "expected a sequence id");
+    return info[0].As<Napi::Number>().Int32Value();
+  }
+
+  Napi::Value create_sequence(const Napi::CallbackInfo& info) {
+    return guard(info.Env(), [&]() -> Napi::Value {
+      return Napi::Number::New(info.Env(), live()->states().create());
+    });
+  }
+
+  Napi::Value fork_sequence(const Napi::CallbackInfo& info) {
+    return guard(info.Env(), [&]() -> Napi::Value {
+      auto model = live();
+      int32_t id = seq_id(info);
+      model->states().get(id);  // throws Disposed now rather than later
+      auto out = std::make_shared<int32_t>(0);
+      return run_async(
+          info.Env(), "hybridlm.fork", [model, id, out]() { *out = model->states().fork(id); },
+          [out](Napi::Env env) -> Napi::Value { return Napi::Number::New(env, *out); });
+    });
+  }
+
+  Napi::Value dispose_sequence(const Napi::CallbackInfo& info) {
+    return guard(info.Env(), [&]() -> Napi::Value {
+      if (model_) model_->states().dispose(seq_id(info));
+      return info.Env().Undefined();
+    });
+  }
+
+  Napi::Value snapshot_sequence(const Napi::CallbackInfo& info) {
+    return guard(info.Env(), [&]() -> Napi::Value {
+      auto model = live();
+      int32_t id = seq_id(info);
+      model->states().get(id);
+      auto bytes = std::make_shared<std::vector<uint8_t>>();
+      return run_async(
+          info.Env(), "hybridlm.snapshot", [model, id, bytes]() { *bytes = model->states().snapshot(id); },
+          [bytes](Napi::Env env) -> Napi::Value {
+            return Napi::Buffer<uint8_t>::Copy(env, bytes->data(), bytes->size());
+          });
+    });
+  }
+
+  Napi::Value restore_sequence(const Napi::CallbackInfo& info) {
+    return guard(info.Env(), [&]() -> Napi::Value {
+      auto model = live();
+      HL_CHECK(info.Length() >= 1 && info[0].IsTypedArray(), Argument, "restoreSequence expects a Buffer");
+      auto arr = info[0].As<Napi::Uint8Array>();
+      HL_CHECK(arr.TypedArrayType() == napi_uint8_array, Argument, "restoreSequence expects a Buffer / Uint8Array");
+      auto bytes = std::make_shared<std::vector<uint8_t>>(arr.Data(), arr.Data() + arr.ByteLength());
+      auto out = std::make_shared<int32_t>(0);
+      return run_async(
+          info.Env(), "hybridlm.restore",
+          [model, bytes, out]() { *out = model->states().restore(bytes->data(), bytes->size()); },
+          [out](Napi::Env env) -> Napi::Value { return Napi::Number::New(env, *out); });
+    });
+  }
+
+  Napi::Value sequence_position(const Napi::CallbackInfo& info) {
+    return guard(info.Env(), [&]() -> Napi::Value {
+      return Napi::Number::New(info.Env(), (double)live()->states().get(seq_id(info))->n_past);
+    });
+  }
+
+  Napi::Value memory(const Napi::CallbackInfo& info) {
+    return guard(info.Env(), [&]() -> Napi::Value {
+      Napi::Env env = info.Env();
+      auto model = live();
+      StatePool& st = model->states();
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("weights", Napi::Number::New(env, (double)model->weights().bytes()));
+      o.Set("recurrentState", Napi::Number::New(env, (double)st.recurrent_bytes()));
+      o.Set("kvCache", Napi::Number::New(env, (double)st.kv_bytes()));
+      o.Set("kvPages", Napi::Number::New(env, (double)st.kv_pages()));
+      o.Set("kvPageBytes", Napi::Number::New(env, (double)st.kv_layout().page_bytes()));
+      o.Set("kvPageTokens", Napi::Number::New(env, (double)st.kv_layout().page_size));
+      o.Set("sequences", Napi::Number::New(env, (double)st.n_sequences()));
+      o.Set("recurrentBytesPerSequence", Napi::Number::New(env, (double)st.recurrent_bytes_per_sequence()));
+      o.Set("threads", Napi::Number::New(env, model->n_threads()));
+      return o;
+    });
+  }
+
+  // Drops this handle's reference; a step in flight keeps the model alive
+  // until it settles.
+  Napi::Value dispose(const Napi::CallbackInfo& info) {
+    model_.reset();
+    return info.Env().Undefined();
+  }
+
+  std::shared_ptr<GraniteHybrid> model_;
+};
+
+struct AddonData {
+  Napi::FunctionReference model_ctor;
+};
+
+// loadModel(spec) -> Promise<ModelHandle>
+// spec: { files: string[], fileSizes: number[], config, tensors: TensorEntry[], threads, pageSize }
+Napi::Value load_model(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    HL_CHECK(info.Length() == 1 && info[0].IsObject(), Argument, "loadModel expects a spec object");
+    Napi::Object spec = info[0].As<Napi::Object>();
+    Napi::Array files = get_array(spec, "files", "spec");
+    Napi::Array sizes = get_array(spec, "fileSizes", "spec");
+    std::vector<std::string> paths;
+    std::vector<uint64_t> expected;
+    for (uint32_t i = 0; i < files.Length(); i++) {
+      HL_CHECK(files.Get(i).IsString() && sizes.Get(i).IsNumber(), Argument, "spec.files/fileSizes malformed");
+      paths.push_back(files.Get(i).As<Napi::String>().Utf8Value());
+      expected.push_back((uint64_t)sizes.Get(i).As<Napi::Number>().Int64Value());
+    }
+    HL_CHECK(spec.Get("config").IsObject(), Argument, "spec.config must be an object");
+    ModelDims dims = read_dims(spec.Get("config").As<Napi::Object>());
+    Napi::Array tensors = get_array(spec, "tensors", "spec");
+    std::vector<TensorRecord> records;
+    for (uint32_t i = 0; i < tensors.Length(); i++) {
+      HL_CHECK(tensors.Get(i).IsObject(), Argument, "spec.tensors[" + std::to_string(i) + "] must be an object");
+      records.push_back(read_tensor(tensors.Get(i).As<Napi::Object>(), i));
+    }
+    int64_t threads = get_int(spec, "threads", "spec");
+    int64_t page_size = get_int(spec, "pageSize", "spec");
+    HL_CHECK(threads >= 1 && threads <= 1024, Argument, "threads must be within 1..1024");
+    HL_CHECK(page_size >= 1 && page_size <= 4096, Argument, "pageSize must be within 1..4096");
+    auto result = std::make_shared<std::shared_ptr<GraniteHybrid>>();
+    auto recs = std::make_shared<std::vector<TensorRecord>>(std::move(records));
+    return run_async(
+        env, "hybridlm.load",
+        [paths, expected, dims, recs, threads, page_size, result]() {
+          auto store = std::make_unique<WeightStore>(paths, expected, std::move(*recs));
+          *result = std::make_shared<GraniteHybrid>(dims, std::move(store), (int)threads, page_size);
+        },
+        [result](Napi::Env env) -> Napi::Value {
+          AddonData* data = env.GetInstanceData<AddonData>();
+          auto* holder = new std::shared_ptr<GraniteHybrid>(*result);
+          auto ext = Napi::External<std::shared_ptr<GraniteHybrid>>::New(
+              env, holder, [](Napi::Env, std::shared_ptr<GraniteHybrid>* p) { delete p; });
+          return data->model_ctor.New({ext});
+        });
+  });
+}
+
+}  // namespace
+
+void register_model_exports(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData();
+  data->model_ctor = Napi::Persistent(ModelHandle::define(env));
+  env.SetInstanceData<AddonData>(data);
+  exports.Set("loadModel", Napi::Function::New(env, load_model, "loadModel"));
+}
+
+}  // namespace hl::binding

@@ -1,0 +1,10 @@
+/** hybridlm: Granite 4.0-H (hybrid Mamba-2 / attention / MoE) from Node.js. */
+export { loadModel, type LoadModelOptions } from './load-model';
+export { Model, type ModelMemory, type DeviceName } from './model';
+export { Sequence, type EvalOptions } from './sequence';
+export type { ModelConfig, LayerKind, TensorEntry, ModelFiles } from './loaders/types';
+export { TensorType } from './loaders/types';
+export { openModelFiles } from './loaders';
+export * from './errors';
+// kernels
+// tensor

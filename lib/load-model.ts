@@ -1,0 +1,74 @@
+/** loadModel: open + validate a model's files in TS, then map them natively. */
+import * as os from 'os';
+import { ArgumentError, DeviceError, callNative } from './errors';
+import { openModelFiles } from './loaders';
+import { Model, type DeviceName } from './model';
+import { native } from './native';
+
+/** Options of {@link loadModel}. */
+export interface LoadModelOptions {
+  /** 'cpu', 'cuda' (throws DeviceError when unavailable) or 'auto' (CUDA when usable, else CPU). Default 'auto'. */
+  device?: 'auto' | 'cpu' | 'cuda';
+  /** Compute threads. Default: the machine's available parallelism. */
+  threads?: number;
+  /** Tokens per KV-cache page. Default 16. */
+  kvPageTokens?: number;
+  /** Called as loading advances (fraction in [0, 1]). */
+  onProgress?: (progress: { phase: 'validate' | 'map' | 'ready'; fraction: number }) => void;
+}
+
+function pickDevice(requested: LoadModelOptions['device']): { device: DeviceName; reason: string } {
+  const cuda = native().cudaAvailable();
+  switch (requested ?? 'auto') {
+    case 'cpu':
+      return { device: 'cpu', reason: 'requested' };
+    case 'cuda':
+      if (!cuda) {
+        throw new DeviceError(
+          "device 'cuda' is not available: this build of hybridlm has no CUDA backend yet (or no NVIDIA GPU/driver is visible). Use device: 'cpu' or 'auto'.",
+        );
+      }
+      return { device: 'cuda', reason: 'requested' };
+    case 'auto':
+      return cuda
+        ? { device: 'cuda', reason: 'a CUDA device is available' }
+        : { device: 'cpu', reason: 'CUDA is not available in this build; running on CPU' };
+    default:
+      throw new ArgumentError(`Expected device to be 'auto', 'cpu' or 'cuda', got ${String(requested)}`);
+  }
+}
+
+/**
+ * Loads a Granite 4.0-H model from a `.gguf` file or a Hugging Face directory
+ * (config.json + model.safetensors / sharded index). Everything is validated
+ * before the addon maps the files; the weights never enter the JS heap.
+ */
+export async function loadModel(path: string, options: LoadModelOptions = {}): Promise<Model> {
+  if (typeof path !== 'string' || path.length === 0) {
+    throw new ArgumentError(`Expected path to be a non-empty string, got ${typeof path}`);
+  }
+  const threads = options.threads ?? (os.availableParallelism?.() ?? os.cpus().length);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 1024) {
+    throw new ArgumentError(`Expected threads to be an integer in [1, 1024], got ${String(options.threads)}`);
+  }
+  const pageSize = options.kvPageTokens ?? 16;
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 4096) {
+    throw new ArgumentError(`Expected kvPageTokens to be an integer in [1, 4096], got ${String(options.kvPageTokens)}`);
+  }
+  const { device, reason } = pickDevice(options.device);
+  options.onProgress?.({ phase: 'validate', fraction: 0 });
+  const files = await openModelFiles(path);
+  options.onProgress?.({ phase: 'map', fraction: 0.5 });
+  const handle = await callNative(() =>
+    native().loadModel({
+      files: files.files,
+      fileSizes: files.fileSizes,
+      config: files.config,
+      tensors: files.tensors,
+      threads,
+      pageSize,
+    }),
+  );
+  options.onProgress?.({ phase: 'ready', fraction: 1 });
+  return new Model(handle, files, device, reason);
+}

@@ -1,0 +1,133 @@
+/**
+ * A loaded Granite 4.0-H model: weights memory-mapped by the addon, a state
+ * pool for sequences, and the step scheduler that batches their evals.
+ */
+import { DisposedError, callNative } from './errors';
+import type { ModelConfig, ModelFiles } from './loaders/types';
+import type { NativeModelHandle } from './native-types';
+import { StepScheduler } from './scheduler/step-scheduler';
+import { Sequence } from './sequence';
+import { toTokenArray } from './tokens';
+
+/** Bytes the runtime really holds for a model. */
+export interface ModelMemory {
+  /** Weight bytes referenced (memory-mapped) plus owned f32 copies of small vectors. */
+  weights: number;
+  /** Conv + SSM state of every live sequence (fixed per sequence). */
+  recurrentState: number;
+  /** KV pages in use by the attention layers. */
+  kvCache: number;
+  /** weights + recurrentState + kvCache. */
+  total: number;
+  /** Live sequences. */
+  sequences: number;
+  /** KV pages in use and the size of one. */
+  kvPages: number;
+  kvPageBytes: number;
+  /** Tokens per KV page. */
+  kvPageTokens: number;
+  /** Recurrent state bytes of one sequence. */
+  recurrentBytesPerSequence: number;
+}
+
+export type DeviceName = 'cpu' | 'cuda';
+
+export class Model {
+  /** Normalised configuration (GRANITE_HYBRID.md field names), frozen. */
+  readonly config: ModelConfig;
+  /** What the model actually runs on. */
+  readonly device: DeviceName;
+  /** Why `device` was chosen (e.g. why 'auto' fell back to CPU). */
+  readonly deviceReason: string;
+  /** The files and validated tensor table the model was loaded from. */
+  readonly files: ModelFiles;
+  /** @internal */
+  readonly scheduler: StepScheduler;
+  private nativeHandle: NativeModelHandle | null;
+  private readonly live = new Set<Sequence>();
+
+  /** @internal use loadModel() */
+  constructor(handle: NativeModelHandle, files: ModelFiles, device: DeviceName, deviceReason: string) {
+    this.nativeHandle = handle;
+    this.files = files;
+    this.config = files.config;
+    this.device = device;
+    this.deviceReason = deviceReason;
+    this.scheduler = new StepScheduler(() => this.handle);
+  }
+
+  /** @internal the native handle; throws DisposedError after dispose(). */
+  get handle(): NativeModelHandle {
+    if (!this.nativeHandle) throw new DisposedError('the model has been disposed');
+    return this.nativeHandle;
+  }
+
+  get isDisposed(): boolean {
+    return this.nativeHandle === null;
+  }
+
+  /** A new, empty sequence (position 0). */
+  createSequence(): Sequence {
+    const id = this.handle.createSequence();
+    return this.adoptSequence(id, 0);
+  }
+
+  /** Logits of every position of `tokens` fed from an empty state: Float32Array [tokens.length * vocab_size]. */
+  async logits(tokens: ArrayLike<number>): Promise<Float32Array> {
+    toTokenArray(tokens, this.config.vocab_size);
+    const seq = this.createSequence();
+    try {
+      return await seq.eval(tokens, { allLogits: true });
+    } finally {
+      seq.dispose();
+    }
+  }
+
+  /** Recreates a sequence from Sequence.snapshot() bytes (validated against this model). */
+  async restoreSequence(bytes: Uint8Array): Promise<Sequence> {
+    const id = await callNative(() => this.handle.restoreSequence(bytes));
+    return this.adoptSequence(id, this.handle.sequencePosition(id));
+  }
+
+  /** Bytes held for weights, recurrent state and KV pages. */
+  memory(): ModelMemory {
+    const m = this.handle.memory();
+    return {
+      weights: m.weights,
+      recurrentState: m.recurrentState,
+      kvCache: m.kvCache,
+      total: m.weights + m.recurrentState + m.kvCache,
+      sequences: m.sequences,
+      kvPages: m.kvPages,
+      kvPageBytes: m.kvPageBytes,
+      kvPageTokens: m.kvPageTokens,
+      recurrentBytesPerSequence: m.recurrentBytesPerSequence,
+    };
+  }
+
+  /** Frees the model and every sequence. Queued evals reject with DisposedError; a step in flight finishes first. */
+  async dispose(): Promise<void> {
+    if (!this.nativeHandle) return;
+    const handle = this.nativeHandle;
+    this.scheduler.cancel(new DisposedError('the model has been disposed'));
+    for (const s of [...this.live]) s.dispose();
+    this.nativeHandle = null;
+    handle.dispose();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+
+  /** @internal */
+  adoptSequence(id: number, position: number): Sequence {
+    const seq = new Sequence(this, id, position);
+    this.live.add(seq);
+    return seq;
+  }
+
+  /** @internal */
+  forgetSequence(seq: Sequence): void {
+    this.live.delete(seq);
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * A Sequence: one conversation's state inside a model — conv + SSM state of
+ * every Mamba layer and the KV pages of the attention layers. Operations on
+ * one sequence run in call order; evals of different sequences issued
+ * together share one native step.
+ */
+import { DisposedError, callNative } from './errors';
+import type { Model } from './model';
+import { toTokenArray } from './tokens';
+
+/** Options of {@link Sequence.eval}. */
+export interface EvalOptions {
+  /** Return the logits of every new position ([tokens.length * vocab]) instead of only the last. Default false. */
+  allLogits?: boolean;
+}
+
+export class Sequence {
+  private disposed = false;
+  private tail: Promise<unknown> = Promise.resolve();
+  private positionValue: number;
+
+  /** @internal created by Model.createSequence / fork / restoreSequence */
+  constructor(
+    private readonly model: Model,
+    /** Native id of this sequence's state slot. */
+    readonly id: number,
+    position = 0,
+  ) {
+    this.positionValue = position;
+  }
+
+  /** Number of tokens this sequence has consumed. */
+  get position(): number {
+    return this.positionValue;
+  }
+
+  /** True once dispose() was called (or the model was disposed). */
+  get isDisposed(): boolean {
+    return this.disposed || this.model.isDisposed;
+  }
+
+  /**
+   * Feeds `tokens` (appending to the state) and resolves the logits of the
+   * last new position (Float32Array of vocab_size), or of every new position
+   * with `allLogits`. Concurrent calls on one sequence are queued in order.
+   */
+  eval(tokens: ArrayLike<number>, options: EvalOptions = {}): Promise<Float32Array> {
+    try {
+      this.checkLive('eval');
+      const ids = toTokenArray(tokens, this.model.config.vocab_size);
+      const all = options.allLogits === true;
+      return this.enqueue(async () => {
+        this.checkLive('eval');
+        const out = await this.model.scheduler.submit(this.id, ids, all);
+        this.positionValue += ids.length;
+        return out;
+      });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** A new sequence with a copy of this one's state (continues exactly like it). */
+  fork(): Promise<Sequence> {
+    try {
+      this.checkLive('fork');
+      return this.enqueue(async () => {
+        this.checkLive('fork');
+        const id = await callNative(() => this.model.handle.forkSequence(this.id));
+        return this.model.adoptSequence(id, this.positionValue);
+      });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Serialises the whole state (position, conv, SSM, KV) into a Buffer for Model.restoreSequence. */
+  snapshot(): Promise<Buffer> {
+    try {
+      this.checkLive('snapshot');
+      return this.enqueue(async () => {
+        this.checkLive('snapshot');
+        return callNative(() => this.model.handle.snapshotSequence(this.id));
+      });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Bytes this sequence holds: its recurrent state plus its KV pages. */
+  memoryBytes(): number {
+    this.checkLive('memoryBytes');
+    const m = this.model.handle.memory();
+    const pages = m.kvPageTokens > 0 && m.kvPageBytes > 0 ? Math.ceil(this.positionValue / m.kvPageTokens) : 0;
+    return m.recurrentBytesPerSequence + pages * m.kvPageBytes;
+  }
+
+  /** Frees the state. Queued evals reject with DisposedError; using it afterwards throws DisposedError. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.model.scheduler.cancel(new DisposedError(`sequence ${this.id} has been disposed`), this.id);
+    this.model.forgetSequence(this);
+    if (!this.model.isDisposed) this.model.handle.disposeSequence(this.id);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.dispose();
+  }
+
+  private checkLive(op: string): void {
+    if (this.model.isDisposed) throw new DisposedError(`cannot ${op}: the model has been disposed`);
+    if (this.disposed) throw new DisposedError(`cannot ${op}: sequence ${this.id} has been disposed`);
+  }
+
+  private enqueue<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(op, op);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+}

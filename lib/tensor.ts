@@ -1,0 +1,217 @@
+/**
+ * A minimal host tensor for the kernel API: a dtype, a shape (outermost first,
+ * last dim contiguous) and the data. f32 tensors hold a Float32Array; weight
+ * dtypes hold their raw little-endian bytes exactly as the native kernels and
+ * GGUF files store them (f16/bf16: 2 bytes per element; q8_0: per 32 elements
+ * along the last dim, an f16 scale d then 32 int8 q, w = d * q).
+ */
+import { ArgumentError, ShapeError } from './errors';
+
+/** Element types a {@link Tensor} can hold. */
+export type TensorDType = 'f32' | 'f16' | 'bf16' | 'q8_0';
+
+/** Weight dtypes {@link Tensor.quantize} can produce. */
+export type QuantizedDType = Exclude<TensorDType, 'f32'>;
+
+/** Elements per Q8_0 block and bytes per block (f16 scale + 32 int8). */
+export const Q8_0_BLOCK = 32;
+const Q8_0_BYTES = 34;
+
+/** GGUF `ggml_type` ids of the dtypes, as the native addon expects them. */
+export const GGML_TYPE: Readonly<Record<TensorDType, number>> = Object.freeze({ f32: 0, f16: 1, q8_0: 8, bf16: 30 });
+
+const f32buf = new Float32Array(1);
+const u32buf = new Uint32Array(f32buf.buffer);
+
+/** f32 -> IEEE half bits, round to nearest even (exact for every f32 input). */
+export function f32ToF16Bits(value: number): number {
+  f32buf[0] = value;
+  const x = u32buf[0];
+  const sign = (x >>> 16) & 0x8000;
+  const rawExp = (x >>> 23) & 0xff;
+  let man = x & 0x7fffff;
+  if (rawExp === 0xff) return sign | 0x7c00 | (man ? 0x200 : 0);
+  const exp = rawExp - 127 + 15;
+  if (exp >= 31) return sign | 0x7c00;
+  if (exp <= 0) {
+    if (exp < -10) return sign;
+    man |= 0x800000;
+    const shift = 14 - exp;
+    let half = man >>> shift;
+    const rem = man & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    if (rem > mid || (rem === mid && (half & 1))) half++;
+    return sign | half;
+  }
+  let h = sign | (exp << 10) | (man >>> 13);
+  const rem = man & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++;
+  return h;
+}
+
+/** IEEE half bits -> number (exact). */
+export function f16BitsToF32(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >>> 10) & 0x1f;
+  const man = h & 0x3ff;
+  if (exp === 0) return sign * man * 2 ** -24;
+  if (exp === 31) return man ? NaN : sign * Infinity;
+  return sign * (1 + man / 1024) * 2 ** (exp - 15);
+}
+
+/** f32 -> bfloat16 bits, round to nearest even (NaN stays NaN). */
+export function f32ToBf16Bits(value: number): number {
+  f32buf[0] = value;
+  const x = u32buf[0];
+  if ((x & 0x7fffffff) > 0x7f800000) return ((x >>> 16) | 0x40) & 0xffff;
+  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** bfloat16 bits -> number (exact). */
+export function bf16BitsToF32(b: number): number {
+  u32buf[0] = (b & 0xffff) << 16;
+  return f32buf[0];
+}
+
+function checkShape(shape: readonly number[], what: string): void {
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0))
+    throw new ShapeError(`Expected ${what} to be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+}
+
+function product(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Bytes a tensor of `shape` occupies in `dtype`. */
+export function tensorByteLength(dtype: TensorDType, shape: readonly number[]): number {
+  const n = product(shape);
+  switch (dtype) {
+    case 'f32':
+      return 4 * n;
+    case 'f16':
+    case 'bf16':
+      return 2 * n;
+    case 'q8_0': {
+      const last = shape.length ? shape[shape.length - 1] : 1;
+      if (last % Q8_0_BLOCK !== 0)
+        throw new ShapeError(`Expected the last dim of a q8_0 tensor to be a multiple of 32, got ${JSON.stringify(shape)}`);
+      return (n / Q8_0_BLOCK) * Q8_0_BYTES;
+    }
+    default:
+      dtype satisfies never;
+      throw new ArgumentError(`Unknown dtype ${String(dtype)}`);
+  }
+}
+
+/** A dense tensor on the host (see the module comment for the data layout). */
+export class Tensor {
+  /** Element type. */
+  readonly dtype: TensorDType;
+  /** Dimensions, outermost first; the last one is contiguous. */
+  readonly shape: readonly number[];
+  /** Float32Array for 'f32'; raw little-endian bytes (Uint8Array) for the weight dtypes. */
+  readonly data: Float32Array | Uint8Array;
+
+  /**
+   * Wraps existing data without copying. Throws ShapeError when the data length
+   * does not match the shape and dtype.
+   */
+  constructor(dtype: TensorDType, shape: readonly number[], data: Float32Array | Uint8Array) {
+    checkShape(shape, 'shape');
+    if (dtype === 'f32') {
+      if (!(data instanceof Float32Array)) throw new ArgumentError('Expected f32 tensor data to be a Float32Array');
+      if (data.length !== product(shape))
+        throw new ShapeError(`Expected ${product(shape)} elements for shape ${JSON.stringify(shape)}, got ${data.length}`);
+    } else {
+      if (!(data instanceof Uint8Array)) throw new ArgumentError(`Expected ${dtype} tensor data to be a Uint8Array`);
+      const bytes = tensorByteLength(dtype, shape);
+      if (data.byteLength !== bytes)
+        throw new ShapeError(
+          `Expected ${bytes} bytes for a ${dtype} tensor of shape ${JSON.stringify(shape)}, got ${data.byteLength}`,
+        );
+    }
+    this.dtype = dtype;
+    this.shape = Object.freeze([...shape]);
+    this.data = data;
+  }
+
+  /** An f32 tensor over `data` (a Float32Array is wrapped, not copied; a number[] is copied). */
+  static from(data: Float32Array | readonly number[], shape: readonly number[]): Tensor {
+    return new Tensor('f32', shape, data instanceof Float32Array ? data : Float32Array.from(data));
+  }
+
+  /** An f32 tensor of zeros. */
+  static zeros(shape: readonly number[]): Tensor {
+    checkShape(shape, 'shape');
+    return new Tensor('f32', shape, new Float32Array(product(shape)));
+  }
+
+  /**
+   * Converts an f32 tensor to a weight dtype: f16 and bf16 round to nearest
+   * even; q8_0 takes blocks of 32 along the last dim with d = absmax / 127
+   * (stored as f16) and q = round(x / d) (half away from zero, clamped to
+   * [-127, 127]), as GGUF does.
+   */
+  static quantize(t: Tensor, dtype: QuantizedDType): Tensor {
+    if (t.dtype !== 'f32') throw new ArgumentError(`Expected an f32 tensor to quantize, got ${t.dtype}`);
+    const src = t.data as Float32Array;
+    const out = new Uint8Array(tensorByteLength(dtype, t.shape));
+    const view = new DataView(out.buffer);
+    switch (dtype) {
+      case 'f16':
+        for (let i = 0; i < src.length; i++) view.setUint16(2 * i, f32ToF16Bits(src[i]), true);
+        break;
+      case 'bf16':
+        for (let i = 0; i < src.length; i++) view.setUint16(2 * i, f32ToBf16Bits(src[i]), true);
+        break;
+      case 'q8_0':
+        for (let b = 0; b < src.length / Q8_0_BLOCK; b++) {
+          let amax = 0;
+          for (let i = 0; i < Q8_0_BLOCK; i++) amax = Math.max(amax, Math.abs(src[b * Q8_0_BLOCK + i]));
+          const d = Math.fround(amax / 127);
+          const id = d ? Math.fround(1 / d) : 0;
+          view.setUint16(b * Q8_0_BYTES, f32ToF16Bits(d), true);
+          for (let i = 0; i < Q8_0_BLOCK; i++) {
+            const v = Math.fround(src[b * Q8_0_BLOCK + i] * id);
+            const q = Math.max(-127, Math.min(127, Math.sign(v) * Math.round(Math.abs(v))));
+            view.setInt8(b * Q8_0_BYTES + 2 + i, q);
+          }
+        }
+        break;
+      default:
+        dtype satisfies never;
+        throw new ArgumentError(`Unknown dtype ${String(dtype)}`);
+    }
+    return new Tensor(dtype, t.shape, out);
+  }
+
+  /** Number of elements. */
+  get numel(): number {
+    return product(this.shape);
+  }
+
+  /** The values as f32 (a copy for weight dtypes, this tensor itself for f32). */
+  toFloat32(): Tensor {
+    if (this.dtype === 'f32') return this;
+    const n = this.numel;
+    const out = new Float32Array(n);
+    const view = new DataView(this.data.buffer, this.data.byteOffset, this.data.byteLength);
+    switch (this.dtype) {
+      case 'f16':
+        for (let i = 0; i < n; i++) out[i] = f16BitsToF32(view.getUint16(2 * i, true));
+        break;
+      case 'bf16':
+        for (let i = 0; i < n; i++) out[i] = bf16BitsToF32(view.getUint16(2 * i, true));
+        break;
+      case 'q8_0':
+        for (let b = 0; b < n / Q8_0_BLOCK; b++) {
+          const d = f16BitsToF32(view.getUint16(b * Q8_0_BYTES, true));
+          for (let i = 0; i < Q8_0_BLOCK; i++) out[b * Q8_0_BLOCK + i] = Math.fround(d * view.getInt8(b * Q8_0_BYTES + 2 + i));
+        }
+        break;
+      default:
+        this.dtype satisfies never;
+    }
+    return new Tensor('f32', this.shape, out);
+  }
+}

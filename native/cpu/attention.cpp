@@ -1,0 +1,211 @@
+// native/cpu/attention.cpp: causal GQA attention over a (paged) KV cache,
+// prefill and decode in one kernel (KERNELS.md §5, §6).
+//   out[i, hq, :] = sum_j softmax_j(scale * q[i, hq, :] · k[j, kvh, :]) * v[j, kvh, :],
+//   j = 0 .. pos(i),  kvh = hq / (Hq / Hkv),  pos(i) = n_ctx - n_q + i
+// Layouts: q, out [n_tokens, Hq, Dh] (packed, cu_seqlens); keys/values through
+// KvView (contiguous [n_ctx, Hkv, Dh] or pages [pages][Hkv, page, Dh]).
+// Algorithm (FlashAttention-2 style online softmax): a work item is
+// (sequence, kv head, query tile). Its rows are the query tile's tokens times
+// the Hq/Hkv query heads sharing that kv head, so every K/V tile of kKeyTile
+// keys is loaded once for all of them. Per row: running max m, running sum l,
+// accumulator o; a tile that raises m rescales l and o by exp(m_old - m_new).
+// Key tiles past the tile's last query position are never visited; inside the
+// diagonal tile each row stops at its own position.
+// Split-KV (Flash-Decoding): when there are fewer items than threads (decode,
+// short prompts), each item's key range is split into parts of >= kMinSplitKeys
+// keys; parts write (m, l, o) partials and a merge computes
+//   M = max m_i, l = sum l_i e^(m_i - M), o = sum o_i e^(m_i - M) / l.
+// Parallelisation: items are handed out dynamically, most expensive first.
+// Numerics: scores, exp, m, l, o in f32; a row with no visible key yet uses 0
+// as the exp base, so exp(-inf - (-inf)) never happens; an all-masked row is 0.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "kernel_util.h"
+#include "kernels.h"
+
+namespace hl::cpu {
+
+constexpr int64_t kKeyTile = 64;
+constexpr int64_t kTileRows = 32;  // (token, query head) rows per item
+constexpr int64_t kMinSplitKeys = 64;
+
+namespace {
+
+struct Item {
+  int64_t seq, kvh, q0, q1;  // query tokens [q0, q1) of the sequence
+  int64_t k0, k1;            // keys [k0, k1)
+  int64_t partial;           // offset of this part's (m, l, o) in the partial buffer; -1 = final
+};
+
+struct Merge {
+  int64_t seq, kvh, q0, q1;
+  int64_t first_part, n_parts;  // offsets: first_part + i * part_floats
+};
+
+struct Ctx {
+  float* out;       // [n_tokens, Hq, Dh]
+  const float* q;   // [n_tokens, Hq, Dh]
+  const AttentionDims& d;
+  const int32_t* cu;
+  const KvView* kv;
+  int64_t G;  // query heads per kv head
+
+  int64_t n_q(int64_t s) const { return cu[s + 1] - cu[s]; }
+  int64_t pos(int64_t s, int64_t qi) const { return kv[s].n_ctx - n_q(s) + qi; }
+  int64_t row_offset(int64_t s, int64_t qi, int64_t r_in_group, int64_t kvh) const {
+    return ((cu[s] + qi) * d.n_heads + kvh * G + r_in_group) * d.head_dim;
+  }
+  const float* key(int64_t s, int64_t kvh, int64_t j) const {
+    const KvView& v = kv[s];
+    return v.k_pages[j / v.page_size] + kvh * v.head_stride + (j % v.page_size) * v.token_stride;
+  }
+  const float* value(int64_t s, int64_t kvh, int64_t j) const {
+    const KvView& v = kv[s];
+    return v.v_pages[j / v.page_size] + kvh * v.head_stride + (j % v.page_size) * v.token_stride;
+  }
+};
+
+}  // namespace
+
+// ---- kernels
+
+// Online softmax of one item over keys [k0, k1). m, l: [R]; o: [R, Dh].
+static void attention_tile(const Ctx& c, const Item& it, float* m, float* l, float* o, float* sc,
+                           const float** kp, const float** vp) {
+  const int64_t Dh = c.d.head_dim, G = c.G, R = (it.q1 - it.q0) * G;
+  const float ninf = -std::numeric_limits<float>::infinity();
+  for (int64_t r = 0; r < R; r++) {
+    m[r] = ninf;
+    l[r] = 0.0f;
+  }
+  std::fill(o, o + R * Dh, 0.0f);
+  for (int64_t j0 = it.k0; j0 < it.k1; j0 += kKeyTile) {
+    const int64_t j1 = std::min(it.k1, j0 + kKeyTile);
+    for (int64_t j = j0; j < j1; j++) {
+      kp[j - j0] = c.key(it.seq, it.kvh, j);
+      vp[j - j0] = c.value(it.seq, it.kvh, j);
+    }
+    for (int64_t r = 0; r < R; r++) {
+      const int64_t qi = it.q0 + r / G;
+      const int64_t jend = std::min(j1, c.pos(it.seq, qi) + 1);
+      if (jend <= j0) continue;
+      const float* qr = c.q + c.row_offset(it.seq, qi, r % G, it.kvh);  // [Dh]
+      float mx = ninf;
+      for (int64_t j = j0; j < jend; j++) {
+        sc[j - j0] = c.d.scale * dot_f32(qr, kp[j - j0], Dh);
+        mx = std::max(mx, sc[j - j0]);
+      }
+      float* orow = o + r * Dh;
+      const float m_new = std::max(m[r], mx);
+      const float base = m_new == ninf ? 0.0f : m_new;
+      if (m_new > m[r] && m[r] != ninf) {
+        const float corr = std::exp(m[r] - m_new);
+        l[r] *= corr;
+        for (int64_t e = 0; e < Dh; e++) orow[e] *= corr;
+      }
+      float sum = 0.0f;
+      for (int64_t j = j0; j < jend; j++) {
+        const float p = std::exp(sc[j - j0] - base);
+        sum += p;
+        axpy_f32(orow, p, vp[j - j0], Dh);
+      }
+      l[r] += sum;
+      m[r] = m_new;
+    }
+  }
+}
+
+static void write_rows(const Ctx& c, int64_t s, int64_t kvh, int64_t q0, int64_t R, const float* l, const float* o) {
+  const int64_t Dh = c.d.head_dim;
+  for (int64_t r = 0; r < R; r++) {
+    float* dst = c.out + c.row_offset(s, q0 + r / c.G, r % c.G, kvh);
+    const float inv = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;
+    for (int64_t e = 0; e < Dh; e++) dst[e] = o[r * Dh + e] * inv;
+  }
+}
+
+// ---- entry point
+
+void attention(ThreadPool& pool, float* out, const float* q, const AttentionDims& dims,
+               const int32_t* cu_seqlens, int n_seqs, const KvView* kv) {
+  const Ctx c{out, q, dims, cu_seqlens, kv, dims.n_heads / dims.n_kv_heads};
+  const int64_t Dh = dims.head_dim;
+  const int64_t q_tile = std::max<int64_t>(1, kTileRows / c.G);
+
+  std::vector<Item> items;
+  for (int64_t s = 0; s < n_seqs; s++)
+    for (int64_t kvh = 0; kvh < dims.n_kv_heads; kvh++)
+      for (int64_t q0 = 0; q0 < c.n_q(s); q0 += q_tile) {
+        const int64_t q1 = std::min(c.n_q(s), q0 + q_tile);
+        items.push_back({s, kvh, q0, q1, 0, c.pos(s, q1 - 1) + 1, -1});
+      }
+
+  // Split-KV when the items cannot keep every thread busy.
+  std::vector<Merge> merges;
+  int64_t partial_floats = 0;
+  const int64_t n_base = (int64_t)items.size();
+  if (n_base > 0 && n_base < pool.size()) {
+    const int64_t want = (pool.size() + n_base - 1) / n_base;
+    std::vector<Item> split;
+    for (const Item& it : items) {
+      const int64_t n_parts = std::min(want, std::max<int64_t>(1, it.k1 / kMinSplitKeys));
+      if (n_parts == 1) {
+        split.push_back(it);
+        continue;
+      }
+      const int64_t part_floats = (it.q1 - it.q0) * c.G * (Dh + 2);
+      merges.push_back({it.seq, it.kvh, it.q0, it.q1, partial_floats, n_parts});
+      for (int64_t p = 0; p < n_parts; p++) {
+        Item part = it;
+        part.k0 = it.k1 * p / n_parts;
+        part.k1 = it.k1 * (p + 1) / n_parts;
+        part.partial = partial_floats;
+        partial_floats += part_floats;
+        split.push_back(part);
+      }
+    }
+    items.swap(split);
+  }
+  std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
+    return (a.q1 - a.q0) * (a.k1 - a.k0) > (b.q1 - b.q0) * (b.k1 - b.k0);
+  });
+  auto partials = scratch_f32(partial_floats);
+
+  parallel_items(pool, (int64_t)items.size(), [&](int64_t i) {
+    const Item& it = items[i];
+    const int64_t R = (it.q1 - it.q0) * c.G;
+    thread_local std::vector<float> buf;
+    thread_local std::vector<const float*> ptrs;
+    buf.resize((size_t)(R * (Dh + 2) + kKeyTile));
+    ptrs.resize(2 * kKeyTile);
+    float* m = it.partial >= 0 ? partials.get() + it.partial : buf.data();
+    float* l = m + R;
+    float* o = l + R;
+    attention_tile(c, it, m, l, o, buf.data() + R * (Dh + 2), ptrs.data(), ptrs.data() + kKeyTile);
+    if (it.partial < 0) write_rows(c, it.seq, it.kvh, it.q0, R, l, o);
+  });
+
+  // Merge split parts: M = max m_i; l = sum l_i e^(m_i - M); o = sum o_i e^(m_i - M).
+  for (const Merge& mg : merges) {
+    const int64_t R = (mg.q1 - mg.q0) * c.G, part_floats = R * (Dh + 2);
+    std::vector<float> l(R, 0.0f), o(R * Dh, 0.0f);
+    for (int64_t r = 0; r < R; r++) {
+      float M = -std::numeric_limits<float>::infinity();
+      for (int64_t p = 0; p < mg.n_parts; p++) M = std::max(M, partials[mg.first_part + p * part_floats + r]);
+      if (M == -std::numeric_limits<float>::infinity()) continue;
+      for (int64_t p = 0; p < mg.n_parts; p++) {
+        const float* part = partials.get() + mg.first_part + p * part_floats;  // m [R], l [R], o [R, Dh]
+        if (part[R + r] == 0.0f) continue;
+        const float f = std::exp(part[r] - M);
+        l[r] += part[R + r] * f;
+        axpy_f32(o.data() + r * Dh, f, part + 2 * R + r * Dh, Dh);
+      }
+    }
+    write_rows(c, mg.seq, mg.kvh, mg.q0, R, l.data(), o.data());
+  }
+}
+
+}  // namespace hl::cpu

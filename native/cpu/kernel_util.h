@@ -1,0 +1,80 @@
+// native/cpu/kernel_util.h: small helpers shared by the CPU kernel files
+// (private to native/cpu; the executor uses kernels.h only).
+// The loops are written so GCC/Clang auto-vectorise them at baseline flags:
+// reductions keep kLanes independent partial sums (a float reduction in one
+// accumulator cannot be vectorised without -ffast-math), elementwise loops
+// have no loop-carried dependence. SIMD dispatch replaces these later.
+#pragma once
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <memory>
+
+#include "../core/tensor.h"
+#include "../core/thread_pool.h"
+
+namespace hl::cpu {
+
+constexpr int kLanes = 8;
+
+inline float silu(float v) { return v / (1.0f + std::exp(-v)); }
+
+// softplus(v) = log(1 + e^v), = v above 20 where e^-v < f32 epsilon.
+inline float softplus(float v) { return v > 20.0f ? v : std::log1p(std::exp(v)); }
+
+// sum_i a[i] * b[i], f32 with kLanes partial sums.
+inline float dot_f32(const float* a, const float* b, int64_t n) {
+  float acc[kLanes] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int l = 0; l < kLanes; l++) acc[l] += a[i + l] * b[i + l];
+  float tail = 0.0f;
+  for (; i < n; i++) tail += a[i] * b[i];
+  return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
+}
+
+// sum_i a[i]^2.
+inline float sumsq_f32(const float* a, int64_t n) { return dot_f32(a, a, n); }
+
+// y[i] += alpha * x[i]
+inline void axpy_f32(float* y, float alpha, const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; i++) y[i] += alpha * x[i];
+}
+
+// Uninitialised f32 scratch (the kernels overwrite what they read).
+inline std::unique_ptr<float[]> scratch_f32(int64_t n) {
+  return std::unique_ptr<float[]>(new float[(size_t)(n > 0 ? n : 1)]);
+}
+
+// Runs fn(item) for item in [0, n_items) on every thread of the pool, handing
+// items out one at a time from a shared counter: the right schedule when
+// item costs differ a lot (causal attention tiles, ragged sequences). Items
+// should be ordered most expensive first.
+template <typename Fn>
+void parallel_items(ThreadPool& pool, int64_t n_items, Fn&& fn) {
+  if (n_items <= 0) return;
+  std::atomic<int64_t> next{0};
+  int64_t n_workers = std::min<int64_t>(pool.size(), n_items);
+  pool.parallel_for(n_workers, [&](int64_t, int64_t, int) {
+    for (int64_t it = next.fetch_add(1); it < n_items; it = next.fetch_add(1)) fn(it);
+  });
+}
+
+// f16 -> f32 through a 64K-entry table (built once, thread-safe).
+const float* f16_table();
+
+// Widen/dequantize rows [r0, r0 + n) of w into out[n, w.cols].
+void weight_rows_to_f32(const WeightView& w, int64_t r0, int64_t n, float* out);
+
+// Serial matmul core shared by matmul() and moe_forward():
+//   y[t * ldy + (r - r0)] = sum_k x_row(t)[k] * W[r, k]   for t < n_tokens, r0 <= r < r1
+// where x_row(t) = x + (x_idx ? x_idx[t] : t) * ldx. `scratch` holds at least
+// matmul_scratch_floats(w, r1 - r0) floats.
+void matmul_rows(float* y, int64_t ldy, const float* x, int64_t ldx, const int32_t* x_idx, int64_t n_tokens,
+                 const WeightView& w, int64_t r0, int64_t r1, float* scratch);
+int64_t matmul_scratch_floats(const WeightView& w, int64_t n_rows);
+// Output rows per thread piece so that each piece streams >= 32 KiB of weights.
+int64_t matmul_row_grain(const WeightView& w);
+
+}  // namespace hl::cpu

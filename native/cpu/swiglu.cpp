@@ -1,0 +1,20 @@
+// native/cpu/swiglu.cpp: SwiGLU activation.
+//   out[t, i] = silu(gate[t, i]) * up[t, i],  silu(v) = v / (1 + exp(-v))
+// Layouts: gate, up, out [n_tokens, n]; out may alias gate or up.
+// Parallelisation: threads split the flat element range (>= 16K per piece).
+// Numerics: f32, exp in f32 (silu(-inf..-88) -> -0, no NaN for finite input).
+#include "kernel_util.h"
+#include "kernels.h"
+
+namespace hl::cpu {
+
+void swiglu(ThreadPool& pool, float* out, const float* gate, const float* up, int64_t n_tokens, int64_t n) {
+  pool.parallel_for(
+      n_tokens * n,
+      [&](int64_t b, int64_t e, int) {
+        for (int64_t i = b; i < e; i++) out[i] = silu(gate[i]) * up[i];
+      },
+      16384);
+}
+
+}  // namespace hl::cpu

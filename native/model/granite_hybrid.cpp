@@ -1,0 +1,264 @@
+// native/model/granite_hybrid.cpp: see granite_hybrid.h.
+// Per layer (pre-norm, two residual branches scaled by residual_multiplier):
+//   u = rmsnorm(h, attn_norm); h += m_res * (Mamba2(u) | Attention(u))
+//   v = rmsnorm(h, ffn_norm);  h += m_res * (SharedMLP(v) [+ MoE(v)])
+// then logits = rmsnorm(h, output_norm) · W_lm^T / logits_scaling, only for the
+// rows the caller asked for (the last token of each sequence, or all).
+// ref: GRANITE_HYBRID.md §1.2-1.5; HF modeling_granitemoehybrid.py.
+#include "granite_hybrid.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+namespace hl {
+
+static float* grow(Buffer& b, int64_t floats) {
+  b.reserve(sizeof(float) * (size_t)std::max<int64_t>(floats, 1));
+  return b.f32();
+}
+
+GraniteHybrid::GraniteHybrid(const ModelDims& dims, std::unique_ptr<WeightStore> weights, int n_threads,
+                             int64_t page_size)
+    : dims_(dims), weights_(std::move(weights)), pool_(n_threads), states_(dims, page_size) {
+  dims_.validate();
+  HL_CHECK(!(dims_.dt_max > 0.f), Unsupported, "model config: a finite time_step_limit (dt clamp) is not supported yet");
+  bind_weights();
+}
+
+void GraniteHybrid::bind_weights() {
+  const ModelDims& d = dims_;
+  WeightStore& w = *weights_;
+  token_embd_ = w.matrix("token_embd", d.vocab, d.d_model);
+  lm_head_ = d.tied ? token_embd_ : w.matrix("output", d.vocab, d.d_model);
+  output_norm_ = w.vector_f32("output_norm", d.d_model);
+  int64_t n_mamba = 0, n_attn = 0;
+  for (int64_t l = 0; l < d.n_layers; l++) {
+    const std::string p = "blk." + std::to_string(l) + ".";
+    LayerWeights lw;
+    lw.kind = d.layer_kinds[l];
+    lw.attn_norm = w.vector_f32(p + "attn_norm", d.d_model);
+    lw.ffn_norm = w.vector_f32(p + "ffn_norm", d.d_model);
+    if (lw.kind == LayerKind::Mamba) {
+      lw.ordinal = n_mamba++;
+      const int64_t C = d.conv_channels();
+      lw.ssm_in = w.matrix(p + "ssm_in", d.in_proj_width(), d.d_model);
+      lw.ssm_out = w.matrix(p + "ssm_out", d.d_model, d.d_inner);
+      lw.conv_w = w.vector_f32(p + "ssm_conv1d", C * d.d_conv);
+      lw.conv_b = w.vector_f32(p + "ssm_conv1d_bias", C);
+      lw.dt_bias = w.vector_f32(p + "ssm_dt_bias", d.ssm_heads);
+      lw.A = w.vector_f32(p + "ssm_a", d.ssm_heads);
+      lw.D = w.vector_f32(p + "ssm_d", d.ssm_heads);
+      lw.ssm_norm = w.vector_f32(p + "ssm_norm", d.d_inner);
+    } else {
+      lw.ordinal = n_attn++;
+      lw.q = w.matrix(p + "attn_q", d.n_heads * d.head_dim, d.d_model);
+      lw.k = w.matrix(p + "attn_k", d.n_kv_heads * d.head_dim, d.d_model);
+      lw.v = w.matrix(p + "attn_v", d.n_kv_heads * d.head_dim, d.d_model);
+      lw.o = w.matrix(p + "attn_output", d.d_model, d.n_heads * d.head_dim);
+    }
+    lw.ffn_gate = w.matrix(p + "ffn_gate", d.shared_ff, d.d_model);
+    lw.ffn_up = w.matrix(p + "ffn_up", d.shared_ff, d.d_model);
+    lw.ffn_down = w.matrix(p + "ffn_down", d.d_model, d.shared_ff);
+    if (d.n_experts > 0) {
+      lw.has_moe = true;
+      lw.router = w.matrix(p + "ffn_gate_inp", d.n_experts, d.d_model);
+      lw.moe.gate = w.matrix(p + "ffn_gate_exps", d.expert_ff, d.d_model);
+      lw.moe.up = w.matrix(p + "ffn_up_exps", d.expert_ff, d.d_model);
+      lw.moe.down = w.matrix(p + "ffn_down_exps", d.d_model, d.expert_ff);
+      for (const char* n : {"ffn_gate_exps", "ffn_up_exps", "ffn_down_exps"}) {
+        const TensorRecord& r = w.record(p + n);
+        HL_CHECK(r.shape.size() == 3 && r.shape[0] == d.n_experts, Shape,
+                 "tensor '" + r.source_name + "' must have " + std::to_string(d.n_experts) + " experts");
+      }
+      lw.moe.gate_expert_stride = (int64_t)w.expert_stride(p + "ffn_gate_exps");
+      lw.moe.up_expert_stride = (int64_t)w.expert_stride(p + "ffn_up_exps");
+      lw.moe.down_expert_stride = (int64_t)w.expert_stride(p + "ffn_down_exps");
+      lw.moe.n_experts = d.n_experts;
+    }
+    layers_.push_back(lw);
+  }
+}
+
+// h += scale * x over [n] floats.
+static void add_scaled(float* h, const float* x, float scale, int64_t n) {
+  for (int64_t i = 0; i < n; i++) h[i] += scale * x[i];
+}
+
+// Copies columns [col, col + width) of a [T, stride] matrix into a dense [T, width] one.
+static void take_columns(float* dst, const float* src, int64_t T, int64_t stride, int64_t col, int64_t width) {
+  for (int64_t t = 0; t < T; t++) std::memcpy(dst + t * width, src + t * stride + col, sizeof(float) * width);
+}
+
+void GraniteHybrid::step(std::vector<StepSequence>& batch) {
+  std::unique_lock<std::mutex> lock(step_mutex_, std::try_to_lock);
+  HL_CHECK(lock.owns_lock(), Busy, "model is already running a step");
+  const ModelDims& d = dims_;
+  const int n_seqs = (int)batch.size();
+  HL_CHECK(n_seqs > 0, Argument, "step: empty batch");
+
+  cu_seqlens_.assign(n_seqs + 1, 0);
+  seq_states_.resize(n_seqs);
+  decode_ = true;
+  std::vector<int32_t> ids;
+  for (int s = 0; s < n_seqs; s++) {
+    HL_CHECK(!batch[s].tokens.empty(), Argument, "step: sequence with no tokens");
+    cu_seqlens_[s + 1] = cu_seqlens_[s] + (int32_t)batch[s].tokens.size();
+    seq_states_[s] = batch[s].state.get();
+    decode_ = decode_ && batch[s].tokens.size() == 1;
+    for (int32_t t : batch[s].tokens)
+      HL_CHECK(t >= 0 && t < d.vocab, Argument,
+               "token id " + std::to_string(t) + " is out of range [0, " + std::to_string(d.vocab) + ")");
+    ids.insert(ids.end(), batch[s].tokens.begin(), batch[s].tokens.end());
+  }
+  const int64_t T = cu_seqlens_[n_seqs];
+  // Claim every KV page this step needs before touching any state, so an
+  // allocation failure leaves all sequences as they were.
+  for (int s = 0; s < n_seqs; s++) seq_states_[s]->kv.reserve_tokens(seq_states_[s]->n_past + (int64_t)batch[s].tokens.size());
+
+  float* h = grow(h_, T * d.d_model);
+  float* u = grow(u_, T * d.d_model);
+  float* branch = grow(branch_, T * d.d_model);
+  cpu::embed(pool_, h, token_embd_, ids.data(), T, d.embedding_multiplier);
+  for (const LayerWeights& lw : layers_) {
+    cpu::rmsnorm(pool_, u, h, lw.attn_norm, T, d.d_model, d.rms_norm_eps);
+    if (lw.kind == LayerKind::Mamba)
+      mamba_mixer(lw, T, branch);
+    else
+      attention_mixer(lw, T, branch);
+    add_scaled(h, branch, d.residual_multiplier, T * d.d_model);
+    cpu::rmsnorm(pool_, u, h, lw.ffn_norm, T, d.d_model, d.rms_norm_eps);
+    feed_forward(lw, T, branch);
+    add_scaled(h, branch, d.residual_multiplier, T * d.d_model);
+  }
+  for (int s = 0; s < n_seqs; s++) seq_states_[s]->n_past += (int64_t)batch[s].tokens.size();
+  compute_logits(batch);
+}
+
+void GraniteHybrid::mamba_mixer(const LayerWeights& lw, int64_t T, float* out) {
+  const ModelDims& d = dims_;
+  const int n_seqs = (int)seq_states_.size();
+  const int64_t di = d.d_inner, C = d.conv_channels(), GN = d.n_groups * d.d_state, H = d.ssm_heads;
+  const int64_t Zin = d.in_proj_width();
+  float* proj = grow(proj_, T * Zin);     // [T, Z_in] = z | xBC | dt
+  float* z = grow(z_, T * di);            // [T, d_inner]
+  float* xbc = grow(xbc_, T * C);         // [T, C_conv] raw
+  float* xbc_conv = grow(xbc_conv_, T * C);
+  float* x = grow(x_, T * di);            // [T, H, P]
+  float* B = grow(b_, T * GN);            // [T, G, N]
+  float* Cm = grow(c_, T * GN);           // [T, G, N]
+  float* dt = grow(dt_, T * H);           // [T, H]
+  float* y = grow(y_, T * di);            // [T, H, P]
+
+  cpu::matmul(pool_, proj, u_.f32(), T, lw.ssm_in);
+  take_columns(z, proj, T, Zin, 0, di);
+  take_columns(xbc, proj, T, Zin, di, C);
+  take_columns(dt, proj, T, Zin, di + C, H);
+
+  std::vector<float*> conv_states(n_seqs), ssm_states(n_seqs);
+  for (int s = 0; s < n_seqs; s++) {
+    conv_states[s] = seq_states_[s]->conv_layer(lw.ordinal, d);
+    ssm_states[s] = seq_states_[s]->ssm_layer(lw.ordinal, d);
+  }
+  if (decode_)
+    cpu::conv1d_causal_step(pool_, xbc_conv, xbc, lw.conv_w, lw.conv_b, C, (int)d.d_conv, n_seqs, conv_states.data());
+  else
+    cpu::conv1d_causal_prefill(pool_, xbc_conv, xbc, lw.conv_w, lw.conv_b, C, (int)d.d_conv, cu_seqlens_.data(),
+                               n_seqs, conv_states.data());
+  take_columns(x, xbc_conv, T, C, 0, di);
+  take_columns(B, xbc_conv, T, C, di, GN);
+  take_columns(Cm, xbc_conv, T, C, di + GN, GN);
+
+  cpu::SsmDims sd{H, d.ssm_head_dim, d.d_state, d.n_groups};
+  if (decode_)
+    cpu::ssm_step(pool_, y, x, dt, lw.A, B, Cm, lw.D, lw.dt_bias, sd, n_seqs, ssm_states.data());
+  else
+    cpu::ssm_scan(pool_, y, x, dt, lw.A, B, Cm, lw.D, lw.dt_bias, sd, cu_seqlens_.data(), n_seqs, ssm_states.data(),
+                  0);
+  cpu::gated_rmsnorm(pool_, y, y, z, lw.ssm_norm, T, di, d.n_groups, d.rms_norm_eps);
+  cpu::matmul(pool_, out, y, T, lw.ssm_out);
+}
+
+void GraniteHybrid::attention_mixer(const LayerWeights& lw, int64_t T, float* out) {
+  const ModelDims& d = dims_;
+  const int n_seqs = (int)seq_states_.size();
+  const int64_t Dh = d.head_dim, Hq = d.n_heads, Hkv = d.n_kv_heads;
+  float* q = grow(q_, T * Hq * Dh);   // [T, Hq, Dh]
+  float* k = grow(k_, T * Hkv * Dh);  // [T, Hkv, Dh]
+  float* v = grow(v_, T * Hkv * Dh);  // [T, Hkv, Dh]
+  float* o = grow(attn_, T * Hq * Dh);
+  cpu::matmul(pool_, q, u_.f32(), T, lw.q);
+  cpu::matmul(pool_, k, u_.f32(), T, lw.k);
+  cpu::matmul(pool_, v, u_.f32(), T, lw.v);
+
+  // Append the new keys/values at positions n_past.. of each sequence.
+  std::vector<std::vector<const float*>> k_pages(n_seqs), v_pages(n_seqs);
+  std::vector<cpu::KvView> views(n_seqs);
+  const int64_t ps = states_.kv_layout().page_size;
+  for (int s = 0; s < n_seqs; s++) {
+    SequenceState* st = seq_states_[s];
+    for (int64_t t = cu_seqlens_[s]; t < cu_seqlens_[s + 1]; t++) {
+      int64_t pos = st->n_past + (t - cu_seqlens_[s]);
+      for (int64_t hh = 0; hh < Hkv; hh++) {
+        std::memcpy(st->kv.slot(lw.ordinal, false, hh, pos), k + (t * Hkv + hh) * Dh, sizeof(float) * Dh);
+        std::memcpy(st->kv.slot(lw.ordinal, true, hh, pos), v + (t * Hkv + hh) * Dh, sizeof(float) * Dh);
+      }
+    }
+    st->kv.layer_pages(lw.ordinal, false, k_pages[s]);
+    st->kv.layer_pages(lw.ordinal, true, v_pages[s]);
+    views[s] = cpu::KvView{k_pages[s].data(), v_pages[s].data(), ps, ps * Dh, Dh,
+                           st->n_past + (cu_seqlens_[s + 1] - cu_seqlens_[s])};
+  }
+  cpu::AttentionDims ad{Hq, Hkv, Dh, d.attention_multiplier};
+  cpu::attention(pool_, o, q, ad, cu_seqlens_.data(), n_seqs, views.data());
+  cpu::matmul(pool_, out, o, T, lw.o);
+}
+
+void GraniteHybrid::feed_forward(const LayerWeights& lw, int64_t T, float* out) {
+  const ModelDims& d = dims_;
+  const float* v = u_.f32();
+  float* gate = grow(gate_, T * d.shared_ff);
+  float* up = grow(up_, T * d.shared_ff);
+  cpu::matmul(pool_, gate, v, T, lw.ffn_gate);
+  cpu::matmul(pool_, up, v, T, lw.ffn_up);
+  cpu::swiglu(pool_, gate, gate, up, T, d.shared_ff);
+  cpu::matmul(pool_, out, gate, T, lw.ffn_down);
+  if (!lw.has_moe) return;
+  float* logits = grow(router_logits_, T * d.n_experts);
+  route_ids_.reserve(sizeof(int32_t) * (size_t)std::max<int64_t>(1, T * d.top_k));
+  float* weights = grow(route_w_, T * d.top_k);
+  float* moe = grow(moe_out_, T * d.d_model);
+  int32_t* ids = static_cast<int32_t*>(route_ids_.data());
+  cpu::matmul(pool_, logits, v, T, lw.router);
+  cpu::moe_route(pool_, ids, weights, logits, T, d.n_experts, d.top_k);
+  cpu::moe_forward(pool_, moe, v, ids, weights, T, d.top_k, lw.moe);
+  add_scaled(out, moe, 1.f, T * d.d_model);
+}
+
+void GraniteHybrid::compute_logits(std::vector<StepSequence>& batch) {
+  const ModelDims& d = dims_;
+  const int n_seqs = (int)batch.size();
+  // Rows whose logits were asked for: all of a sequence's tokens, or its last.
+  std::vector<int64_t> rows;
+  for (int s = 0; s < n_seqs; s++) {
+    if (batch[s].all_logits)
+      for (int64_t t = cu_seqlens_[s]; t < cu_seqlens_[s + 1]; t++) rows.push_back(t);
+    else
+      rows.push_back(cu_seqlens_[s + 1] - 1);
+  }
+  const int64_t R = (int64_t)rows.size();
+  float* x = grow(final_, R * d.d_model);
+  for (int64_t r = 0; r < R; r++) std::memcpy(x + r * d.d_model, h_.f32() + rows[r] * d.d_model, sizeof(float) * d.d_model);
+  cpu::rmsnorm(pool_, x, x, output_norm_, R, d.d_model, d.rms_norm_eps);
+  std::vector<float> logits((size_t)(R * d.vocab));
+  cpu::matmul(pool_, logits.data(), x, R, lm_head_);
+  for (float& l : logits) l /= d.logits_scaling;  // a division (GRANITE_HYBRID.md §7.1)
+  int64_t r0 = 0;
+  for (int s = 0; s < n_seqs; s++) {
+    int64_t n = batch[s].all_logits ? (cu_seqlens_[s + 1] - cu_seqlens_[s]) : 1;
+    batch[s].logits.assign(logits.begin() + r0 * d.vocab, logits.begin() + (r0 + n) * d.vocab);
+    r0 += n;
+  }
+}
+
+}  // namespace hl

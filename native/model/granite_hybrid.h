@@ -1,0 +1,93 @@
+// native/model/granite_hybrid.h: the Granite 4.0-H forward pass
+// (GRANITE_HYBRID.md §1) over a ragged batch: several sequences per step,
+// each with its own new tokens and its own state slot, packed along the token
+// axis (cu_seqlens). One call = one step = every layer of every sequence.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "../core/thread_pool.h"
+#include "../cpu/kernels.h"
+#include "../state/state_pool.h"
+#include "config.h"
+#include "weights.h"
+
+namespace hl {
+
+struct LayerWeights {
+  LayerKind kind = LayerKind::Mamba;
+  int64_t ordinal = 0;  // index among layers of the same kind (state / KV slot)
+  const float* attn_norm = nullptr;  // [D]
+  const float* ffn_norm = nullptr;   // [D]
+  // Mamba-2 mixer
+  WeightView ssm_in;                 // [Z_in, D]
+  WeightView ssm_out;                // [D, d_inner]
+  const float* conv_w = nullptr;     // [C_conv, K]
+  const float* conv_b = nullptr;     // [C_conv]
+  const float* dt_bias = nullptr;    // [H]
+  const float* A = nullptr;          // [H], -exp(A_log)
+  const float* D = nullptr;          // [H]
+  const float* ssm_norm = nullptr;   // [d_inner]
+  // attention
+  WeightView q, k, v, o;             // [n_q*d_h, D], [n_kv*d_h, D] x2, [D, n_q*d_h]
+  // shared MLP (SwiGLU)
+  WeightView ffn_gate, ffn_up;       // [F_s, D]
+  WeightView ffn_down;               // [D, F_s]
+  // routed experts
+  bool has_moe = false;
+  WeightView router;                 // [E, D]
+  cpu::MoeWeights moe;
+};
+
+// One sequence's part of a step.
+struct StepSequence {
+  std::shared_ptr<SequenceState> state;
+  std::vector<int32_t> tokens;
+  bool all_logits = false;
+  std::vector<float> logits;  // out: [rows, vocab]
+};
+
+class GraniteHybrid {
+ public:
+  GraniteHybrid(const ModelDims& dims, std::unique_ptr<WeightStore> weights, int n_threads, int64_t page_size);
+
+  const ModelDims& dims() const { return dims_; }
+  StatePool& states() { return states_; }
+  const WeightStore& weights() const { return *weights_; }
+  int n_threads() const { return pool_.size(); }
+
+  // Runs one step. Token ids must already be validated (< vocab, >= 0).
+  // Steps on one model are serialised; a concurrent call throws Busy.
+  void step(std::vector<StepSequence>& batch);
+
+ private:
+  void bind_weights();
+  void mamba_mixer(const LayerWeights& lw, int64_t T, float* out);
+  void attention_mixer(const LayerWeights& lw, int64_t T, float* out);
+  void feed_forward(const LayerWeights& lw, int64_t T, float* out);
+  void compute_logits(std::vector<StepSequence>& batch);
+
+  ModelDims dims_;
+  std::unique_ptr<WeightStore> weights_;
+  ThreadPool pool_;
+  StatePool states_;
+  WeightView token_embd_, lm_head_;
+  const float* output_norm_ = nullptr;
+  std::vector<LayerWeights> layers_;
+  std::mutex step_mutex_;
+
+  // Per-step view of the batch, valid inside step().
+  std::vector<int32_t> cu_seqlens_;
+  std::vector<SequenceState*> seq_states_;
+  bool decode_ = false;  // every sequence has exactly one new token
+
+  // Scratch reused across steps (grown, never shrunk).
+  Buffer h_, u_, branch_, proj_, z_, xbc_, xbc_conv_, x_, b_, c_, dt_, y_;
+  Buffer q_, k_, v_, attn_;
+  Buffer gate_, up_, moe_out_, router_logits_, route_ids_, route_w_;
+  Buffer final_;
+};
+
+}  // namespace hl

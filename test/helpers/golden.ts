@@ -1,0 +1,68 @@
+/** Golden fixtures (test/fixtures/): cases from golden.json, logits from golden.bin. */
+import * as fs from 'fs';
+import * as path from 'path';
+
+export const FIXTURES = path.join(__dirname, '..', 'fixtures');
+export const FIXTURE_NAMES = ['granite-h-tiny-dense', 'granite-h-tiny-moe'] as const;
+export type FixtureName = (typeof FIXTURE_NAMES)[number];
+
+export interface GoldenCase {
+  name: string;
+  kind: 'full' | 'incremental';
+  tokens: number[];
+  prefill?: number;
+  n_rows: number;
+  first_position: number;
+  offset_floats: number;
+}
+
+export interface Golden {
+  vocab: number;
+  cases: GoldenCase[];
+  /** Rows [n_rows * vocab] of a case. */
+  logits(c: GoldenCase): Float32Array;
+}
+
+export function fixtureDir(name: FixtureName): string {
+  return path.join(FIXTURES, name);
+}
+
+export function fixtureGguf(name: FixtureName): string {
+  return path.join(FIXTURES, name, 'model.gguf');
+}
+
+export function loadGolden(name: FixtureName): Golden {
+  const dir = fixtureDir(name);
+  const meta = JSON.parse(fs.readFileSync(path.join(dir, 'golden.json'), 'utf8'));
+  const bin = fs.readFileSync(path.join(dir, 'golden.bin'));
+  const all = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength));
+  const vocab: number = meta.vocab_size;
+  return {
+    vocab,
+    cases: meta.cases,
+    logits: (c) => all.slice(c.offset_floats, c.offset_floats + c.n_rows * vocab),
+  };
+}
+
+/** Max |a - b| over two equal-length arrays (throws on length mismatch). */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length mismatch: ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    if (!(d <= m)) m = Number.isNaN(d) ? Infinity : d;
+  }
+  return m;
+}
+
+/** Seeded PRNG (mulberry32) for reproducible random splits. */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
