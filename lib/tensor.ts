@@ -5,6 +5,7 @@
  * GGUF files store them (f16/bf16: 2 bytes per element; q8_0: per 32 elements
  * along the last dim, an f16 scale d then 32 int8 q, w = d * q).
  */
+import { types } from 'util';
 import { ArgumentError, ShapeError } from './errors';
 
 /** Element types a {@link Tensor} can hold. */
@@ -119,11 +120,11 @@ export class Tensor {
   constructor(dtype: TensorDType, shape: readonly number[], data: Float32Array | Uint8Array) {
     checkShape(shape, 'shape');
     if (dtype === 'f32') {
-      if (!(data instanceof Float32Array)) throw new ArgumentError('Expected f32 tensor data to be a Float32Array');
+      if (!types.isFloat32Array(data)) throw new ArgumentError('Expected f32 tensor data to be a Float32Array');
       if (data.length !== product(shape))
         throw new ShapeError(`Expected ${product(shape)} elements for shape ${JSON.stringify(shape)}, got ${data.length}`);
     } else {
-      if (!(data instanceof Uint8Array)) throw new ArgumentError(`Expected ${dtype} tensor data to be a Uint8Array`);
+      if (!types.isUint8Array(data)) throw new ArgumentError(`Expected ${dtype} tensor data to be a Uint8Array`);
       const bytes = tensorByteLength(dtype, shape);
       if (data.byteLength !== bytes)
         throw new ShapeError(
@@ -137,7 +138,7 @@ export class Tensor {
 
   /** An f32 tensor over `data` (a Float32Array is wrapped, not copied; a number[] is copied). */
   static from(data: Float32Array | readonly number[], shape: readonly number[]): Tensor {
-    return new Tensor('f32', shape, data instanceof Float32Array ? data : Float32Array.from(data));
+    return new Tensor('f32', shape, types.isFloat32Array(data) ? data : Float32Array.from(data as readonly number[]));
   }
 
   /** An f32 tensor of zeros. */

@@ -188,7 +188,8 @@ function finish(d: Draft, source: ModelConfig['source'], where: string, n: Field
   if (d.mamba_n_heads % d.mamba_n_groups !== 0) {
     throw fail(`'${n.mamba_n_heads}' ${d.mamba_n_heads} is not a multiple of '${n.mamba_n_groups}' ${d.mamba_n_groups}`);
   }
-  if (d.num_experts_per_tok > d.num_local_experts || (d.num_local_experts > 0 && d.num_experts_per_tok < 1)) {
+  // With no experts the top-k is meaningless and is normalised to 0 below.
+  if (d.num_local_experts > 0 && (d.num_experts_per_tok < 1 || d.num_experts_per_tok > d.num_local_experts)) {
     throw fail(`'${n.num_experts_per_tok}' ${d.num_experts_per_tok} does not fit ${d.num_local_experts} experts`);
   }
   const [lo, hi] = d.time_step_limit;
@@ -296,9 +297,9 @@ export function configFromHf(json: unknown, path: string): ModelConfig {
   const E = f.int('num_local_experts', { min: 0, max: MAX_HEADS }, 0);
   const F_s = f.int('shared_intermediate_size');
   const expand = f.int('mamba_expand', { max: 64 });
+  // "auto" (or absent, HF's default) means d_inner / H, derived in finish().
   const dHead = f.raw('mamba_d_head');
-  let mamba_d_head: number | undefined;
-  if (dHead !== 'auto') mamba_d_head = f.int('mamba_d_head', {}, 0) || undefined;
+  const mamba_d_head = dHead === 'auto' || !f.has('mamba_d_head') ? undefined : f.int('mamba_d_head');
 
   const headDim = f.raw('head_dim');
   if (headDim !== undefined && headDim !== null && headDim !== D / n_q) {

@@ -140,11 +140,6 @@ class Cursor {
     return this.fileSize - this.pos;
   }
 
-  u8(what: string): number {
-    this.need(1, what);
-    return this.buf[this.pos++];
-  }
-
   u32(what: string): number {
     this.need(4, what);
     const v = this.buf.readUInt32LE(this.pos);

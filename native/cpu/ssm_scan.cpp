@@ -23,7 +23,9 @@
 //                 + D * x_i
 //          S_out = exp(cs_last) * S_in + sum_i exp(cs_last - cs_i) * dt_i * x_i ⊗ B_i
 //          The decay is only ever formed on the lower triangle (j <= i), so no
-//          positive exponent is taken for masked entries.
+//          positive exponent is taken for masked entries; cs_i - cs_j and
+//          cs_last - cs_i are summed directly over their segment of a (see
+//          ssm_scan_chunked_head) instead of subtracting two cumsums.
 // Numerics: dt, cumsums, decays, state and all accumulation in f32; exp and
 // softplus in f32 (softplus(v) = v for v > 20). Both paths agree to rounding.
 #include <algorithm>
@@ -129,9 +131,13 @@ struct Chunk {
 static void ssm_scan_chunked_head(const ScanArgs& a, const std::vector<Chunk>& chunks, int64_t c_begin,
                                   int64_t c_end, const float* cb /* per chunk [G, len, len] */,
                                   float* state /* [H, P, N] */, int64_t h, float* S /* [P, N] */,
-                                  float* cs /* [Q] */, float* dl /* [Q] */) {
+                                  float* tmp /* [4, Q] */, int64_t Q) {
   const int64_t P = a.P, N = a.N, g = a.group_of(h);
   const float Ah = a.A[h], Dh = a.skip(h);
+  float* dl = tmp;          // dt_i
+  float* av = tmp + Q;      // a_i = dt_i * A
+  float* cs = tmp + 2 * Q;  // sum_{k<=i} a_k
+  float* rs = tmp + 3 * Q;  // sum_{k>i} a_k (to the chunk end)
   float* head_state = state + h * P * N;
   std::memcpy(S, head_state, (size_t)(P * N) * sizeof(float));
   for (int64_t c = c_begin; c < c_end; c++) {
@@ -140,27 +146,39 @@ static void ssm_scan_chunked_head(const ScanArgs& a, const std::vector<Chunk>& c
     float run = 0.0f;
     for (int64_t i = 0; i < len; i++) {
       dl[i] = a.dt(t0 + i, h);
-      run += dl[i] * Ah;
+      av[i] = dl[i] * Ah;
+      run += av[i];
       cs[i] = run;
     }
-    // y_i = D x_i + exp(cs_i) (S_in · C_i) + sum_{j<=i} CB[i,j] exp(cs_i - cs_j) dt_j x_j
+    run = 0.0f;
+    for (int64_t i = len - 1; i >= 0; i--) {
+      rs[i] = run;
+      run += av[i];
+    }
+    // y_i = D x_i + exp(cs_i) (S_in · C_i) + sum_{j<=i} CB[i,j] exp(cs_i - cs_j) dt_j x_j.
+    // cs_i - cs_j is summed directly over a_{j+1..i} (going down from j = i):
+    // a difference of two cumsums loses |cs| * eps of absolute precision in the
+    // exponent, which is visible when dt is large. The segment sum only falls as
+    // j decreases (A <= 0), so once exp underflows every further term is 0.
     for (int64_t i = 0; i < len; i++) {
       const float* xi = a.x_row(t0 + i, h);
       const float* ci = a.c_row(t0 + i, g);
       float* yi = a.y_row(t0 + i, h);
       const float ei = std::exp(cs[i]);
       for (int64_t p = 0; p < P; p++) yi[p] = Dh * xi[p] + ei * dot_f32(S + p * N, ci, N);
-      for (int64_t j = 0; j <= i; j++) {
-        const float m = cbc[i * len + j] * std::exp(std::min(cs[i] - cs[j], 0.0f)) * dl[j];
+      float seg = 0.0f;
+      for (int64_t j = i; j >= 0; j--) {
+        if (j < i) seg += av[j + 1];
+        if (seg < -104.0f) break;  // exp(seg) == 0 in f32, and stays 0 for smaller j
+        const float m = cbc[i * len + j] * std::exp(std::min(seg, 0.0f)) * dl[j];
         axpy_f32(yi, m, a.x_row(t0 + j, h), P);
       }
     }
     // S_out = exp(cs_last) S_in + sum_i exp(cs_last - cs_i) dt_i x_i ⊗ B_i
-    const float last = cs[len - 1];
-    const float el = std::exp(last);
+    const float el = std::exp(cs[len - 1]);
     for (int64_t k = 0; k < P * N; k++) S[k] *= el;
     for (int64_t i = 0; i < len; i++) {
-      const float wi = std::exp(last - cs[i]) * dl[i];
+      const float wi = std::exp(rs[i]) * dl[i];
       const float* xi = a.x_row(t0 + i, h);
       const float* bi = a.b_row(t0 + i, g);
       for (int64_t p = 0; p < P; p++) axpy_f32(S + p * N, wi * xi[p], bi, N);
@@ -229,10 +247,9 @@ static void ssm_scan_chunked(ThreadPool& pool, const ScanArgs& a, const int32_t*
     const int64_t s = order[it / a.H], h = it % a.H;
     if (first[s] == first[s + 1]) return;
     thread_local std::vector<float> buf;
-    buf.resize((size_t)(a.P * a.N + 2 * Q));
+    buf.resize((size_t)(a.P * a.N + 4 * Q));
     float* S = buf.data();
-    ssm_scan_chunked_head(a, chunks, first[s], first[s + 1], cb.get(), states[s], h, S, S + a.P * a.N,
-                          S + a.P * a.N + Q);
+    ssm_scan_chunked_head(a, chunks, first[s], first[s + 1], cb.get(), states[s], h, S, S + a.P * a.N, Q);
   });
 }
 

@@ -127,9 +127,9 @@ class Writer {
     const n = (alignment - (this.length % alignment)) % alignment;
     if (n) this.push(Buffer.alloc(n));
   }
-  value(type: GgufValueType, v: GgufValue): void {
+  value(t: GgufValueType, v: GgufValue): void {
     const b8 = Buffer.alloc(8);
-    switch (type) {
+    switch (t) {
       case GgufValueType.UINT8: b8.writeUInt8(Number(v)); this.push(b8.subarray(0, 1)); return;
       case GgufValueType.INT8: b8.writeInt8(Number(v)); this.push(b8.subarray(0, 1)); return;
       case GgufValueType.UINT16: b8.writeUInt16LE(Number(v)); this.push(b8.subarray(0, 2)); return;
@@ -150,7 +150,7 @@ class Writer {
         return;
       }
       default:
-        type satisfies never;
+        t satisfies never;
     }
   }
   concat(): Buffer {

@@ -1,0 +1,44 @@
+/**
+ * Real shapes of the released Granite 4.0-H models (GRANITE_HYBRID.md §2.2),
+ * for synthetic random-weight models: benchmarks and memory estimates with
+ * the true geometry, no download needed.
+ */
+export interface ModelShape {
+  name: string;
+  vocab: number;
+  hidden: number;
+  layers: number;
+  attentionLayers: readonly number[];
+  heads: number;
+  kvHeads: number;
+  mambaHeads: number;
+  mambaHeadDim: number;
+  dState: number;
+  groups: number;
+  dConv: number;
+  experts: number;
+  topK: number;
+  expertFf: number;
+  sharedFf: number;
+  attentionMultiplier: number;
+  residualMultiplier: number;
+  logitsScaling: number;
+  embeddingMultiplier: number;
+}
+
+const common = { vocab: 100352, dState: 128, groups: 1, dConv: 4, embeddingMultiplier: 12 };
+
+export const MODEL_SHAPES: Readonly<Record<string, ModelShape>> = Object.freeze({
+  'h-350m': { ...common, name: 'h-350m', hidden: 768, layers: 32, attentionLayers: [10, 13, 17, 27], heads: 12, kvHeads: 4,
+    mambaHeads: 48, mambaHeadDim: 32, experts: 0, topK: 0, expertFf: 2048, sharedFf: 2048,
+    attentionMultiplier: 0.015625, residualMultiplier: 0.246, logitsScaling: 3 },
+  'h-1b': { ...common, name: 'h-1b', hidden: 1536, layers: 40, attentionLayers: [5, 15, 25, 35], heads: 12, kvHeads: 4,
+    mambaHeads: 48, mambaHeadDim: 64, experts: 0, topK: 0, expertFf: 4096, sharedFf: 4096,
+    attentionMultiplier: 0.0078125, residualMultiplier: 0.22, logitsScaling: 6 },
+  'h-micro': { ...common, name: 'h-micro', hidden: 2048, layers: 40, attentionLayers: [5, 15, 25, 35], heads: 32, kvHeads: 8,
+    mambaHeads: 64, mambaHeadDim: 64, experts: 0, topK: 0, expertFf: 8192, sharedFf: 8192,
+    attentionMultiplier: 0.015625, residualMultiplier: 0.22, logitsScaling: 8 },
+  'h-tiny': { ...common, name: 'h-tiny', hidden: 1536, layers: 40, attentionLayers: [5, 15, 25, 35], heads: 12, kvHeads: 4,
+    mambaHeads: 48, mambaHeadDim: 64, experts: 64, topK: 6, expertFf: 512, sharedFf: 1024,
+    attentionMultiplier: 0.0078125, residualMultiplier: 0.22, logitsScaling: 6 },
+});
