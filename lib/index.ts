@@ -6,5 +6,5 @@ export type { ModelConfig, LayerKind, TensorEntry, ModelFiles } from './loaders/
 export { TensorType } from './loaders/types';
 export { openModelFiles } from './loaders';
 export * from './errors';
-// kernels
-// tensor
+export { kernels } from './kernels';
+export { Tensor } from './tensor';

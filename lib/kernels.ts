@@ -113,6 +113,11 @@ export interface CausalConv1dOptions {
   /** Packed sequences in x. Default one sequence of all T tokens. */
   cuSeqlens?: CuSeqlens;
 }
+/** Options of {@link causalConv1dStep}. */
+export interface CausalConv1dStepOptions {
+  /** Bias [C]. Default none. */
+  bias?: Tensor;
+}
 /** Options of {@link mamba2Scan}. */
 export interface Mamba2ScanOptions {
   /** SSM state before the first token: [H, P, N] or [nSeqs, H, P, N]. Default zeros. */
@@ -207,7 +212,7 @@ async function causalConv1dStep(
   x: Tensor,
   weight: Tensor,
   state: Tensor,
-  options: { bias?: Tensor } = {},
+  options: CausalConv1dStepOptions = {},
 ): Promise<{ out: Tensor; state: Tensor }> {
   const [S, C] = dims(x, 'x', ['S', 'C']);
   const [wc, W] = dims(weight, 'weight', ['C', 'W']);

@@ -273,7 +273,7 @@ Napi::Value attention(const Napi::CallbackInfo& info) {
   if (Hq % Hkv != 0)
     a.fail(ErrorCode::Shape, "nHeads " + std::to_string(Hq) + " is not divisible by nKvHeads " + std::to_string(Hkv));
   job->dims.scale = a.opt_number("scale", 1.0f / std::sqrt((float)Dh));
-  job->page = a.opt_integer("pageSize", 0, 0, 1 << 20);
+  job->page = a.opt_integer("pageSize", 0, 0, 4096);
   job->qcu = a.cu_seqlens(info[3], "qCuSeqlens", -1);
   job->kvcu = a.cu_seqlens(info[4], "kvCuSeqlens", -1);
   if (job->kvcu.size() != job->qcu.size())
@@ -286,6 +286,12 @@ Napi::Value attention(const Napi::CallbackInfo& info) {
                                    " queries but only " + std::to_string(nk) + " keys (queries are the last positions)");
   }
   const int64_t nQ = job->qcu.back(), nK = job->kvcu.back();
+  if (job->page > 0) {  // the paged copy must stay proportional to the context
+    const int64_t S = (int64_t)job->qcu.size() - 1;
+    if (a.numel({nK + S * job->page, Hkv, Dh}, "paged pool") > 4 * a.numel({nK, Hkv, Dh}, "k") + (int64_t(1) << 24))
+      a.fail(ErrorCode::Argument, "pageSize " + std::to_string(job->page) + " is too large for " + std::to_string(S) +
+                                      " sequences of " + std::to_string(nK) + " keys in total");
+  }
   job->q = a.f32(info[0], "q", a.numel({nQ, Hq, Dh}, "q"), shape_of({{"nQ", nQ}, {"nHeads", Hq}, {"headDim", Dh}}));
   const std::string ks = shape_of({{"nKv", nK}, {"nKvHeads", Hkv}, {"headDim", Dh}});
   job->k = a.f32(info[1], "k", a.numel({nK, Hkv, Dh}, "k"), ks);

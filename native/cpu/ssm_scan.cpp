@@ -25,7 +25,9 @@
 //          The decay is only ever formed on the lower triangle (j <= i), so no
 //          positive exponent is taken for masked entries; cs_i - cs_j and
 //          cs_last - cs_i are summed directly over their segment of a (see
-//          ssm_scan_chunked_head) instead of subtracting two cumsums.
+//          ssm_scan_chunked_head) instead of subtracting two cumsums. The
+//          chunked form relies on A <= 0 (A = -exp(A_log), per kernels.h):
+//          the clamp and the early exit on underflow assume decays <= 1.
 // Numerics: dt, cumsums, decays, state and all accumulation in f32; exp and
 // softplus in f32 (softplus(v) = v for v > 20). Both paths agree to rounding.
 #include <algorithm>

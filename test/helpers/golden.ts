@@ -2,9 +2,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-export const FIXTURES = path.join(__dirname, '..', 'fixtures');
-export const FIXTURE_NAMES = ['granite-h-tiny-dense', 'granite-h-tiny-moe'] as const;
-export type FixtureName = (typeof FIXTURE_NAMES)[number];
+import { FIXTURES, type FixtureName, fixtureDir, fixtureGguf } from './fixtures';
+
+export { fixtureDir, fixtureGguf, type FixtureName };
+export const FIXTURE_NAMES = FIXTURES;
 
 export interface GoldenCase {
   name: string;
@@ -21,14 +22,6 @@ export interface Golden {
   cases: GoldenCase[];
   /** Rows [n_rows * vocab] of a case. */
   logits(c: GoldenCase): Float32Array;
-}
-
-export function fixtureDir(name: FixtureName): string {
-  return path.join(FIXTURES, name);
-}
-
-export function fixtureGguf(name: FixtureName): string {
-  return path.join(FIXTURES, name, 'model.gguf');
 }
 
 export function loadGolden(name: FixtureName): Golden {
