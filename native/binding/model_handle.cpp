@@ -356,7 +356,7 @@ Napi::Value load_model(const Napi::CallbackInfo& info) {
         env, "hybridlm.load",
         [paths, expected, dims, recs, threads, page_size, result]() {
           auto store = std::make_unique<WeightStore>(paths, expected, std::move(*recs));
-          *result = std::make_shared<GraniteHybrid>(dims, std::move(store), (int)threads, page_size);
+          *result = std::make_shared<GraniteHybrid>(dims, std::move(store), make_cpu_backend((int)threads), page_size);
         },
         [result](Napi::Env env) -> Napi::Value {
           AddonData* data = env.GetInstanceData<AddonData>();

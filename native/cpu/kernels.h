@@ -8,6 +8,7 @@
 #pragma once
 #include <cstdint>
 
+#include "../core/op_types.h"
 #include "../core/tensor.h"
 #include "../core/thread_pool.h"
 
@@ -42,12 +43,7 @@ void conv1d_causal_step(ThreadPool& pool, float* out, const float* in, const flo
                         int64_t channels, int d_conv, int n_seqs, float* const* states);
 
 // ---- Mamba-2 selective scan (ssm_scan.cpp)
-struct SsmDims {
-  int64_t n_heads;   // H
-  int64_t head_dim;  // P
-  int64_t d_state;   // N
-  int64_t n_groups;  // G; head h uses group h / (H / G)
-};
+using hl::SsmDims;
 // Per sequence s, head h, token t (in order):
 //   dt = softplus(dt_raw[t, h] + dt_bias[h])      (softplus(v) = v for v > 20)
 //   S  = exp(dt * A[h]) * S + dt * x[t, h, :] ⊗ B[t, g(h), :]     S: [P, N]
@@ -70,20 +66,8 @@ void ssm_step(ThreadPool& pool, float* y, const float* x, const float* dt_raw, c
 //   k_pages[j / page_size] + h * head_stride + (j % page_size) * token_stride
 // (values likewise). A contiguous [n_ctx, n_kv_heads, head_dim] cache is one
 // page with page_size >= n_ctx, head_stride = head_dim, token_stride = n_kv_heads * head_dim.
-struct KvView {
-  const float* const* k_pages;
-  const float* const* v_pages;
-  int64_t page_size;
-  int64_t head_stride;
-  int64_t token_stride;
-  int64_t n_ctx;  // keys visible in total (cached + new)
-};
-struct AttentionDims {
-  int64_t n_heads;     // query heads Hq
-  int64_t n_kv_heads;  // Hkv; query head h uses kv head h / (Hq / Hkv)
-  int64_t head_dim;    // Dh
-  float scale;         // score = scale * q·k (Granite: attention_multiplier)
-};
+using hl::KvView;
+using hl::AttentionDims;
 // For each sequence s, the queries q[cu_seqlens[s] .. cu_seqlens[s+1]) are the
 // LAST n_q = cu_seqlens[s+1]-cu_seqlens[s] positions of that sequence's context:
 // query i sits at absolute position kv[s].n_ctx - n_q + i and (causal) sees keys
@@ -113,17 +97,7 @@ void swiglu(ThreadPool& pool, float* out, const float* gate, const float* up, in
 // the k selected logits. logits: [n_tokens, n_experts]; ids, weights: [n_tokens, top_k].
 void moe_route(ThreadPool& pool, int32_t* ids, float* weights, const float* logits, int64_t n_tokens,
                int64_t n_experts, int64_t top_k);
-struct MoeWeights {
-  // Expert e's gate/up rows are gate.slice of rows [e*F, (e+1)*F) etc. is NOT
-  // assumed: each expert is its own view, expert_stride bytes apart.
-  WeightView gate;          // expert 0: [F, D]
-  WeightView up;            // expert 0: [F, D]
-  WeightView down;          // expert 0: [D, F]
-  int64_t gate_expert_stride;  // bytes between experts
-  int64_t up_expert_stride;
-  int64_t down_expert_stride;
-  int64_t n_experts;
-};
+using hl::MoeWeights;
 // out[t, :] = sum_{j<top_k} weights[t, j] * down_e · (silu(gate_e · x[t]) * (up_e · x[t])),  e = ids[t, j]
 // Tokens are grouped by expert so each selected expert's weights stream once.
 // x, out: [n_tokens, D]; out is overwritten.

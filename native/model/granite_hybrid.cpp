@@ -18,19 +18,28 @@ static float* grow(Buffer& b, int64_t floats) {
   return b.f32();
 }
 
-GraniteHybrid::GraniteHybrid(const ModelDims& dims, std::unique_ptr<WeightStore> weights, int n_threads,
-                             int64_t page_size)
-    : dims_(dims), weights_(std::move(weights)), pool_(n_threads), states_(dims, page_size) {
+GraniteHybrid::GraniteHybrid(const ModelDims& dims, std::unique_ptr<WeightStore> weights,
+                             std::unique_ptr<Backend> backend, int64_t page_size)
+    : dims_(dims), weights_(std::move(weights)), backend_(std::move(backend)), states_(dims, page_size) {
   dims_.validate();
   HL_CHECK(!(dims_.dt_max > 0.f), Unsupported, "model config: a finite time_step_limit (dt clamp) is not supported yet");
   bind_weights();
 }
 
+// A weight matrix the backend can run `op` on (else UnsupportedError naming both).
+WeightView GraniteHybrid::matrix(const std::string& name, int64_t rows, int64_t cols, Op op) {
+  WeightView v = weights_->matrix(name, rows, cols);
+  HL_CHECK(backend_->supports(op, v.dtype), Unsupported,
+           std::string("the ") + backend_->name() + " backend cannot run " + op_name(op) + " on tensor '" +
+               weights_->record(name).source_name + "' of type " + dtype_name(v.dtype));
+  return v;
+}
+
 void GraniteHybrid::bind_weights() {
   const ModelDims& d = dims_;
   WeightStore& w = *weights_;
-  token_embd_ = w.matrix("token_embd", d.vocab, d.d_model);
-  lm_head_ = d.tied ? token_embd_ : w.matrix("output", d.vocab, d.d_model);
+  token_embd_ = matrix("token_embd", d.vocab, d.d_model, Op::Embed);
+  lm_head_ = matrix(d.tied ? "token_embd" : "output", d.vocab, d.d_model, Op::Matmul);
   output_norm_ = w.vector_f32("output_norm", d.d_model);
   int64_t n_mamba = 0, n_attn = 0;
   for (int64_t l = 0; l < d.n_layers; l++) {
@@ -42,8 +51,8 @@ void GraniteHybrid::bind_weights() {
     if (lw.kind == LayerKind::Mamba) {
       lw.ordinal = n_mamba++;
       const int64_t C = d.conv_channels();
-      lw.ssm_in = w.matrix(p + "ssm_in", d.in_proj_width(), d.d_model);
-      lw.ssm_out = w.matrix(p + "ssm_out", d.d_model, d.d_inner);
+      lw.ssm_in = matrix(p + "ssm_in", d.in_proj_width(), d.d_model, Op::Matmul);
+      lw.ssm_out = matrix(p + "ssm_out", d.d_model, d.d_inner, Op::Matmul);
       lw.conv_w = w.vector_f32(p + "ssm_conv1d", C * d.d_conv);
       lw.conv_b = w.vector_f32(p + "ssm_conv1d_bias", C);
       lw.dt_bias = w.vector_f32(p + "ssm_dt_bias", d.ssm_heads);
@@ -52,20 +61,20 @@ void GraniteHybrid::bind_weights() {
       lw.ssm_norm = w.vector_f32(p + "ssm_norm", d.d_inner);
     } else {
       lw.ordinal = n_attn++;
-      lw.q = w.matrix(p + "attn_q", d.n_heads * d.head_dim, d.d_model);
-      lw.k = w.matrix(p + "attn_k", d.n_kv_heads * d.head_dim, d.d_model);
-      lw.v = w.matrix(p + "attn_v", d.n_kv_heads * d.head_dim, d.d_model);
-      lw.o = w.matrix(p + "attn_output", d.d_model, d.n_heads * d.head_dim);
+      lw.q = matrix(p + "attn_q", d.n_heads * d.head_dim, d.d_model, Op::Matmul);
+      lw.k = matrix(p + "attn_k", d.n_kv_heads * d.head_dim, d.d_model, Op::Matmul);
+      lw.v = matrix(p + "attn_v", d.n_kv_heads * d.head_dim, d.d_model, Op::Matmul);
+      lw.o = matrix(p + "attn_output", d.d_model, d.n_heads * d.head_dim, Op::Matmul);
     }
-    lw.ffn_gate = w.matrix(p + "ffn_gate", d.shared_ff, d.d_model);
-    lw.ffn_up = w.matrix(p + "ffn_up", d.shared_ff, d.d_model);
-    lw.ffn_down = w.matrix(p + "ffn_down", d.d_model, d.shared_ff);
+    lw.ffn_gate = matrix(p + "ffn_gate", d.shared_ff, d.d_model, Op::Matmul);
+    lw.ffn_up = matrix(p + "ffn_up", d.shared_ff, d.d_model, Op::Matmul);
+    lw.ffn_down = matrix(p + "ffn_down", d.d_model, d.shared_ff, Op::Matmul);
     if (d.n_experts > 0) {
       lw.has_moe = true;
-      lw.router = w.matrix(p + "ffn_gate_inp", d.n_experts, d.d_model);
-      lw.moe.gate = w.matrix(p + "ffn_gate_exps", d.expert_ff, d.d_model);
-      lw.moe.up = w.matrix(p + "ffn_up_exps", d.expert_ff, d.d_model);
-      lw.moe.down = w.matrix(p + "ffn_down_exps", d.d_model, d.expert_ff);
+      lw.router = matrix(p + "ffn_gate_inp", d.n_experts, d.d_model, Op::Matmul);
+      lw.moe.gate = matrix(p + "ffn_gate_exps", d.expert_ff, d.d_model, Op::MoeForward);
+      lw.moe.up = matrix(p + "ffn_up_exps", d.expert_ff, d.d_model, Op::MoeForward);
+      lw.moe.down = matrix(p + "ffn_down_exps", d.d_model, d.expert_ff, Op::MoeForward);
       for (const char* n : {"ffn_gate_exps", "ffn_up_exps", "ffn_down_exps"}) {
         const TensorRecord& r = w.record(p + n);
         HL_CHECK(r.shape.size() == 3 && r.shape[0] == d.n_experts, Shape,
@@ -119,15 +128,15 @@ void GraniteHybrid::step(std::vector<StepSequence>& batch) {
   float* h = grow(h_, T * d.d_model);
   float* u = grow(u_, T * d.d_model);
   float* branch = grow(branch_, T * d.d_model);
-  cpu::embed(pool_, h, token_embd_, ids.data(), T, d.embedding_multiplier);
+  backend_->embed(h, token_embd_, ids.data(), T, d.embedding_multiplier);
   for (const LayerWeights& lw : layers_) {
-    cpu::rmsnorm(pool_, u, h, lw.attn_norm, T, d.d_model, d.rms_norm_eps);
+    backend_->rmsnorm(u, h, lw.attn_norm, T, d.d_model, d.rms_norm_eps);
     if (lw.kind == LayerKind::Mamba)
       mamba_mixer(lw, T, branch);
     else
       attention_mixer(lw, T, branch);
     add_scaled(h, branch, d.residual_multiplier, T * d.d_model);
-    cpu::rmsnorm(pool_, u, h, lw.ffn_norm, T, d.d_model, d.rms_norm_eps);
+    backend_->rmsnorm(u, h, lw.ffn_norm, T, d.d_model, d.rms_norm_eps);
     feed_forward(lw, T, branch);
     add_scaled(h, branch, d.residual_multiplier, T * d.d_model);
   }
@@ -150,7 +159,7 @@ void GraniteHybrid::mamba_mixer(const LayerWeights& lw, int64_t T, float* out) {
   float* dt = grow(dt_, T * H);           // [T, H]
   float* y = grow(y_, T * di);            // [T, H, P]
 
-  cpu::matmul(pool_, proj, u_.f32(), T, lw.ssm_in);
+  backend_->matmul(proj, u_.f32(), T, lw.ssm_in);
   take_columns(z, proj, T, Zin, 0, di);
   take_columns(xbc, proj, T, Zin, di, C);
   take_columns(dt, proj, T, Zin, di + C, H);
@@ -161,22 +170,22 @@ void GraniteHybrid::mamba_mixer(const LayerWeights& lw, int64_t T, float* out) {
     ssm_states[s] = seq_states_[s]->ssm_layer(lw.ordinal, d);
   }
   if (decode_)
-    cpu::conv1d_causal_step(pool_, xbc_conv, xbc, lw.conv_w, lw.conv_b, C, (int)d.d_conv, n_seqs, conv_states.data());
+    backend_->conv1d_causal_step(xbc_conv, xbc, lw.conv_w, lw.conv_b, C, (int)d.d_conv, n_seqs, conv_states.data());
   else
-    cpu::conv1d_causal_prefill(pool_, xbc_conv, xbc, lw.conv_w, lw.conv_b, C, (int)d.d_conv, cu_seqlens_.data(),
+    backend_->conv1d_causal_prefill(xbc_conv, xbc, lw.conv_w, lw.conv_b, C, (int)d.d_conv, cu_seqlens_.data(),
                                n_seqs, conv_states.data());
   take_columns(x, xbc_conv, T, C, 0, di);
   take_columns(B, xbc_conv, T, C, di, GN);
   take_columns(Cm, xbc_conv, T, C, di + GN, GN);
 
-  cpu::SsmDims sd{H, d.ssm_head_dim, d.d_state, d.n_groups};
+  SsmDims sd{H, d.ssm_head_dim, d.d_state, d.n_groups};
   if (decode_)
-    cpu::ssm_step(pool_, y, x, dt, lw.A, B, Cm, lw.D, lw.dt_bias, sd, n_seqs, ssm_states.data());
+    backend_->ssm_step(y, x, dt, lw.A, B, Cm, lw.D, lw.dt_bias, sd, n_seqs, ssm_states.data());
   else
-    cpu::ssm_scan(pool_, y, x, dt, lw.A, B, Cm, lw.D, lw.dt_bias, sd, cu_seqlens_.data(), n_seqs, ssm_states.data(),
+    backend_->ssm_scan(y, x, dt, lw.A, B, Cm, lw.D, lw.dt_bias, sd, cu_seqlens_.data(), n_seqs, ssm_states.data(),
                   0);
-  cpu::gated_rmsnorm(pool_, y, y, z, lw.ssm_norm, T, di, d.n_groups, d.rms_norm_eps);
-  cpu::matmul(pool_, out, y, T, lw.ssm_out);
+  backend_->gated_rmsnorm(y, y, z, lw.ssm_norm, T, di, d.n_groups, d.rms_norm_eps);
+  backend_->matmul(out, y, T, lw.ssm_out);
 }
 
 void GraniteHybrid::attention_mixer(const LayerWeights& lw, int64_t T, float* out) {
@@ -187,13 +196,13 @@ void GraniteHybrid::attention_mixer(const LayerWeights& lw, int64_t T, float* ou
   float* k = grow(k_, T * Hkv * Dh);  // [T, Hkv, Dh]
   float* v = grow(v_, T * Hkv * Dh);  // [T, Hkv, Dh]
   float* o = grow(attn_, T * Hq * Dh);
-  cpu::matmul(pool_, q, u_.f32(), T, lw.q);
-  cpu::matmul(pool_, k, u_.f32(), T, lw.k);
-  cpu::matmul(pool_, v, u_.f32(), T, lw.v);
+  backend_->matmul(q, u_.f32(), T, lw.q);
+  backend_->matmul(k, u_.f32(), T, lw.k);
+  backend_->matmul(v, u_.f32(), T, lw.v);
 
   // Append the new keys/values at positions n_past.. of each sequence.
   std::vector<std::vector<const float*>> k_pages(n_seqs), v_pages(n_seqs);
-  std::vector<cpu::KvView> views(n_seqs);
+  std::vector<KvView> views(n_seqs);
   const int64_t ps = states_.kv_layout().page_size;
   for (int s = 0; s < n_seqs; s++) {
     SequenceState* st = seq_states_[s];
@@ -206,12 +215,12 @@ void GraniteHybrid::attention_mixer(const LayerWeights& lw, int64_t T, float* ou
     }
     st->kv.layer_pages(lw.ordinal, false, k_pages[s]);
     st->kv.layer_pages(lw.ordinal, true, v_pages[s]);
-    views[s] = cpu::KvView{k_pages[s].data(), v_pages[s].data(), ps, ps * Dh, Dh,
+    views[s] = KvView{k_pages[s].data(), v_pages[s].data(), ps, ps * Dh, Dh,
                            st->n_past + (cu_seqlens_[s + 1] - cu_seqlens_[s])};
   }
-  cpu::AttentionDims ad{Hq, Hkv, Dh, d.attention_multiplier};
-  cpu::attention(pool_, o, q, ad, cu_seqlens_.data(), n_seqs, views.data());
-  cpu::matmul(pool_, out, o, T, lw.o);
+  AttentionDims ad{Hq, Hkv, Dh, d.attention_multiplier};
+  backend_->attention(o, q, ad, cu_seqlens_.data(), n_seqs, views.data());
+  backend_->matmul(out, o, T, lw.o);
 }
 
 void GraniteHybrid::feed_forward(const LayerWeights& lw, int64_t T, float* out) {
@@ -219,19 +228,19 @@ void GraniteHybrid::feed_forward(const LayerWeights& lw, int64_t T, float* out) 
   const float* v = u_.f32();
   float* gate = grow(gate_, T * d.shared_ff);
   float* up = grow(up_, T * d.shared_ff);
-  cpu::matmul(pool_, gate, v, T, lw.ffn_gate);
-  cpu::matmul(pool_, up, v, T, lw.ffn_up);
-  cpu::swiglu(pool_, gate, gate, up, T, d.shared_ff);
-  cpu::matmul(pool_, out, gate, T, lw.ffn_down);
+  backend_->matmul(gate, v, T, lw.ffn_gate);
+  backend_->matmul(up, v, T, lw.ffn_up);
+  backend_->swiglu(gate, gate, up, T, d.shared_ff);
+  backend_->matmul(out, gate, T, lw.ffn_down);
   if (!lw.has_moe) return;
   float* logits = grow(router_logits_, T * d.n_experts);
   route_ids_.reserve(sizeof(int32_t) * (size_t)std::max<int64_t>(1, T * d.top_k));
   float* weights = grow(route_w_, T * d.top_k);
   float* moe = grow(moe_out_, T * d.d_model);
   int32_t* ids = static_cast<int32_t*>(route_ids_.data());
-  cpu::matmul(pool_, logits, v, T, lw.router);
-  cpu::moe_route(pool_, ids, weights, logits, T, d.n_experts, d.top_k);
-  cpu::moe_forward(pool_, moe, v, ids, weights, T, d.top_k, lw.moe);
+  backend_->matmul(logits, v, T, lw.router);
+  backend_->moe_route(ids, weights, logits, T, d.n_experts, d.top_k);
+  backend_->moe_forward(moe, v, ids, weights, T, d.top_k, lw.moe);
   add_scaled(out, moe, 1.f, T * d.d_model);
 }
 
@@ -249,9 +258,9 @@ void GraniteHybrid::compute_logits(std::vector<StepSequence>& batch) {
   const int64_t R = (int64_t)rows.size();
   float* x = grow(final_, R * d.d_model);
   for (int64_t r = 0; r < R; r++) std::memcpy(x + r * d.d_model, h_.f32() + rows[r] * d.d_model, sizeof(float) * d.d_model);
-  cpu::rmsnorm(pool_, x, x, output_norm_, R, d.d_model, d.rms_norm_eps);
+  backend_->rmsnorm(x, x, output_norm_, R, d.d_model, d.rms_norm_eps);
   std::vector<float> logits((size_t)(R * d.vocab));
-  cpu::matmul(pool_, logits.data(), x, R, lm_head_);
+  backend_->matmul(logits.data(), x, R, lm_head_);
   for (float& l : logits) l /= d.logits_scaling;  // a division (GRANITE_HYBRID.md §7.1)
   int64_t r0 = 0;
   for (int s = 0; s < n_seqs; s++) {

@@ -8,8 +8,7 @@
 #include <mutex>
 #include <vector>
 
-#include "../core/thread_pool.h"
-#include "../cpu/kernels.h"
+#include "../core/backend.h"
 #include "../state/state_pool.h"
 #include "config.h"
 #include "weights.h"
@@ -38,7 +37,7 @@ struct LayerWeights {
   // routed experts
   bool has_moe = false;
   WeightView router;                 // [E, D]
-  cpu::MoeWeights moe;
+  MoeWeights moe;
 };
 
 // One sequence's part of a step.
@@ -51,12 +50,14 @@ struct StepSequence {
 
 class GraniteHybrid {
  public:
-  GraniteHybrid(const ModelDims& dims, std::unique_ptr<WeightStore> weights, int n_threads, int64_t page_size);
+  GraniteHybrid(const ModelDims& dims, std::unique_ptr<WeightStore> weights, std::unique_ptr<Backend> backend,
+                int64_t page_size);
 
   const ModelDims& dims() const { return dims_; }
   StatePool& states() { return states_; }
   const WeightStore& weights() const { return *weights_; }
-  int n_threads() const { return pool_.size(); }
+  int n_threads() const { return backend_->n_threads(); }
+  const Backend& backend() const { return *backend_; }
 
   // Runs one step. Token ids must already be validated (< vocab, >= 0).
   // Steps on one model are serialised; a concurrent call throws Busy.
@@ -64,6 +65,7 @@ class GraniteHybrid {
 
  private:
   void bind_weights();
+  WeightView matrix(const std::string& name, int64_t rows, int64_t cols, Op op);
   void mamba_mixer(const LayerWeights& lw, int64_t T, float* out);
   void attention_mixer(const LayerWeights& lw, int64_t T, float* out);
   void feed_forward(const LayerWeights& lw, int64_t T, float* out);
@@ -71,7 +73,7 @@ class GraniteHybrid {
 
   ModelDims dims_;
   std::unique_ptr<WeightStore> weights_;
-  ThreadPool pool_;
+  std::unique_ptr<Backend> backend_;
   StatePool states_;
   WeightView token_embd_, lm_head_;
   const float* output_norm_ = nullptr;

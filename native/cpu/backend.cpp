@@ -1,0 +1,95 @@
+// native/cpu/backend.cpp: the CPU op table — each op forwards to its kernel
+// in native/cpu/*.cpp with the backend's own thread pool.
+#include "../core/backend.h"
+
+#include "kernels.h"
+
+namespace hl {
+
+const char* op_name(Op op) {
+  switch (op) {
+    case Op::RmsNorm: return "rmsnorm";
+    case Op::GatedRmsNorm: return "gated_rmsnorm";
+    case Op::Conv1dPrefill: return "conv1d_causal_prefill";
+    case Op::Conv1dStep: return "conv1d_causal_step";
+    case Op::SsmScan: return "ssm_scan";
+    case Op::SsmStep: return "ssm_step";
+    case Op::Attention: return "attention";
+    case Op::Matmul: return "matmul";
+    case Op::Embed: return "embed";
+    case Op::Swiglu: return "swiglu";
+    case Op::MoeRoute: return "moe_route";
+    case Op::MoeForward: return "moe_forward";
+  }
+  return "unknown";
+}
+
+namespace {
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(int n_threads) : pool_(n_threads) {}
+
+  const char* name() const override { return "cpu"; }
+  Device device() const override { return Device::CPU; }
+  int n_threads() const override { return pool_.size(); }
+
+  bool supports(Op op, DType t) const override {
+    switch (op) {
+      case Op::Matmul: case Op::Embed: case Op::MoeForward: return dtype_supported(t);
+      default: return t == DType::F32;
+    }
+  }
+
+  void rmsnorm(float* y, const float* x, const float* w, int64_t n, int64_t dim, float eps) override {
+    cpu::rmsnorm(pool_, y, x, w, n, dim, eps);
+  }
+  void gated_rmsnorm(float* y, const float* x, const float* z, const float* w, int64_t n, int64_t dim, int64_t g,
+                     float eps) override {
+    cpu::gated_rmsnorm(pool_, y, x, z, w, n, dim, g, eps);
+  }
+  void conv1d_causal_prefill(float* out, const float* in, const float* w, const float* bias, int64_t ch, int k,
+                             const int32_t* cu, int n_seqs, float* const* states) override {
+    cpu::conv1d_causal_prefill(pool_, out, in, w, bias, ch, k, cu, n_seqs, states);
+  }
+  void conv1d_causal_step(float* out, const float* in, const float* w, const float* bias, int64_t ch, int k,
+                          int n_seqs, float* const* states) override {
+    cpu::conv1d_causal_step(pool_, out, in, w, bias, ch, k, n_seqs, states);
+  }
+  void ssm_scan(float* y, const float* x, const float* dt, const float* A, const float* B, const float* C,
+                const float* D, const float* dt_bias, const SsmDims& d, const int32_t* cu, int n_seqs,
+                float* const* states, int chunk) override {
+    cpu::ssm_scan(pool_, y, x, dt, A, B, C, D, dt_bias, d, cu, n_seqs, states, chunk);
+  }
+  void ssm_step(float* y, const float* x, const float* dt, const float* A, const float* B, const float* C,
+                const float* D, const float* dt_bias, const SsmDims& d, int n_seqs, float* const* states) override {
+    cpu::ssm_step(pool_, y, x, dt, A, B, C, D, dt_bias, d, n_seqs, states);
+  }
+  void attention(float* out, const float* q, const AttentionDims& d, const int32_t* cu, int n_seqs,
+                 const KvView* kv) override {
+    cpu::attention(pool_, out, q, d, cu, n_seqs, kv);
+  }
+  void matmul(float* y, const float* x, int64_t n, const WeightView& w) override { cpu::matmul(pool_, y, x, n, w); }
+  void embed(float* out, const WeightView& w, const int32_t* ids, int64_t n, float scale) override {
+    cpu::embed(pool_, out, w, ids, n, scale);
+  }
+  void swiglu(float* out, const float* gate, const float* up, int64_t n, int64_t width) override {
+    cpu::swiglu(pool_, out, gate, up, n, width);
+  }
+  void moe_route(int32_t* ids, float* weights, const float* logits, int64_t n, int64_t e, int64_t k) override {
+    cpu::moe_route(pool_, ids, weights, logits, n, e, k);
+  }
+  void moe_forward(float* out, const float* x, const int32_t* ids, const float* weights, int64_t n, int64_t k,
+                   const MoeWeights& w) override {
+    cpu::moe_forward(pool_, out, x, ids, weights, n, k, w);
+  }
+
+ private:
+  ThreadPool pool_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend(int n_threads) { return std::make_unique<CpuBackend>(n_threads); }
+
+}  // namespace hl
