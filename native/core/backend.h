@@ -37,6 +37,34 @@ class Backend {
   // Whether `op` runs with weights of `weight_dtype` (F32 for weight-less ops).
   virtual bool supports(Op op, DType weight_dtype) const = 0;
 
+  // ---- memory: device memory on CUDA, aligned host memory on CPU. Every
+  // activation, state and KV page the executor touches lives here.
+  virtual void* alloc(size_t bytes) = 0;  // zero-filled; throws OutOfMemory
+  virtual void release(void* p) noexcept = 0;
+  virtual void upload(void* dst, const void* host_src, size_t bytes) = 0;
+  virtual void download(void* host_dst, const void* src, size_t bytes) = 0;
+  virtual void copy(void* dst, const void* src, size_t bytes) = 0;
+  virtual void synchronize() = 0;
+  // Where ops read `bytes` of weights that sit at `host` (memory-mapped): the
+  // CPU reads them in place (zero copy); CUDA uploads once and keeps the copy.
+  virtual const uint8_t* weights(const uint8_t* host, size_t bytes) = 0;
+  // Bytes of weights copied into backend memory (0 on CPU: mapped in place).
+  virtual uint64_t weight_copy_bytes() const = 0;
+
+  // ---- data movement between ops
+  // dst[r, 0:width] = src[r, col:col+width] for r < rows; src rows are src_stride floats apart.
+  virtual void copy_columns(float* dst, const float* src, int64_t rows, int64_t src_stride, int64_t col,
+                            int64_t width) = 0;
+  // dst[i, :] = src[rows[i], :], rows: host array of n indices; width floats per row.
+  virtual void gather_rows(float* dst, const float* src, const int64_t* rows, int64_t n, int64_t width) = 0;
+  // y[i] += alpha * x[i]
+  virtual void add_scaled(float* y, const float* x, float alpha, int64_t n) = 0;
+  // Writes n tokens of one attention layer's keys (or values), src [n, n_kv_heads, head_dim],
+  // at positions pos0.. of a paged cache: token p of head h goes to
+  // pages[p / page_size] + (h * page_size + p % page_size) * head_dim (pages: host array).
+  virtual void kv_write(float* const* pages, int64_t page_size, const float* src, int64_t pos0, int64_t n,
+                        int64_t n_kv_heads, int64_t head_dim) = 0;
+
   // Semantics, layouts and preconditions of every op: native/cpu/kernels.h.
   virtual void rmsnorm(float* y, const float* x, const float* w, int64_t n_tokens, int64_t dim, float eps) = 0;
   virtual void gated_rmsnorm(float* y, const float* x, const float* z, const float* w, int64_t n_tokens, int64_t dim,
@@ -60,6 +88,52 @@ class Backend {
                          int64_t top_k) = 0;
   virtual void moe_forward(float* out, const float* x, const int32_t* ids, const float* weights, int64_t n_tokens,
                            int64_t top_k, const MoeWeights& w) = 0;
+};
+
+// Backend memory owned RAII-style; grows on reserve(), never shrinks.
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  DeviceBuffer(Backend& b, size_t bytes) : backend_(&b) { reserve(b, bytes); }
+  ~DeviceBuffer() { reset(); }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  DeviceBuffer(DeviceBuffer&& o) noexcept : backend_(o.backend_), ptr_(o.ptr_), bytes_(o.bytes_) {
+    o.ptr_ = nullptr;
+    o.bytes_ = 0;
+  }
+  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
+    if (this != &o) {
+      reset();
+      backend_ = o.backend_;
+      ptr_ = o.ptr_;
+      bytes_ = o.bytes_;
+      o.ptr_ = nullptr;
+      o.bytes_ = 0;
+    }
+    return *this;
+  }
+  // Ensures at least `bytes` (contents are not kept when it grows).
+  void reserve(Backend& b, size_t bytes) {
+    if (bytes <= bytes_ && ptr_) return;
+    reset();
+    backend_ = &b;
+    ptr_ = b.alloc(bytes ? bytes : 1);
+    bytes_ = bytes;
+  }
+  void reset() noexcept {
+    if (ptr_) backend_->release(ptr_);
+    ptr_ = nullptr;
+    bytes_ = 0;
+  }
+  void* data() const { return ptr_; }
+  float* f32() const { return static_cast<float*>(ptr_); }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  Backend* backend_ = nullptr;
+  void* ptr_ = nullptr;
+  size_t bytes_ = 0;
 };
 
 // The CPU backend with its own pool of n_threads threads.

@@ -2,6 +2,10 @@
 // in native/cpu/*.cpp with the backend's own thread pool.
 #include "../core/backend.h"
 
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
 #include "kernels.h"
 
 namespace hl {
@@ -33,6 +37,42 @@ class CpuBackend final : public Backend {
   const char* name() const override { return "cpu"; }
   Device device() const override { return Device::CPU; }
   int n_threads() const override { return pool_.size(); }
+
+  // ---- memory: host memory, weights read in place from the mapping.
+  void* alloc(size_t bytes) override {
+    size_t rounded = (bytes + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, rounded ? rounded : 64);
+    if (!p) throw Error(ErrorCode::OutOfMemory, "out of memory allocating " + std::to_string(bytes) + " bytes");
+    std::memset(p, 0, rounded);
+    return p;
+  }
+  void release(void* p) noexcept override { std::free(p); }
+  void upload(void* dst, const void* src, size_t n) override { std::memcpy(dst, src, n); }
+  void download(void* dst, const void* src, size_t n) override { std::memcpy(dst, src, n); }
+  void copy(void* dst, const void* src, size_t n) override { std::memcpy(dst, src, n); }
+  void synchronize() override {}
+  const uint8_t* weights(const uint8_t* host, size_t) override { return host; }
+  uint64_t weight_copy_bytes() const override { return 0; }
+
+  void copy_columns(float* dst, const float* src, int64_t rows, int64_t stride, int64_t col, int64_t width) override {
+    for (int64_t r = 0; r < rows; r++) std::memcpy(dst + r * width, src + r * stride + col, sizeof(float) * width);
+  }
+  void gather_rows(float* dst, const float* src, const int64_t* rows, int64_t n, int64_t width) override {
+    for (int64_t i = 0; i < n; i++) std::memcpy(dst + i * width, src + rows[i] * width, sizeof(float) * width);
+  }
+  void add_scaled(float* y, const float* x, float alpha, int64_t n) override {
+    for (int64_t i = 0; i < n; i++) y[i] += alpha * x[i];
+  }
+  void kv_write(float* const* pages, int64_t page_size, const float* src, int64_t pos0, int64_t n, int64_t n_kv,
+                int64_t head_dim) override {
+    for (int64_t t = 0; t < n; t++) {
+      const int64_t p = pos0 + t;
+      float* page = pages[p / page_size];
+      for (int64_t h = 0; h < n_kv; h++)
+        std::memcpy(page + (h * page_size + p % page_size) * head_dim, src + (t * n_kv + h) * head_dim,
+                    sizeof(float) * head_dim);
+    }
+  }
 
   bool supports(Op op, DType t) const override {
     switch (op) {

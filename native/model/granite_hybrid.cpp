@@ -13,14 +13,14 @@
 
 namespace hl {
 
-static float* grow(Buffer& b, int64_t floats) {
-  b.reserve(sizeof(float) * (size_t)std::max<int64_t>(floats, 1));
+float* GraniteHybrid::grow(DeviceBuffer& b, int64_t floats) {
+  b.reserve(*backend_, sizeof(float) * (size_t)std::max<int64_t>(floats, 1));
   return b.f32();
 }
 
 GraniteHybrid::GraniteHybrid(const ModelDims& dims, std::unique_ptr<WeightStore> weights,
                              std::unique_ptr<Backend> backend, int64_t page_size)
-    : dims_(dims), weights_(std::move(weights)), backend_(std::move(backend)), states_(dims, page_size) {
+    : dims_(dims), weights_(std::move(weights)), backend_(std::move(backend)), states_(*backend_, dims, page_size) {
   dims_.validate();
   HL_CHECK(!(dims_.dt_max > 0.f), Unsupported, "model config: a finite time_step_limit (dt clamp) is not supported yet");
   bind_weights();
@@ -29,10 +29,22 @@ GraniteHybrid::GraniteHybrid(const ModelDims& dims, std::unique_ptr<WeightStore>
 // A weight matrix the backend can run `op` on (else UnsupportedError naming both).
 WeightView GraniteHybrid::matrix(const std::string& name, int64_t rows, int64_t cols, Op op) {
   WeightView v = weights_->matrix(name, rows, cols);
+  const TensorRecord& r = weights_->record(name);
   HL_CHECK(backend_->supports(op, v.dtype), Unsupported,
            std::string("the ") + backend_->name() + " backend cannot run " + op_name(op) + " on tensor '" +
-               weights_->record(name).source_name + "' of type " + dtype_name(v.dtype));
+               r.source_name + "' of type " + dtype_name(v.dtype));
+  // Span of every expert/row the view can reach, handed to the backend once.
+  size_t n_mats = r.shape.size() == 3 ? (size_t)r.shape[0] : 1;
+  size_t span = (n_mats - 1) * r.matrix_bytes + (size_t)(rows - 1) * r.row_bytes + dtype_row_bytes(v.dtype, cols);
+  v.data = backend_->weights(v.data, span);
   return v;
+}
+
+// A small f32 weight vector (norm, conv, A, D, dt bias) in backend memory.
+const float* GraniteHybrid::vector(const std::string& name, int64_t numel) {
+  const float* host = weights_->vector_f32(name, numel);
+  return reinterpret_cast<const float*>(
+      backend_->weights(reinterpret_cast<const uint8_t*>(host), sizeof(float) * (size_t)numel));
 }
 
 void GraniteHybrid::bind_weights() {
@@ -40,25 +52,25 @@ void GraniteHybrid::bind_weights() {
   WeightStore& w = *weights_;
   token_embd_ = matrix("token_embd", d.vocab, d.d_model, Op::Embed);
   lm_head_ = matrix(d.tied ? "token_embd" : "output", d.vocab, d.d_model, Op::Matmul);
-  output_norm_ = w.vector_f32("output_norm", d.d_model);
+  output_norm_ = vector("output_norm", d.d_model);
   int64_t n_mamba = 0, n_attn = 0;
   for (int64_t l = 0; l < d.n_layers; l++) {
     const std::string p = "blk." + std::to_string(l) + ".";
     LayerWeights lw;
     lw.kind = d.layer_kinds[l];
-    lw.attn_norm = w.vector_f32(p + "attn_norm", d.d_model);
-    lw.ffn_norm = w.vector_f32(p + "ffn_norm", d.d_model);
+    lw.attn_norm = vector(p + "attn_norm", d.d_model);
+    lw.ffn_norm = vector(p + "ffn_norm", d.d_model);
     if (lw.kind == LayerKind::Mamba) {
       lw.ordinal = n_mamba++;
       const int64_t C = d.conv_channels();
       lw.ssm_in = matrix(p + "ssm_in", d.in_proj_width(), d.d_model, Op::Matmul);
       lw.ssm_out = matrix(p + "ssm_out", d.d_model, d.d_inner, Op::Matmul);
-      lw.conv_w = w.vector_f32(p + "ssm_conv1d", C * d.d_conv);
-      lw.conv_b = w.vector_f32(p + "ssm_conv1d_bias", C);
-      lw.dt_bias = w.vector_f32(p + "ssm_dt_bias", d.ssm_heads);
-      lw.A = w.vector_f32(p + "ssm_a", d.ssm_heads);
-      lw.D = w.vector_f32(p + "ssm_d", d.ssm_heads);
-      lw.ssm_norm = w.vector_f32(p + "ssm_norm", d.d_inner);
+      lw.conv_w = vector(p + "ssm_conv1d", C * d.d_conv);
+      lw.conv_b = vector(p + "ssm_conv1d_bias", C);
+      lw.dt_bias = vector(p + "ssm_dt_bias", d.ssm_heads);
+      lw.A = vector(p + "ssm_a", d.ssm_heads);
+      lw.D = vector(p + "ssm_d", d.ssm_heads);
+      lw.ssm_norm = vector(p + "ssm_norm", d.d_inner);
     } else {
       lw.ordinal = n_attn++;
       lw.q = matrix(p + "attn_q", d.n_heads * d.head_dim, d.d_model, Op::Matmul);
@@ -87,16 +99,6 @@ void GraniteHybrid::bind_weights() {
     }
     layers_.push_back(lw);
   }
-}
-
-// h += scale * x over [n] floats.
-static void add_scaled(float* h, const float* x, float scale, int64_t n) {
-  for (int64_t i = 0; i < n; i++) h[i] += scale * x[i];
-}
-
-// Copies columns [col, col + width) of a [T, stride] matrix into a dense [T, width] one.
-static void take_columns(float* dst, const float* src, int64_t T, int64_t stride, int64_t col, int64_t width) {
-  for (int64_t t = 0; t < T; t++) std::memcpy(dst + t * width, src + t * stride + col, sizeof(float) * width);
 }
 
 void GraniteHybrid::step(std::vector<StepSequence>& batch) {
@@ -128,17 +130,19 @@ void GraniteHybrid::step(std::vector<StepSequence>& batch) {
   float* h = grow(h_, T * d.d_model);
   float* u = grow(u_, T * d.d_model);
   float* branch = grow(branch_, T * d.d_model);
-  backend_->embed(h, token_embd_, ids.data(), T, d.embedding_multiplier);
+  int32_t* dev_ids = reinterpret_cast<int32_t*>(grow(ids_, T));
+  backend_->upload(dev_ids, ids.data(), sizeof(int32_t) * (size_t)T);
+  backend_->embed(h, token_embd_, dev_ids, T, d.embedding_multiplier);
   for (const LayerWeights& lw : layers_) {
     backend_->rmsnorm(u, h, lw.attn_norm, T, d.d_model, d.rms_norm_eps);
     if (lw.kind == LayerKind::Mamba)
       mamba_mixer(lw, T, branch);
     else
       attention_mixer(lw, T, branch);
-    add_scaled(h, branch, d.residual_multiplier, T * d.d_model);
+    backend_->add_scaled(h, branch, d.residual_multiplier, T * d.d_model);
     backend_->rmsnorm(u, h, lw.ffn_norm, T, d.d_model, d.rms_norm_eps);
     feed_forward(lw, T, branch);
-    add_scaled(h, branch, d.residual_multiplier, T * d.d_model);
+    backend_->add_scaled(h, branch, d.residual_multiplier, T * d.d_model);
   }
   for (int s = 0; s < n_seqs; s++) seq_states_[s]->n_past += (int64_t)batch[s].tokens.size();
   compute_logits(batch);
@@ -160,9 +164,9 @@ void GraniteHybrid::mamba_mixer(const LayerWeights& lw, int64_t T, float* out) {
   float* y = grow(y_, T * di);            // [T, H, P]
 
   backend_->matmul(proj, u_.f32(), T, lw.ssm_in);
-  take_columns(z, proj, T, Zin, 0, di);
-  take_columns(xbc, proj, T, Zin, di, C);
-  take_columns(dt, proj, T, Zin, di + C, H);
+  backend_->copy_columns(z, proj, T, Zin, 0, di);
+  backend_->copy_columns(xbc, proj, T, Zin, di, C);
+  backend_->copy_columns(dt, proj, T, Zin, di + C, H);
 
   std::vector<float*> conv_states(n_seqs), ssm_states(n_seqs);
   for (int s = 0; s < n_seqs; s++) {
@@ -174,9 +178,9 @@ void GraniteHybrid::mamba_mixer(const LayerWeights& lw, int64_t T, float* out) {
   else
     backend_->conv1d_causal_prefill(xbc_conv, xbc, lw.conv_w, lw.conv_b, C, (int)d.d_conv, cu_seqlens_.data(),
                                n_seqs, conv_states.data());
-  take_columns(x, xbc_conv, T, C, 0, di);
-  take_columns(B, xbc_conv, T, C, di, GN);
-  take_columns(Cm, xbc_conv, T, C, di + GN, GN);
+  backend_->copy_columns(x, xbc_conv, T, C, 0, di);
+  backend_->copy_columns(B, xbc_conv, T, C, di, GN);
+  backend_->copy_columns(Cm, xbc_conv, T, C, di + GN, GN);
 
   SsmDims sd{H, d.ssm_head_dim, d.d_state, d.n_groups};
   if (decode_)
@@ -201,22 +205,17 @@ void GraniteHybrid::attention_mixer(const LayerWeights& lw, int64_t T, float* ou
   backend_->matmul(v, u_.f32(), T, lw.v);
 
   // Append the new keys/values at positions n_past.. of each sequence.
-  std::vector<std::vector<const float*>> k_pages(n_seqs), v_pages(n_seqs);
+  std::vector<std::vector<float*>> k_pages(n_seqs), v_pages(n_seqs);
   std::vector<KvView> views(n_seqs);
   const int64_t ps = states_.kv_layout().page_size;
   for (int s = 0; s < n_seqs; s++) {
     SequenceState* st = seq_states_[s];
-    for (int64_t t = cu_seqlens_[s]; t < cu_seqlens_[s + 1]; t++) {
-      int64_t pos = st->n_past + (t - cu_seqlens_[s]);
-      for (int64_t hh = 0; hh < Hkv; hh++) {
-        std::memcpy(st->kv.slot(lw.ordinal, false, hh, pos), k + (t * Hkv + hh) * Dh, sizeof(float) * Dh);
-        std::memcpy(st->kv.slot(lw.ordinal, true, hh, pos), v + (t * Hkv + hh) * Dh, sizeof(float) * Dh);
-      }
-    }
+    const int64_t t0 = cu_seqlens_[s], n_new = cu_seqlens_[s + 1] - t0;
     st->kv.layer_pages(lw.ordinal, false, k_pages[s]);
     st->kv.layer_pages(lw.ordinal, true, v_pages[s]);
-    views[s] = KvView{k_pages[s].data(), v_pages[s].data(), ps, ps * Dh, Dh,
-                           st->n_past + (cu_seqlens_[s + 1] - cu_seqlens_[s])};
+    backend_->kv_write(k_pages[s].data(), ps, k + t0 * Hkv * Dh, st->n_past, n_new, Hkv, Dh);
+    backend_->kv_write(v_pages[s].data(), ps, v + t0 * Hkv * Dh, st->n_past, n_new, Hkv, Dh);
+    views[s] = KvView{k_pages[s].data(), v_pages[s].data(), ps, ps * Dh, Dh, st->n_past + n_new};
   }
   AttentionDims ad{Hq, Hkv, Dh, d.attention_multiplier};
   backend_->attention(o, q, ad, cu_seqlens_.data(), n_seqs, views.data());
@@ -234,14 +233,13 @@ void GraniteHybrid::feed_forward(const LayerWeights& lw, int64_t T, float* out) 
   backend_->matmul(out, gate, T, lw.ffn_down);
   if (!lw.has_moe) return;
   float* logits = grow(router_logits_, T * d.n_experts);
-  route_ids_.reserve(sizeof(int32_t) * (size_t)std::max<int64_t>(1, T * d.top_k));
+  int32_t* ids = reinterpret_cast<int32_t*>(grow(route_ids_, T * d.top_k));
   float* weights = grow(route_w_, T * d.top_k);
   float* moe = grow(moe_out_, T * d.d_model);
-  int32_t* ids = static_cast<int32_t*>(route_ids_.data());
   backend_->matmul(logits, v, T, lw.router);
   backend_->moe_route(ids, weights, logits, T, d.n_experts, d.top_k);
   backend_->moe_forward(moe, v, ids, weights, T, d.top_k, lw.moe);
-  add_scaled(out, moe, 1.f, T * d.d_model);
+  backend_->add_scaled(out, moe, 1.f, T * d.d_model);
 }
 
 void GraniteHybrid::compute_logits(std::vector<StepSequence>& batch) {
@@ -257,10 +255,12 @@ void GraniteHybrid::compute_logits(std::vector<StepSequence>& batch) {
   }
   const int64_t R = (int64_t)rows.size();
   float* x = grow(final_, R * d.d_model);
-  for (int64_t r = 0; r < R; r++) std::memcpy(x + r * d.d_model, h_.f32() + rows[r] * d.d_model, sizeof(float) * d.d_model);
+  backend_->gather_rows(x, h_.f32(), rows.data(), R, d.d_model);
   backend_->rmsnorm(x, x, output_norm_, R, d.d_model, d.rms_norm_eps);
+  float* dev_logits = grow(logits_, R * d.vocab);
+  backend_->matmul(dev_logits, x, R, lm_head_);
   std::vector<float> logits((size_t)(R * d.vocab));
-  backend_->matmul(logits.data(), x, R, lm_head_);
+  backend_->download(logits.data(), dev_logits, sizeof(float) * logits.size());
   for (float& l : logits) l /= d.logits_scaling;  // a division (GRANITE_HYBRID.md §7.1)
   int64_t r0 = 0;
   for (int s = 0; s < n_seqs; s++) {

@@ -66,6 +66,8 @@ class GraniteHybrid {
  private:
   void bind_weights();
   WeightView matrix(const std::string& name, int64_t rows, int64_t cols, Op op);
+  const float* vector(const std::string& name, int64_t numel);
+  float* grow(DeviceBuffer& b, int64_t floats);
   void mamba_mixer(const LayerWeights& lw, int64_t T, float* out);
   void attention_mixer(const LayerWeights& lw, int64_t T, float* out);
   void feed_forward(const LayerWeights& lw, int64_t T, float* out);
@@ -85,11 +87,11 @@ class GraniteHybrid {
   std::vector<SequenceState*> seq_states_;
   bool decode_ = false;  // every sequence has exactly one new token
 
-  // Scratch reused across steps (grown, never shrunk).
-  Buffer h_, u_, branch_, proj_, z_, xbc_, xbc_conv_, x_, b_, c_, dt_, y_;
-  Buffer q_, k_, v_, attn_;
-  Buffer gate_, up_, moe_out_, router_logits_, route_ids_, route_w_;
-  Buffer final_;
+  // Scratch in backend memory, reused across steps (grown, never shrunk).
+  DeviceBuffer ids_, h_, u_, branch_, proj_, z_, xbc_, xbc_conv_, x_, b_, c_, dt_, y_;
+  DeviceBuffer q_, k_, v_, attn_;
+  DeviceBuffer gate_, up_, moe_out_, router_logits_, route_ids_, route_w_;
+  DeviceBuffer final_, logits_;
 };
 
 }  // namespace hl

@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "../core/backend.h"
 #include "../core/tensor.h"
 
 namespace hl {
@@ -39,8 +40,8 @@ class KvPageCounter {
 // The pages of one sequence.
 class KvPages {
  public:
-  KvPages(const KvLayout& layout, std::shared_ptr<KvPageCounter> counter)
-      : layout_(layout), counter_(std::move(counter)) {}
+  KvPages(Backend& backend, const KvLayout& layout, std::shared_ptr<KvPageCounter> counter)
+      : backend_(backend), layout_(layout), counter_(std::move(counter)) {}
   ~KvPages() { counter_->add(-(int64_t)pages_.size()); }
   KvPages(const KvPages&) = delete;
   KvPages& operator=(const KvPages&) = delete;
@@ -56,17 +57,16 @@ class KvPages {
   const KvLayout& layout() const { return layout_; }
 
   // Pointers to attention layer `a`'s key (or value) block of every page.
-  void layer_pages(int64_t a, bool values, std::vector<const float*>& out) const;
-  // Where token `pos` of kv head `h` of attention layer `a` is written.
-  float* slot(int64_t a, bool values, int64_t h, int64_t pos) const;
+  void layer_pages(int64_t a, bool values, std::vector<float*>& out) const;
 
   // Deep copy of the first n_tokens tokens' pages into `dst` (same layout).
   void copy_to(KvPages& dst, int64_t n_tokens) const;
 
  private:
+  Backend& backend_;
   KvLayout layout_;
   std::shared_ptr<KvPageCounter> counter_;
-  std::vector<Buffer> pages_;
+  std::vector<DeviceBuffer> pages_;  // backend memory
 };
 
 }  // namespace hl

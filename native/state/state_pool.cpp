@@ -12,13 +12,14 @@ namespace hl {
 static constexpr uint32_t kSnapshotVersion = 1;
 static constexpr char kSnapshotMagic[4] = {'H', 'L', 'S', 'S'};
 
-SequenceState::SequenceState(const ModelDims& d, const KvLayout& layout, std::shared_ptr<KvPageCounter> counter)
-    : conv(sizeof(float) * d.n_mamba_layers() * d.conv_state_floats()),
-      ssm(sizeof(float) * d.n_mamba_layers() * d.ssm_state_floats()),
-      kv(layout, std::move(counter)) {}
+SequenceState::SequenceState(Backend& backend, const ModelDims& d, const KvLayout& layout,
+                             std::shared_ptr<KvPageCounter> counter)
+    : conv(backend, sizeof(float) * d.n_mamba_layers() * d.conv_state_floats()),
+      ssm(backend, sizeof(float) * d.n_mamba_layers() * d.ssm_state_floats()),
+      kv(backend, layout, std::move(counter)) {}
 
-StatePool::StatePool(const ModelDims& dims, int64_t page_size)
-    : dims_(dims), counter_(std::make_shared<KvPageCounter>()) {
+StatePool::StatePool(Backend& backend, const ModelDims& dims, int64_t page_size)
+    : backend_(backend), dims_(dims), counter_(std::make_shared<KvPageCounter>()) {
   layout_.n_attn_layers = dims.n_attention_layers();
   layout_.n_kv_heads = dims.n_kv_heads;
   layout_.head_dim = dims.head_dim;
@@ -33,7 +34,7 @@ int32_t StatePool::insert(std::shared_ptr<SequenceState> s) {
   return id;
 }
 
-int32_t StatePool::create() { return insert(std::make_shared<SequenceState>(dims_, layout_, counter_)); }
+int32_t StatePool::create() { return insert(std::make_shared<SequenceState>(backend_, dims_, layout_, counter_)); }
 
 std::shared_ptr<SequenceState> StatePool::get(int32_t id) const {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -45,9 +46,9 @@ std::shared_ptr<SequenceState> StatePool::get(int32_t id) const {
 int32_t StatePool::fork(int32_t id) {
   auto src = get(id);
   HL_CHECK(!src->busy.load(), Busy, "sequence " + std::to_string(id) + " is being evaluated; fork after eval settles");
-  auto dst = std::make_shared<SequenceState>(dims_, layout_, counter_);
-  std::memcpy(dst->conv.data(), src->conv.data(), src->conv.bytes());
-  std::memcpy(dst->ssm.data(), src->ssm.data(), src->ssm.bytes());
+  auto dst = std::make_shared<SequenceState>(backend_, dims_, layout_, counter_);
+  backend_.copy(dst->conv.data(), src->conv.data(), src->conv.bytes());
+  backend_.copy(dst->ssm.data(), src->ssm.data(), src->ssm.bytes());
   src->kv.copy_to(dst->kv, src->n_past);
   dst->n_past = src->n_past;
   return insert(std::move(dst));
@@ -73,6 +74,12 @@ struct Writer {
   void bytes(const void* p, size_t n) {
     const uint8_t* b = static_cast<const uint8_t*>(p);
     out.insert(out.end(), b, b + n);
+  }
+  // Appends n bytes of backend memory.
+  void from_backend(Backend& be, const void* p, size_t n) {
+    size_t at = out.size();
+    out.resize(at + n);
+    be.download(out.data() + at, p, n);
   }
 };
 struct Reader {
@@ -114,9 +121,9 @@ std::vector<uint8_t> StatePool::snapshot(int32_t id) const {
   w.put<uint64_t>(s->ssm.bytes());
   w.put<uint64_t>(layout_.page_bytes());
   w.put<uint64_t>((uint64_t)n_pages);
-  w.bytes(s->conv.data(), s->conv.bytes());
-  w.bytes(s->ssm.data(), s->ssm.bytes());
-  for (int64_t i = 0; i < n_pages; i++) w.bytes(s->kv.page(i), layout_.page_bytes());
+  w.from_backend(backend_, s->conv.data(), s->conv.bytes());
+  w.from_backend(backend_, s->ssm.data(), s->ssm.bytes());
+  for (int64_t i = 0; i < n_pages; i++) w.from_backend(backend_, s->kv.page(i), layout_.page_bytes());
   return out;
 }
 
@@ -133,7 +140,7 @@ int32_t StatePool::restore(const uint8_t* data, size_t size) {
   int64_t n_past = r.get<int64_t>("n_past");
   uint64_t conv_bytes = r.get<uint64_t>("conv_bytes"), ssm_bytes = r.get<uint64_t>("ssm_bytes");
   uint64_t page_bytes = r.get<uint64_t>("page_bytes"), n_pages = r.get<uint64_t>("n_pages");
-  auto s = std::make_shared<SequenceState>(dims_, layout_, counter_);
+  auto s = std::make_shared<SequenceState>(backend_, dims_, layout_, counter_);
   HL_CHECK(conv_bytes == s->conv.bytes() && ssm_bytes == s->ssm.bytes(), Format,
            "snapshot: recurrent state sizes do not match this model");
   HL_CHECK(page_bytes == layout_.page_bytes(), Format, "snapshot: KV page size does not match this model");
@@ -145,10 +152,10 @@ int32_t StatePool::restore(const uint8_t* data, size_t size) {
   HL_CHECK(r.left == conv_bytes + ssm_bytes + n_pages * page_bytes, Format,
            "snapshot: payload is " + std::to_string(r.left) + " bytes, expected " +
                std::to_string(conv_bytes + ssm_bytes + n_pages * page_bytes));
-  std::memcpy(s->conv.data(), r.take(conv_bytes, "conv"), conv_bytes);
-  std::memcpy(s->ssm.data(), r.take(ssm_bytes, "ssm"), ssm_bytes);
+  backend_.upload(s->conv.data(), r.take(conv_bytes, "conv"), conv_bytes);
+  backend_.upload(s->ssm.data(), r.take(ssm_bytes, "ssm"), ssm_bytes);
   s->kv.reserve_tokens(n_past);
-  for (uint64_t i = 0; i < n_pages; i++) std::memcpy(s->kv.page((int64_t)i), r.take(page_bytes, "kv"), page_bytes);
+  for (uint64_t i = 0; i < n_pages; i++) backend_.upload(s->kv.page((int64_t)i), r.take(page_bytes, "kv"), page_bytes);
   s->n_past = n_past;
   return insert(std::move(s));
 }

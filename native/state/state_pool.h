@@ -11,6 +11,7 @@
 #include <mutex>
 #include <vector>
 
+#include "../core/backend.h"
 #include "../core/tensor.h"
 #include "../model/config.h"
 #include "kv_pages.h"
@@ -18,10 +19,11 @@
 namespace hl {
 
 struct SequenceState {
-  SequenceState(const ModelDims& dims, const KvLayout& layout, std::shared_ptr<KvPageCounter> counter);
+  SequenceState(Backend& backend, const ModelDims& dims, const KvLayout& layout,
+                std::shared_ptr<KvPageCounter> counter);
 
-  Buffer conv;          // [n_mamba, d_conv - 1, conv_channels]
-  Buffer ssm;           // [n_mamba, H, P, N]
+  DeviceBuffer conv;    // [n_mamba, d_conv - 1, conv_channels], backend memory
+  DeviceBuffer ssm;     // [n_mamba, H, P, N], backend memory
   KvPages kv;           // attention layers
   int64_t n_past = 0;   // tokens consumed
   std::atomic<bool> busy{false};  // inside a step
@@ -32,7 +34,7 @@ struct SequenceState {
 
 class StatePool {
  public:
-  StatePool(const ModelDims& dims, int64_t page_size);
+  StatePool(Backend& backend, const ModelDims& dims, int64_t page_size);
 
   int32_t create();
   // Deep copy of a sequence's state into a new id.
@@ -57,6 +59,7 @@ class StatePool {
  private:
   int32_t insert(std::shared_ptr<SequenceState> s);
 
+  Backend& backend_;
   ModelDims dims_;
   KvLayout layout_;
   std::shared_ptr<KvPageCounter> counter_;

@@ -1,0 +1,87 @@
+// cuda/hybridlm_cuda.h: the C ABI of libhybridlm_cuda (built by nvcc when
+// present). The CPU addon dlopen()s the library only when CUDA is requested
+// or 'auto' finds a device, resolves these symbols, and wraps them in a
+// Backend (native/core/backend.h). Every function returns 0 on success or a
+// non-zero hlc_status; hlc_last_error() then holds a message (thread-local).
+// Pointers passed to ops are DEVICE pointers unless noted; the parameter
+// structs (native/core/op_types.h, tensor.h) are passed by host pointer and
+// have identical layout in both libraries (plain PODs, same compiler ABI).
+// Op semantics, layouts and preconditions: native/cpu/kernels.h — each CUDA
+// op is the twin of the CPU kernel of the same name.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../native/core/op_types.h"
+#include "../native/core/tensor.h"
+
+#define HLC_ABI_VERSION 1
+
+extern "C" {
+
+enum hlc_status {
+  HLC_OK = 0,
+  HLC_NO_DEVICE = 1,     // no driver / no device / insufficient driver
+  HLC_OUT_OF_MEMORY = 2,
+  HLC_UNSUPPORTED = 3,   // dtype / shape / arch not supported by this build
+  HLC_LAUNCH_FAILED = 4,
+  HLC_INVALID = 5,       // bad argument
+};
+
+struct hlc_device_info {
+  char name[256];
+  int major, minor;            // compute capability
+  int multiprocessors;
+  uint64_t total_memory;       // bytes
+  uint64_t free_memory;        // bytes
+  int driver_version;          // e.g. 13000
+  int runtime_version;
+  double memory_bandwidth_gbs; // theoretical, from clock * bus width (0 if unknown)
+};
+
+int hlc_abi_version(void);
+const char* hlc_last_error(void);
+
+// Device discovery. Never aborts: no driver or device -> HLC_NO_DEVICE.
+int hlc_device_count(int* count);
+int hlc_device_info(int device, struct hlc_device_info* out);
+int hlc_set_device(int device);
+
+// Memory (device, stream-ordered on the library's stream).
+int hlc_malloc(void** ptr, size_t bytes);
+int hlc_free(void* ptr);
+int hlc_memcpy_h2d(void* dst, const void* src, size_t bytes);
+int hlc_memcpy_d2h(void* dst, const void* src, size_t bytes);
+int hlc_memcpy_d2d(void* dst, const void* src, size_t bytes);
+int hlc_memset(void* dst, int value, size_t bytes);
+int hlc_synchronize(void);
+
+// Ops: the twins of native/cpu/kernels.h (no ThreadPool argument). Host
+// arrays: cu_seqlens (copied by the library), states (arrays of device
+// pointers, copied), kv (array of n_seqs KvView whose page arrays are host
+// arrays of device pointers, copied).
+int hlc_rmsnorm(float* y, const float* x, const float* w, int64_t n_tokens, int64_t dim, float eps);
+int hlc_gated_rmsnorm(float* y, const float* x, const float* z, const float* w, int64_t n_tokens, int64_t dim,
+                      int64_t n_groups, float eps);
+int hlc_conv1d_causal_prefill(float* out, const float* in, const float* w, const float* bias, int64_t channels,
+                              int d_conv, const int32_t* cu_seqlens, int n_seqs, float* const* states);
+int hlc_conv1d_causal_step(float* out, const float* in, const float* w, const float* bias, int64_t channels, int d_conv,
+                           int n_seqs, float* const* states);
+int hlc_ssm_scan(float* y, const float* x, const float* dt_raw, const float* A, const float* B, const float* C,
+                 const float* D, const float* dt_bias, const hl::SsmDims* dims, const int32_t* cu_seqlens, int n_seqs,
+                 float* const* states, int chunk_size);
+int hlc_ssm_step(float* y, const float* x, const float* dt_raw, const float* A, const float* B, const float* C,
+                 const float* D, const float* dt_bias, const hl::SsmDims* dims, int n_seqs, float* const* states);
+int hlc_attention(float* out, const float* q, const hl::AttentionDims* dims, const int32_t* cu_seqlens, int n_seqs,
+                  const hl::KvView* kv);
+int hlc_matmul(float* y, const float* x, int64_t n_tokens, const hl::WeightView* w);
+int hlc_embed(float* out, const hl::WeightView* w, const int32_t* ids, int64_t n_tokens, float scale);
+int hlc_swiglu(float* out, const float* gate, const float* up, int64_t n_tokens, int64_t n);
+int hlc_moe_route(int32_t* ids, float* weights, const float* logits, int64_t n_tokens, int64_t n_experts,
+                  int64_t top_k);
+int hlc_moe_forward(float* out, const float* x, const int32_t* ids, const float* weights, int64_t n_tokens,
+                    int64_t top_k, const hl::MoeWeights* w);
+// Which weight dtypes hlc_matmul / hlc_embed / hlc_moe_forward accept.
+int hlc_supports_dtype(int32_t dtype);
+
+}  // extern "C"
