@@ -81,6 +81,15 @@ int hlc_moe_route(int32_t* ids, float* weights, const float* logits, int64_t n_t
                   int64_t top_k);
 int hlc_moe_forward(float* out, const float* x, const int32_t* ids, const float* weights, int64_t n_tokens,
                     int64_t top_k, const hl::MoeWeights* w);
+// Data movement between ops (twins of the CPU backend's, native/core/backend.h).
+int hlc_copy_columns(float* dst, const float* src, int64_t rows, int64_t src_stride, int64_t col, int64_t width);
+// rows: HOST array of n row indices (copied by the library).
+int hlc_gather_rows(float* dst, const float* src, const int64_t* rows, int64_t n, int64_t width);
+int hlc_add_scaled(float* y, const float* x, float alpha, int64_t n);
+// pages: HOST array of device page pointers (copied); layout of kv_write in backend.h.
+int hlc_kv_write(float* const* pages, int64_t n_pages, int64_t page_size, const float* src, int64_t pos0, int64_t n,
+                 int64_t n_kv_heads, int64_t head_dim);
+
 // Which weight dtypes hlc_matmul / hlc_embed / hlc_moe_forward accept.
 int hlc_supports_dtype(int32_t dtype);
 

@@ -18,21 +18,19 @@ export interface LoadModelOptions {
 }
 
 function pickDevice(requested: LoadModelOptions['device']): { device: DeviceName; reason: string } {
-  const cuda = native().cudaAvailable();
+  const cuda = native().cudaStatus();
   switch (requested ?? 'auto') {
     case 'cpu':
       return { device: 'cpu', reason: 'requested' };
     case 'cuda':
-      if (!cuda) {
-        throw new DeviceError(
-          "device 'cuda' is not available: this build of hybridlm has no CUDA backend yet (or no NVIDIA GPU/driver is visible). Use device: 'cpu' or 'auto'.",
-        );
+      if (!cuda.available) {
+        throw new DeviceError(`device 'cuda' is not available: ${cuda.reason}. Use device: 'cpu' or 'auto'.`);
       }
-      return { device: 'cuda', reason: 'requested' };
+      return { device: 'cuda', reason: `requested; ${cuda.reason}` };
     case 'auto':
-      return cuda
-        ? { device: 'cuda', reason: 'a CUDA device is available' }
-        : { device: 'cpu', reason: 'CUDA is not available in this build; running on CPU' };
+      return cuda.available
+        ? { device: 'cuda', reason: `CUDA device found: ${cuda.reason}` }
+        : { device: 'cpu', reason: `CUDA is not available (${cuda.reason}); running on CPU` };
     default:
       throw new ArgumentError(`Expected device to be 'auto', 'cpu' or 'cuda', got ${String(requested)}`);
   }
@@ -67,6 +65,7 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
       tensors: files.tensors,
       threads,
       pageSize,
+      device,
     }),
   );
   options.onProgress?.({ phase: 'ready', fraction: 1 });

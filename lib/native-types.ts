@@ -23,6 +23,18 @@ export interface NativeCpuInfo {
 export interface NativeAddon extends NativeKernelAddon, NativeModelAddon {
   cpuInfo(): NativeCpuInfo;
   cudaAvailable(): boolean;
+  /** Whether the CUDA library loaded and sees a device, and if not why. */
+  cudaStatus(): NativeCudaStatus;
+}
+
+/** Result of the CUDA probe (native/core/cuda_bridge.cpp). */
+export interface NativeCudaStatus {
+  available: boolean;
+  /** Why CUDA is unavailable, or the device name. */
+  reason: string;
+  /** Path of the CUDA library that was opened ('' if none). */
+  library: string;
+  devices: number;
 }
 
 /** What loadModel hands the addon: the loader's validated table, plus run options. */
@@ -32,6 +44,8 @@ export interface NativeLoadSpec {
   config: ModelConfig;
   tensors: readonly TensorEntry[];
   threads: number;
+  /** Backend to run on. */
+  device: 'cpu' | 'cuda';
   /** Tokens per KV page. */
   pageSize: number;
 }
@@ -39,6 +53,8 @@ export interface NativeLoadSpec {
 /** Bytes the native side holds for one model. */
 export interface NativeMemory {
   weights: number;
+  /** Weight bytes copied into device memory (0 on CPU). */
+  deviceWeights: number;
   recurrentState: number;
   kvCache: number;
   kvPages: number;

@@ -2,6 +2,7 @@
 // registers its own exports.
 #include <napi.h>
 
+#include "../core/cuda_bridge.h"
 #include "../core/thread_pool.h"
 #include "../cpu/cpu_features.h"
 #include "exports.h"
@@ -26,13 +27,25 @@ static Napi::Value cpu_info(const Napi::CallbackInfo& info) {
   return o;
 }
 
+static Napi::Value cuda_status_js(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const CudaStatus& st = cuda_status();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("available", Napi::Boolean::New(env, st.available));
+  o.Set("reason", Napi::String::New(env, st.reason));
+  o.Set("library", Napi::String::New(env, st.library_path));
+  o.Set("devices", Napi::Number::New(env, st.device_count));
+  return o;
+}
+
 static Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("cpuInfo", Napi::Function::New(env, cpu_info, "cpuInfo"));
   exports.Set("cudaAvailable", Napi::Function::New(
                                    env, [](const Napi::CallbackInfo& info) -> Napi::Value {
-                                     return Napi::Boolean::New(info.Env(), false);
+                                     return Napi::Boolean::New(info.Env(), cuda_status().available);
                                    },
                                    "cudaAvailable"));
+  exports.Set("cudaStatus", Napi::Function::New(env, cuda_status_js, "cudaStatus"));
   register_model_exports(env, exports);
   register_kernel_exports(env, exports);
   return exports;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/cuda_bridge.h"
 #include "../model/granite_hybrid.h"
 #include "async_job.h"
 #include "exports.h"
@@ -296,6 +297,7 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
       StatePool& st = model->states();
       Napi::Object o = Napi::Object::New(env);
       o.Set("weights", Napi::Number::New(env, (double)model->weights().bytes()));
+      o.Set("deviceWeights", Napi::Number::New(env, (double)model->backend().weight_copy_bytes()));
       o.Set("recurrentState", Napi::Number::New(env, (double)st.recurrent_bytes()));
       o.Set("kvCache", Napi::Number::New(env, (double)st.kv_bytes()));
       o.Set("kvPages", Napi::Number::New(env, (double)st.kv_pages()));
@@ -346,6 +348,8 @@ Napi::Value load_model(const Napi::CallbackInfo& info) {
       HL_CHECK(tensors.Get(i).IsObject(), Argument, "spec.tensors[" + std::to_string(i) + "] must be an object");
       records.push_back(read_tensor(tensors.Get(i).As<Napi::Object>(), i));
     }
+    std::string device = get_str(spec, "device", "spec");
+    HL_CHECK(device == "cpu" || device == "cuda", Argument, "spec.device must be 'cpu' or 'cuda'");
     int64_t threads = get_int(spec, "threads", "spec");
     int64_t page_size = get_int(spec, "pageSize", "spec");
     HL_CHECK(threads >= 1 && threads <= 1024, Argument, "threads must be within 1..1024");
@@ -354,9 +358,10 @@ Napi::Value load_model(const Napi::CallbackInfo& info) {
     auto recs = std::make_shared<std::vector<TensorRecord>>(std::move(records));
     return run_async(
         env, "hybridlm.load",
-        [paths, expected, dims, recs, threads, page_size, result]() {
+        [paths, expected, dims, recs, threads, page_size, device, result]() {
           auto store = std::make_unique<WeightStore>(paths, expected, std::move(*recs));
-          *result = std::make_shared<GraniteHybrid>(dims, std::move(store), make_cpu_backend((int)threads), page_size);
+          auto backend = device == "cuda" ? make_cuda_backend(0) : make_cpu_backend((int)threads);
+          *result = std::make_shared<GraniteHybrid>(dims, std::move(store), std::move(backend), page_size);
         },
         [result](Napi::Env env) -> Napi::Value {
           AddonData* data = env.GetInstanceData<AddonData>();
