@@ -13,6 +13,11 @@ export interface LoadModelOptions {
   threads?: number;
   /** Tokens per KV-cache page. Default 16. */
   kvPageTokens?: number;
+  /**
+   * Most tokens one native step evaluates (default 512). Longer prefills are
+   * split into chunks so other sequences' decodes interleave with them.
+   */
+  maxStepTokens?: number;
   /** Called as loading advances (fraction in [0, 1]). */
   onProgress?: (progress: { phase: 'validate' | 'map' | 'ready'; fraction: number }) => void;
 }
@@ -53,6 +58,10 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 4096) {
     throw new ArgumentError(`Expected kvPageTokens to be an integer in [1, 4096], got ${String(options.kvPageTokens)}`);
   }
+  const maxStepTokens = options.maxStepTokens ?? 512;
+  if (!Number.isInteger(maxStepTokens) || maxStepTokens < 1) {
+    throw new ArgumentError(`Expected maxStepTokens to be a positive integer, got ${String(options.maxStepTokens)}`);
+  }
   const { device, reason } = pickDevice(options.device);
   options.onProgress?.({ phase: 'validate', fraction: 0 });
   const files = await openModelFiles(path);
@@ -69,5 +78,5 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
     }),
   );
   options.onProgress?.({ phase: 'ready', fraction: 1 });
-  return new Model(handle, files, device, reason);
+  return new Model(handle, files, device, reason, maxStepTokens);
 }

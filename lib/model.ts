@@ -47,13 +47,19 @@ export class Model {
   private readonly live = new Set<Sequence>();
 
   /** @internal use loadModel() */
-  constructor(handle: NativeModelHandle, files: ModelFiles, device: DeviceName, deviceReason: string) {
+  constructor(
+    handle: NativeModelHandle,
+    files: ModelFiles,
+    device: DeviceName,
+    deviceReason: string,
+    maxStepTokens = 512,
+  ) {
     this.nativeHandle = handle;
     this.files = files;
     this.config = files.config;
     this.device = device;
     this.deviceReason = deviceReason;
-    this.scheduler = new StepScheduler(() => this.handle);
+    this.scheduler = new StepScheduler(() => this.handle, maxStepTokens);
   }
 
   /** @internal the native handle; throws DisposedError after dispose(). */

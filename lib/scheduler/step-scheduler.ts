@@ -1,7 +1,11 @@
 /**
- * Merges eval requests of many sequences into one native step per tick:
- * requests issued together (same tick, or while a step runs) are served in
- * the same step, one request per sequence per step, FIFO per sequence.
+ * Continuous batching: merges eval requests of many sequences into one native
+ * step per tick. Requests issued together (same tick, or while a step runs)
+ * share a step, one request per sequence per step, FIFO per sequence. Long
+ * prefills are split into chunks of at most `maxStepTokens` tokens so decodes
+ * of other sequences are not stalled behind them: each step first takes
+ * every pending single-token decode, then fills the rest of its token budget
+ * with prefill chunks in arrival order.
  */
 import { callNative } from '../errors';
 import type { NativeModelHandle } from '../native-types';
@@ -10,6 +14,10 @@ interface Request {
   seqId: number;
   tokens: Int32Array;
   allLogits: boolean;
+  /** Tokens already evaluated. */
+  done: number;
+  /** Logits of finished chunks (all rows when allLogits, else only the latest). */
+  parts: Float32Array[];
   resolve: (logits: Float32Array) => void;
   reject: (err: unknown) => void;
 }
@@ -19,12 +27,19 @@ export class StepScheduler {
   private running = false;
   private scheduled = false;
 
-  constructor(private readonly handle: () => NativeModelHandle) {}
+  /**
+   * @param handle the model's native handle (throws DisposedError once disposed)
+   * @param maxStepTokens token budget of one step (at least one token per sequence in it)
+   */
+  constructor(
+    private readonly handle: () => NativeModelHandle,
+    private readonly maxStepTokens = 512,
+  ) {}
 
   /** Queues `tokens` for sequence `seqId`; resolves its logits block. */
   submit(seqId: number, tokens: Int32Array, allLogits: boolean): Promise<Float32Array> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ seqId, tokens, allLogits, resolve, reject });
+      this.queue.push({ seqId, tokens, allLogits, done: 0, parts: [], resolve, reject });
       this.kick();
     });
   }
@@ -54,42 +69,89 @@ export class StepScheduler {
     });
   }
 
-  private async runStep(): Promise<void> {
-    if (this.running || this.queue.length === 0) return;
-    const batch: Request[] = [];
-    const rest: Request[] = [];
+  /** The head request of each sequence with the number of tokens it gets this step. */
+  private plan(): Array<{ req: Request; n: number }> {
+    const heads: Request[] = [];
     const seen = new Set<number>();
     for (const r of this.queue) {
-      if (seen.has(r.seqId)) rest.push(r);
-      else {
+      if (!seen.has(r.seqId)) {
         seen.add(r.seqId);
-        batch.push(r);
+        heads.push(r);
       }
     }
-    this.queue = rest;
+    const left = (r: Request) => r.tokens.length - r.done;
+    // Decodes first (one token each, always served), then prefill chunks in order.
+    let budget = this.maxStepTokens;
+    const plan: Array<{ req: Request; n: number }> = [];
+    for (const r of heads) {
+      if (left(r) === 1) {
+        plan.push({ req: r, n: 1 });
+        budget--;
+      }
+    }
+    for (const r of heads) {
+      if (left(r) === 1) continue;
+      if (budget <= 0 && plan.length > 0) break;
+      const n = Math.min(left(r), Math.max(1, budget));
+      plan.push({ req: r, n });
+      budget -= n;
+    }
+    return plan;
+  }
+
+  private async runStep(): Promise<void> {
+    if (this.running || this.queue.length === 0) return;
+    const plan = this.plan();
     this.running = true;
     try {
       let total = 0;
-      for (const r of batch) total += r.tokens.length;
-      const ids = new Int32Array(batch.length);
-      const counts = new Int32Array(batch.length);
-      const all = new Uint8Array(batch.length);
+      for (const p of plan) total += p.n;
+      const ids = new Int32Array(plan.length);
+      const counts = new Int32Array(plan.length);
+      const all = new Uint8Array(plan.length);
       const tokens = new Int32Array(total);
       let off = 0;
-      batch.forEach((r, i) => {
-        ids[i] = r.seqId;
-        counts[i] = r.tokens.length;
-        all[i] = r.allLogits ? 1 : 0;
-        tokens.set(r.tokens, off);
-        off += r.tokens.length;
+      plan.forEach(({ req, n }, i) => {
+        ids[i] = req.seqId;
+        counts[i] = n;
+        all[i] = req.allLogits ? 1 : 0;
+        tokens.set(req.tokens.subarray(req.done, req.done + n), off);
+        off += n;
       });
       const out = await callNative(() => this.handle().step(ids, counts, tokens, all));
-      batch.forEach((r, i) => r.resolve(out[i]));
+      plan.forEach(({ req, n }, i) => {
+        req.done += n;
+        if (req.allLogits) req.parts.push(out[i]);
+        else req.parts = [out[i]];
+        if (req.done === req.tokens.length) {
+          const at = this.queue.indexOf(req);
+          if (at < 0) return; // cancelled (sequence disposed) while the step ran
+          this.queue.splice(at, 1);
+          req.resolve(req.parts.length === 1 ? req.parts[0] : concat(req.parts));
+        }
+      });
     } catch (err) {
-      for (const r of batch) r.reject(err);
+      // The failed step's requests fail; chunks already evaluated stay in the state.
+      for (const { req } of plan) {
+        const at = this.queue.indexOf(req);
+        if (at >= 0) this.queue.splice(at, 1);
+        req.reject(err);
+      }
     } finally {
       this.running = false;
       this.kick();
     }
   }
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Float32Array(n);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
 }
