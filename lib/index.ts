@@ -2,6 +2,8 @@
 export { loadModel, type LoadModelOptions } from './load-model';
 export { Model, type ModelMemory, type DeviceName } from './model';
 export { Sequence, type EvalOptions } from './sequence';
+export * from './tokenizer';
+export * from './generate';
 export type { ModelConfig, LayerKind, TensorEntry, ModelFiles } from './loaders/types';
 export { TensorType } from './loaders/types';
 export { openModelFiles } from './loaders';

@@ -4,6 +4,7 @@ import { ArgumentError, DeviceError, callNative } from './errors';
 import { openModelFiles } from './loaders';
 import { Model, type DeviceName } from './model';
 import { native } from './native';
+import { loadTokenizer } from './tokenizer/load-tokenizer';
 
 /** Options of {@link loadModel}. */
 export interface LoadModelOptions {
@@ -77,6 +78,8 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
       device,
     }),
   );
+  // A model without a usable tokenizer still runs on token ids; model.tokenizer reports why.
+  const tokenizer = await loadTokenizer(files).catch((err: Error) => err);
   options.onProgress?.({ phase: 'ready', fraction: 1 });
-  return new Model(handle, files, device, reason, maxStepTokens);
+  return new Model(handle, files, device, reason, maxStepTokens, tokenizer);
 }

@@ -2,11 +2,17 @@
  * A loaded Granite 4.0-H model: weights memory-mapped by the addon, a state
  * pool for sequences, and the step scheduler that batches their evals.
  */
-import { DisposedError, callNative } from './errors';
+import { DisposedError, UnsupportedError, callNative } from './errors';
+import { ChatSession, type ChatSessionOptions } from './generate/chat-session';
+import type { GenerationStream } from './generate/generate';
+import { chatStream, completeOn, generateStream } from './generate/model-generate';
+import type { ChatOptions, ChatResult, CompletionResult, PromptInput } from './generate/types';
 import type { ModelConfig, ModelFiles } from './loaders/types';
 import type { NativeModelHandle } from './native-types';
 import { StepScheduler } from './scheduler/step-scheduler';
 import { Sequence } from './sequence';
+import type { Tokenizer } from './tokenizer/tokenizer';
+import type { ChatMessage } from './tokenizer/types';
 import { toTokenArray } from './tokens';
 
 /** Bytes the runtime really holds for a model. */
@@ -45,6 +51,7 @@ export class Model {
   readonly scheduler: StepScheduler;
   private nativeHandle: NativeModelHandle | null;
   private readonly live = new Set<Sequence>();
+  private readonly tokenizerOrError: Tokenizer | Error | null;
 
   /** @internal use loadModel() */
   constructor(
@@ -53,7 +60,9 @@ export class Model {
     device: DeviceName,
     deviceReason: string,
     maxStepTokens = 512,
+    tokenizer: Tokenizer | Error | null = null,
   ) {
+    this.tokenizerOrError = tokenizer;
     this.nativeHandle = handle;
     this.files = files;
     this.config = files.config;
@@ -70,6 +79,44 @@ export class Model {
 
   get isDisposed(): boolean {
     return this.nativeHandle === null;
+  }
+
+  /** The model's tokenizer and chat template; throws when the model file carries none (or it failed to load). */
+  get tokenizer(): Tokenizer {
+    const t = this.tokenizerOrError;
+    if (t === null) throw new UnsupportedError(`${this.files.files[0]}: the model carries no tokenizer`);
+    if (t instanceof Error) throw t;
+    return t;
+  }
+
+  /** True when {@link tokenizer} is available. */
+  get hasTokenizer(): boolean {
+    return this.tokenizerOrError !== null && !(this.tokenizerOrError instanceof Error);
+  }
+
+  /**
+   * Streams generated text: iterate for `{text, tokens}` pieces, or await
+   * `.result`. The prompt is raw text (special-token strings recognised),
+   * chat messages (rendered with the chat template, content kept plain) or
+   * token ids. Runs on a fresh sequence unless `options.sequence` is given.
+   */
+  generate(prompt: PromptInput, options: ChatOptions = {}): GenerationStream {
+    return generateStream(this, prompt, options);
+  }
+
+  /** Generates to the end: text, tokens, finishReason, usage and timings. */
+  complete(prompt: PromptInput, options: ChatOptions = {}): Promise<CompletionResult> {
+    return completeOn(this, prompt, options);
+  }
+
+  /** One chat turn over `messages`: the completion plus parsed `toolCalls` and the assistant `message`. */
+  async chat(messages: readonly ChatMessage[], options: ChatOptions = {}): Promise<ChatResult> {
+    return chatStream(this, messages, options).result;
+  }
+
+  /** A multi-turn conversation that keeps its sequence between turns (each turn prefills only its new tokens). */
+  createChatSession(options: ChatSessionOptions = {}): ChatSession {
+    return new ChatSession(this, options);
   }
 
   /** A new, empty sequence (position 0). */

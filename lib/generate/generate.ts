@@ -1,0 +1,271 @@
+/**
+ * The token loop: prefill the prompt into a sequence, then sample, stream and
+ * feed one token per step until a stop token, a stop string, maxTokens or an
+ * abort. {@link GenerationStream} wraps it as an AsyncIterable of pieces with
+ * a `result` promise.
+ */
+import { ArgumentError } from '../errors';
+import type { Sequence } from '../sequence';
+import type { Tokenizer } from '../tokenizer/tokenizer';
+import type { StreamingDetokenizer } from '../tokenizer/detokenizer';
+import { Sampler, logprobsOf } from './sampling';
+import { StopStringMatcher } from './stop';
+import type { CompletionResult, FinishReason, GenerateOptions, GeneratedTokenLogprob, GenerationPiece } from './types';
+
+/** What the loop runs on. */
+export interface GenerationJob {
+  seq: Sequence;
+  /** Tokens to feed before sampling (the new part of the prompt; non-empty). */
+  prompt: readonly number[];
+  /** Every token in the sequence's context once the prompt is fed (for penalties). */
+  context: readonly number[];
+  tokenizer: Tokenizer | null;
+  vocab: number;
+  eos: number | null;
+  options: GenerateOptions;
+}
+
+/** Live progress of a job, readable while it runs and after it stops. */
+export interface GenerationState {
+  /** Tokens appended to the sequence by this job (prompt + fed generated tokens). */
+  fed: number[];
+  tokens: number[];
+  text: string;
+  logprobs: GeneratedTokenLogprob[];
+  finishReason: FinishReason | null;
+  stoppedBy?: CompletionResult['stoppedBy'];
+  prefillMs: number;
+  decodeMs: number;
+  decodeSteps: number;
+}
+
+/** Checks GenerateOptions fields the sampler does not own. */
+export function checkGenerateOptions(o: GenerateOptions): void {
+  if (o.maxTokens !== undefined && (!Number.isInteger(o.maxTokens) || o.maxTokens < 1)) {
+    throw new ArgumentError(`Expected maxTokens to be an integer >= 1, got ${String(o.maxTokens)}`);
+  }
+  const stops = o.stop === undefined ? [] : typeof o.stop === 'string' ? [o.stop] : o.stop;
+  if (!Array.isArray(stops) || stops.some((s) => typeof s !== 'string')) {
+    throw new ArgumentError(`Expected stop to be a string or an array of strings, got ${JSON.stringify(o.stop)}`);
+  }
+  if (o.stopTokens !== undefined && (!Array.isArray(o.stopTokens) || o.stopTokens.some((t) => !Number.isInteger(t)))) {
+    throw new ArgumentError(`Expected stopTokens to be an array of token ids, got ${JSON.stringify(o.stopTokens)}`);
+  }
+  if (o.logprobs !== undefined && typeof o.logprobs !== 'boolean' && !(Number.isInteger(o.logprobs) && o.logprobs >= 0 && o.logprobs <= 100)) {
+    throw new ArgumentError(`Expected logprobs to be a boolean or an integer in [0, 100], got ${String(o.logprobs)}`);
+  }
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+    throw new ArgumentError('Expected signal to be an AbortSignal');
+  }
+}
+
+/** A fresh {@link GenerationState}. */
+export function newGenerationState(): GenerationState {
+  return { fed: [], tokens: [], text: '', logprobs: [], finishReason: null, prefillMs: 0, decodeMs: 0, decodeSteps: 0 };
+}
+
+/** Builds the result object from a state (`promptTokens`: tokens processed for the prompt). */
+export function resultOf(state: GenerationState, promptTokens: number): CompletionResult {
+  const rate = (n: number, ms: number) => (ms > 0 ? (n * 1000) / ms : 0);
+  const out: CompletionResult = {
+    text: state.text,
+    tokens: [...state.tokens],
+    finishReason: state.finishReason ?? 'abort',
+    usage: { promptTokens, completionTokens: state.tokens.length, totalTokens: promptTokens + state.tokens.length },
+    timings: {
+      prefillMs: state.prefillMs,
+      decodeMs: state.decodeMs,
+      prefillTokensPerSecond: rate(promptTokens, state.prefillMs),
+      decodeTokensPerSecond: rate(state.decodeSteps, state.decodeMs),
+    },
+  };
+  if (state.stoppedBy) out.stoppedBy = state.stoppedBy;
+  if (state.logprobs.length) out.logprobs = [...state.logprobs];
+  return out;
+}
+
+/**
+ * Runs a generation job, yielding pieces and returning the result. Updates
+ * `state` as it goes, so a consumer that stops iterating still sees what was
+ * generated and fed.
+ */
+export async function* runGeneration(job: GenerationJob, state: GenerationState): AsyncGenerator<GenerationPiece, CompletionResult> {
+  const o = job.options;
+  checkGenerateOptions(o);
+  if (job.prompt.length === 0) throw new ArgumentError('the prompt encodes to no tokens: nothing to generate from');
+  const stops = o.stop === undefined ? [] : typeof o.stop === 'string' ? [o.stop] : [...o.stop];
+  if (stops.length && !job.tokenizer) throw new ArgumentError('stop strings need a tokenizer, and this model has none');
+  const stopTokens = new Set(o.stopTokens ?? []);
+  if (!o.ignoreEos && job.eos !== null) stopTokens.add(job.eos);
+  const maxTokens = o.maxTokens ?? 512;
+  const topN = typeof o.logprobs === 'number' ? o.logprobs : 0;
+  const wantLogprobs = o.logprobs === true || topN > 0;
+  const sampler = new Sampler(o, job.vocab, job.tokenizer ? (id) => job.tokenizer!.isUsable(id) : undefined);
+  const detok: StreamingDetokenizer | null = job.tokenizer?.createDetokenizer({ skipSpecial: o.skipSpecial ?? true }) ?? null;
+  const matcher = new StopStringMatcher(stops);
+  const history = [...job.context];
+  const aborted = () => o.signal?.aborted === true;
+
+  let pieceTokens: number[] = [];
+  let pieceLogprobs: GeneratedTokenLogprob[] = [];
+  const piece = (text: string): GenerationPiece => {
+    const p: GenerationPiece = { text, tokens: pieceTokens };
+    if (wantLogprobs) p.logprobs = pieceLogprobs;
+    pieceTokens = [];
+    pieceLogprobs = [];
+    state.text += text;
+    return p;
+  };
+
+  if (aborted()) {
+    state.finishReason = 'abort';
+    return resultOf(state, 0);
+  }
+  const t0 = performance.now();
+  let logits = await job.seq.eval(job.prompt);
+  state.fed.push(...job.prompt);
+  state.prefillMs = performance.now() - t0;
+
+  for (;;) {
+    if (aborted()) {
+      state.finishReason = 'abort';
+      break;
+    }
+    const token = sampler.sample(logits, history);
+    if (stopTokens.has(token)) {
+      state.finishReason = 'stop';
+      state.stoppedBy = { token };
+      break;
+    }
+    state.tokens.push(token);
+    history.push(token);
+    pieceTokens.push(token);
+    if (wantLogprobs) {
+      const lp = logprobsOf(logits, token, topN);
+      const entry: GeneratedTokenLogprob = { token, logprob: lp.logprob };
+      if (topN > 0) entry.top = lp.top;
+      pieceLogprobs.push(entry);
+      state.logprobs.push(entry);
+    }
+    const { text, stopped } = matcher.push(detok ? detok.push(token) : '');
+    if (stopped !== null) {
+      state.finishReason = 'stop';
+      state.stoppedBy = { string: stopped };
+      if (text || pieceTokens.length) yield piece(text);
+      return resultOf(state, state.fed.length - state.decodeSteps);
+    }
+    if (text) yield piece(text);
+    if (state.tokens.length >= maxTokens) {
+      state.finishReason = 'length';
+      break;
+    }
+    if (aborted()) {
+      state.finishReason = 'abort';
+      break;
+    }
+    const t = performance.now();
+    logits = await job.seq.eval([token]);
+    state.decodeMs += performance.now() - t;
+    state.decodeSteps++;
+    state.fed.push(token);
+  }
+  const rest = matcher.push(detok ? detok.flush() : '').text + matcher.flush();
+  if (rest || pieceTokens.length) yield piece(rest);
+  return resultOf(state, state.fed.length - state.decodeSteps);
+}
+
+/**
+ * A running generation: iterate it for streamed pieces (once), or await
+ * `result` (which runs it to the end when nobody iterates). Breaking out of
+ * the iteration stops generation; `result` then resolves with what was made
+ * (finishReason 'abort').
+ */
+export class GenerationStream<R extends CompletionResult = CompletionResult> implements AsyncIterable<GenerationPiece> {
+  private iterated = false;
+  private settled = false;
+  private resolveResult!: (r: R) => void;
+  private rejectResult!: (e: unknown) => void;
+  private readonly resultPromise: Promise<R>;
+
+  /**
+   * @internal `finish` turns the loop's result (or, after an early stop,
+   * null) into the final result; `cleanup` runs once when the loop ends in
+   * any way (result, early stop or error), before `finish`.
+   */
+  constructor(
+    private readonly source: AsyncGenerator<GenerationPiece, CompletionResult>,
+    private readonly finish: (r: CompletionResult | null) => Promise<R> | R,
+    private readonly cleanup: () => void = () => undefined,
+  ) {
+    this.resultPromise = new Promise<R>((resolve, reject) => {
+      this.resolveResult = resolve;
+      this.rejectResult = reject;
+    });
+    // The consumer may never await `result`; don't report its rejection as unhandled.
+    this.resultPromise.catch(() => undefined);
+  }
+
+  /** The final result. */
+  get result(): Promise<R> {
+    if (!this.iterated) void this.drain();
+    return this.resultPromise;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<GenerationPiece> {
+    if (this.iterated) throw new ArgumentError('a generation can be iterated only once');
+    this.iterated = true;
+    let done = false;
+    try {
+      for (;;) {
+        const step = await this.source.next();
+        if (step.done) {
+          done = true;
+          await this.settle(step.value);
+          return;
+        }
+        yield step.value;
+      }
+    } catch (err) {
+      done = true;
+      this.fail(err);
+      throw err;
+    } finally {
+      if (!done) {
+        await this.source.return(undefined as unknown as CompletionResult);
+        await this.settle(null);
+      }
+    }
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      for await (const _ of this) {
+        // pieces are dropped: the caller wants only the result
+      }
+    } catch {
+      // already delivered through the result promise
+    }
+  }
+
+  private async settle(r: CompletionResult | null): Promise<void> {
+    if (this.settled) return;
+    this.settled = true;
+    try {
+      this.cleanup();
+      this.resolveResult(await this.finish(r));
+    } catch (err) {
+      this.rejectResult(err);
+    }
+  }
+
+  private fail(err: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    try {
+      this.cleanup();
+    } catch {
+      // the original error is the one to report
+    }
+    this.rejectResult(err);
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Options and results of generation (`model.generate`, `model.complete`,
+ * `model.chat`, ChatSession).
+ */
+import type { ChatDocument, ChatMessage, ChatTool, ParsedToolCall } from '../tokenizer/types';
+import type { Sequence } from '../sequence';
+import type { SamplingOptions, TokenLogprob } from './sampling';
+
+/** Generation controls: sampling plus stopping, cancellation and reporting. Every field optional. */
+export interface GenerateOptions extends SamplingOptions {
+  /** Most tokens to generate. Default 512. */
+  maxTokens?: number;
+  /** Stop strings: generation ends when the text contains one; it is not emitted. Default none. */
+  stop?: string | readonly string[];
+  /** Stop token ids (not emitted). Default: the model's EOS. */
+  stopTokens?: readonly number[];
+  /** Do not stop on EOS (other stopTokens still apply). Default false. */
+  ignoreEos?: boolean;
+  /** Cancels generation: it ends within one step with finishReason 'abort'. */
+  signal?: AbortSignal;
+  /** Report each chosen token's logprob (true) and the top-n alternatives (a number n). Default false. */
+  logprobs?: boolean | number;
+  /** Leave special tokens out of the text. Default true. */
+  skipSpecial?: boolean;
+  /**
+   * Continue this sequence instead of a fresh one (the prompt is appended to
+   * its state; it is not disposed). Default: a fresh sequence, disposed after.
+   */
+  sequence?: Sequence;
+}
+
+/** Options of chat generation: GenerateOptions plus what the chat template takes. */
+export interface ChatOptions extends GenerateOptions {
+  /** Tools offered to the model. */
+  tools?: readonly ChatTool[];
+  /** Documents to ground the answer in. */
+  documents?: readonly ChatDocument[];
+  /** Extra variables for the model's Jinja template. */
+  templateVariables?: Record<string, unknown>;
+}
+
+/** What a prompt can be: raw text (special-token strings recognised), chat messages, or token ids. */
+export type PromptInput = string | readonly ChatMessage[] | ArrayLike<number>;
+
+/** A chosen token's logprob with its alternatives. */
+export interface GeneratedTokenLogprob extends TokenLogprob {
+  /** The top-n alternatives (with `logprobs: n`). */
+  top?: TokenLogprob[];
+}
+
+/** One streamed piece. */
+export interface GenerationPiece {
+  /** New text (never half a character, never part of a stop string). */
+  text: string;
+  /** Tokens generated since the previous piece. */
+  tokens: number[];
+  /** With `logprobs`: one entry per token of `tokens`. */
+  logprobs?: GeneratedTokenLogprob[];
+}
+
+/** Why generation ended. */
+export type FinishReason = 'stop' | 'length' | 'abort';
+
+/** The final result of a generation. */
+export interface CompletionResult {
+  /** Generated text (stop string and stop token excluded). */
+  text: string;
+  /** Generated token ids (a stop token excluded; the tokens of a stop string included). */
+  tokens: number[];
+  finishReason: FinishReason;
+  /** With finishReason 'stop': the stop token or stop string that ended it. */
+  stoppedBy?: { token: number } | { string: string };
+  usage: {
+    /** Tokens actually processed for the prompt (a chat session's later turns count only new tokens). */
+    promptTokens: number;
+    completionTokens: number;
+    totalTokens: number;
+  };
+  timings: {
+    prefillMs: number;
+    decodeMs: number;
+    prefillTokensPerSecond: number;
+    decodeTokensPerSecond: number;
+  };
+  /** With `logprobs`: one entry per generated token. */
+  logprobs?: GeneratedTokenLogprob[];
+}
+
+/** The result of a chat turn: the completion plus parsed tool calls and the assistant message. */
+export interface ChatResult extends CompletionResult {
+  /** Tool calls parsed from the text (`<tool_call>…</tool_call>`). */
+  toolCalls: ParsedToolCall[];
+  /** The assistant message: text without tool-call blocks, plus tool_calls in OpenAI shape. */
+  message: ChatMessage;
+}
