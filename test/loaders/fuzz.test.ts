@@ -13,21 +13,11 @@ import { openModelFiles } from '../../lib/loaders';
 import { parseGgufBuffer } from '../../lib/loaders/gguf';
 import { copyHfFixture, fixtureGguf, makeTmpDir, removeTmpDir } from '../helpers/fixtures';
 import { modelFilesProblems } from '../helpers/model-checks';
+import { prng as rng } from '../helpers/random';
 
 /** Fixed by default; set HYBRIDLM_FUZZ_SEED to explore other corruptions. */
 const SEED = Number(process.env.HYBRIDLM_FUZZ_SEED ?? 0x9e3779b9);
 
-/** mulberry32: small deterministic PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Outcome {
   opened: number;

@@ -4,6 +4,7 @@
  * text) plus seeded random strings over a mixed alphabet. No lone surrogates:
  * they cannot round-trip through UTF-8.
  */
+import { prng as rng } from '../helpers/random';
 
 const HAND = [
   '',
@@ -75,18 +76,6 @@ const POOL = [
   "'s", "'LL", "'re", '<|end_of_text|>', '<|start_of_role|>', '<|pad|>', '123', '4567', 'the', ' the', 'Mamba', 'Quant',
 ];
 
-/** A seeded generator (xorshift32) of floats in [0, 1). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
-}
 
 /** The corpus: the hand-picked strings, then `randomCount` random ones. */
 export function tokenizerCorpus(randomCount = 200): string[] {
