@@ -47,7 +47,10 @@ int hlc_device_count(int* count);
 int hlc_device_info(int device, struct hlc_device_info* out);
 int hlc_set_device(int device);
 
-// Memory (device, stream-ordered on the library's stream).
+// Memory (device, stream-ordered on the library's stream). h2d from pageable
+// memory returns once the source is staged (the caller may reuse it); from
+// pinned memory the copy is asynchronous: keep the buffer until
+// hlc_synchronize(). d2h synchronises the stream before returning.
 int hlc_malloc(void** ptr, size_t bytes);
 int hlc_free(void* ptr);
 int hlc_memcpy_h2d(void* dst, const void* src, size_t bytes);
@@ -90,7 +93,17 @@ int hlc_add_scaled(float* y, const float* x, float alpha, int64_t n);
 int hlc_kv_write(float* const* pages, int64_t n_pages, int64_t page_size, const float* src, int64_t pos0, int64_t n,
                  int64_t n_kv_heads, int64_t head_dim);
 
-// Which weight dtypes hlc_matmul / hlc_embed / hlc_moe_forward accept.
+// Which weight dtypes hlc_matmul / hlc_embed / hlc_moe_forward accept
+// (1 = yes): F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K.
 int hlc_supports_dtype(int32_t dtype);
+
+// Added by the CUDA issue (ABI version unchanged: additions only).
+// Greedy sampling on the device: out[r] = argmax_v logits[r, v] (ties -> the
+// lowest index; NaN entries skipped). logits [rows, vocab] f32; out [rows] int32.
+int hlc_argmax(const float* logits, int32_t* out, int64_t rows, int64_t vocab);
+// Tensor-core kernel paths (sm_80+): -1 = auto (default: on from sm_80 unless
+// the environment sets HLC_DISABLE_TENSOR_CORES=1), 0 = force the SIMT paths,
+// 1 = on (HLC_UNSUPPORTED below sm_80). Results agree to f32-level error.
+int hlc_use_tensor_cores(int mode);
 
 }  // extern "C"

@@ -1,0 +1,145 @@
+// cuda/common.cuh: shared helpers of the CUDA kernel library (private to cuda/).
+// - error plumbing: every hlc_* entry point returns an hlc_status and leaves a
+//   message in the thread-local hlc_last_error(); nothing here exits, aborts
+//   or throws across the C ABI. HLC_CHECK(cudaCall) records "<call>: <cuda
+//   error> (code) at file:line" and returns the mapped status from the caller.
+// - the library stream (one per device, non-blocking) and a grow-only device
+//   workspace used for per-call arguments and scratch (stream-ordered reuse:
+//   every op runs on the one stream, so a later op's argument upload cannot
+//   overtake an earlier op's kernels).
+// - warp / block reductions, 16-byte vector loads, f16/bf16 decoding.
+// Indexing: kernels compute element offsets in int64_t (KERNELS.md §0).
+#pragma once
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <stdint.h>
+
+#include <algorithm>
+#include <mutex>
+#include <string>
+#include <type_traits>
+
+// The library is built with -fvisibility=hidden; only the C ABI is exported
+// (exports.map additionally keeps static cudart's symbols local).
+#pragma GCC visibility push(default)
+#include "hybridlm_cuda.h"
+#pragma GCC visibility pop
+#define HLC_EXPORT __attribute__((visibility("default")))
+
+namespace hlc {
+
+// ---- errors
+
+// Records msg as this thread's last error and returns status.
+int set_error(int status, const std::string& msg);
+int status_from_cuda(cudaError_t e);
+int cuda_error(cudaError_t e, const char* what, const char* file, int line);
+
+#define HLC_CHECK(call)                                                         \
+  do {                                                                          \
+    cudaError_t hlc_err_ = (call);                                              \
+    if (hlc_err_ != cudaSuccess) return ::hlc::cuda_error(hlc_err_, #call, __FILE__, __LINE__); \
+  } while (0)
+
+// Checks the last launch (configuration errors surface here; faults inside a
+// kernel surface at the next synchronising call).
+#define HLC_CHECK_LAUNCH(name)                                                  \
+  do {                                                                          \
+    cudaError_t hlc_err_ = cudaGetLastError();                                  \
+    if (hlc_err_ != cudaSuccess) return ::hlc::cuda_error(hlc_err_, name " launch", __FILE__, __LINE__); \
+  } while (0)
+
+// Argument check: HLC_REQUIRE(cond, "[op] message").
+#define HLC_REQUIRE(cond, msg)                                                  \
+  do {                                                                          \
+    if (!(cond)) return ::hlc::set_error(HLC_INVALID, msg);                     \
+  } while (0)
+
+// Propagates a non-zero status from a helper.
+#define HLC_TRY(expr)                                                           \
+  do {                                                                          \
+    int hlc_st_ = (expr);                                                       \
+    if (hlc_st_ != HLC_OK) return hlc_st_;                                      \
+  } while (0)
+
+// ---- library state (runtime.cu)
+
+// Makes sure the current device is initialised; returns a status.
+int ensure_device();
+cudaStream_t stream();
+// Serialises ops that share the workspace (the library is thread-safe but
+// not concurrent: one op enqueues at a time).
+std::recursive_mutex& op_mutex();
+// Device workspace of at least `bytes`, 256-byte aligned, in one of two
+// slots (0: the op's own carve; 1: matmul's activation scratch, so a matmul
+// inside an op never moves the op's buffers). Valid until the next call for
+// the same slot (which may reallocate after a stream sync).
+int workspace(size_t bytes, void** out, int slot = 0);
+// Tensor-core kernel paths: sm_80+ and not disabled by hlc_use_tensor_cores(0)
+// or HLC_DISABLE_TENSOR_CORES=1 (matmul.cu).
+bool tensor_cores_enabled();
+// Uploads `bytes` of host memory to dst on the library stream.
+int upload(void* dst, const void* src, size_t bytes);
+
+// Carves aligned sub-buffers out of one workspace allocation: call add() for
+// every piece (sizes only), then commit(), then ptr().
+struct Carve {
+  size_t offsets[16];
+  int n = 0;
+  size_t total = 0;
+  char* base = nullptr;
+  int add(size_t bytes) {
+    offsets[n] = total;
+    total += (bytes + 255) / 256 * 256;
+    return n++;
+  }
+  int commit() { return workspace(total > 0 ? total : 256, reinterpret_cast<void**>(&base)); }
+  template <typename T> T* ptr(int i) const { return reinterpret_cast<T*>(base + offsets[i]); }
+};
+
+// ---- device helpers
+
+constexpr unsigned kFullMask = 0xffffffffu;
+
+__device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(kFullMask, v, o);
+  return v;
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(kFullMask, v, o));
+  return v;
+}
+
+// Sum over the whole block (blockDim.x a multiple of 32, <= 1024); every
+// thread gets the result. `red` is shared scratch of >= 32 floats.
+__device__ __forceinline__ float block_sum(float v, float* red) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, n_warps = blockDim.x >> 5;
+  v = warp_sum(v);
+  __syncthreads();  // red may still be read by a previous call
+  if (lane == 0) red[warp] = v;
+  __syncthreads();
+  float t = lane < n_warps ? red[lane] : 0.0f;
+  return warp_sum(t);
+}
+
+__device__ __forceinline__ float silu_f(float v) { return v / (1.0f + __expf(-v)); }
+// softplus(v) = log(1 + e^v), = v above 20 (matches native/cpu/kernel_util.h).
+__device__ __forceinline__ float softplus_f(float v) { return v > 20.0f ? v : log1pf(expf(v)); }
+
+__device__ __forceinline__ uint16_t ld_u16(const uint8_t* p) { return *reinterpret_cast<const uint16_t*>(p); }
+
+__device__ __forceinline__ float f16_bits_to_f32(uint16_t h) {
+  return __half2float(__ushort_as_half(h));
+}
+__device__ __forceinline__ float bf16_bits_to_f32(uint16_t b) { return __uint_as_float((uint32_t)b << 16); }
+
+__device__ __forceinline__ float4 ld_f4(const float* p) { return *reinterpret_cast<const float4*>(p); }
+
+inline bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
+
+__host__ __device__ inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+}  // namespace hlc

@@ -1,0 +1,426 @@
+// cuda/matmul.cu: y = x · Wᵀ over F32 / F16 / BF16 / Q8_0 / Q4_0 / Q4_K / Q5_K / Q6_K weights
+// (KERNELS.md §8), twin of native/cpu/matmul.cpp.
+//   y[t, r] = sum_k x[t, k] * W[r, k]      x [n_tokens, K] f32; W [rows, K]; y [n_tokens, rows] f32
+// Paths:
+//  - GEMV (n_tokens <= 8, decode): one warp per output row streams the row
+//    once with 16-byte (or block-sized) loads, dequantizes 8 elements at a
+//    time in registers and FMAs them against up to 8 activation rows (L1/L2
+//    resident); shuffle reduction. Bandwidth-bound: weight bytes are read once.
+//  - GEMM (prefill): 64 tokens x 64 rows per 256-thread block, K panels of 16;
+//    weights dequantized to f32 into shared memory once per panel and reused
+//    by 64 tokens; each thread owns a 4x4 register tile. Plain SIMT fp32: runs
+//    on every arch from sm_75 (GTX 16xx included). The same kernel serves the
+//    MoE grouped GEMM (rows through an index list, per-tile expert).
+//  - Q8_0: activations quantized to Q8 blocks first (q8_quantize_kernel, the
+//    CPU twin's rounding exactly); GEMV = dp4a int8 dots per block, scaled by
+//    d_w * d_x in f32; GEMM = the tile kernel over the dequantized q * d_x.
+// Numerics: exact f32 dequantization, f32 accumulation (same as the CPU twin;
+// only the summation order differs). The mma.sync (tensor-core) GEMM of §8 is
+// not written yet (TODO #5): this file is the correctness baseline.
+#include "matmul.cuh"
+#include "mma.cuh"
+
+namespace hlc {
+
+// ---- device code
+
+constexpr int kGemvWarps = 4;
+constexpr int kTileN = 64, kTileK = 16, kPad = 8;
+
+// VEC: load8 for weights and float4 for x (K % 8 == 0, alignment checked).
+template <int DT, int NT, bool VEC>
+__global__ void __launch_bounds__(kGemvWarps * 32)
+gemv_kernel(float* y, int64_t ldy,            // [NT, ldy]
+            const float* x, int64_t ldx,      // [NT, ldx]
+            const uint8_t* w, int64_t row_bytes, int64_t N, int64_t K) {
+  const int lane = threadIdx.x & 31;
+  const int64_t n = (int64_t)blockIdx.x * kGemvWarps + (threadIdx.x >> 5);
+  if (n >= N) return;
+  const uint8_t* row = w + n * row_bytes;
+  float acc[NT];
+#pragma unroll
+  for (int t = 0; t < NT; t++) acc[t] = 0.0f;
+  if (VEC) {
+    for (int64_t k0 = (int64_t)lane * 8; k0 < K; k0 += 256) {
+      float wv[8];
+      Dec<DT>::load8(row, k0, wv);
+#pragma unroll
+      for (int t = 0; t < NT; t++) {
+        const float4 a = ld_f4(x + t * ldx + k0), b = ld_f4(x + t * ldx + k0 + 4);
+        acc[t] += wv[0] * a.x + wv[1] * a.y + wv[2] * a.z + wv[3] * a.w + wv[4] * b.x + wv[5] * b.y +
+                  wv[6] * b.z + wv[7] * b.w;
+      }
+    }
+  } else {
+    for (int64_t k = lane; k < K; k += 32) {
+      const float wk = Dec<DT>::load1(row, k);
+#pragma unroll
+      for (int t = 0; t < NT; t++) acc[t] += wk * x[t * ldx + k];
+    }
+  }
+#pragma unroll
+  for (int t = 0; t < NT; t++) {
+    const float s = warp_sum(acc[t]);
+    if (lane == 0) y[t * ldy + n] = s;
+  }
+}
+
+// Q8 activations: one warp per (row, 32-block). d = amax / 127 and q =
+// round-half-even(x * (1 / d)) with IEEE-rounded division / reciprocal /
+// product (no fast-math approximations), so q matches the CPU twin bit for bit.
+__global__ void q8_quantize_kernel(const float* x, int64_t ldx,  // [rows, ldx]
+                                   int64_t rows, int64_t K,
+                                   int8_t* xq,    // [rows, K] or null
+                                   float* xd,     // [rows, K / 32] or null
+                                   float* xdeq)   // [rows, K] (q * d) or null
+{
+  const int lane = threadIdx.x & 31;
+  const int64_t nb = K / 32;
+  const int64_t wid = (int64_t)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+  if (wid >= rows * nb) return;
+  const int64_t r = wid / nb, b = wid % nb;
+  const float v = x[r * ldx + b * 32 + lane];
+  const float amax = warp_max(fabsf(v));
+  const float d = __fdiv_rn(amax, 127.0f);
+  const float id = d != 0.0f ? __fdiv_rn(1.0f, d) : 0.0f;
+  const float qf = fminf(fmaxf(rintf(__fmul_rn(v, id)), -127.0f), 127.0f);
+  const int64_t o = r * K + b * 32 + lane;
+  if (xq) xq[o] = (int8_t)(int)qf;
+  if (xdeq) xdeq[o] = __fmul_rn(qf, d);
+  if (xd && lane == 0) xd[r * nb + b] = d;
+}
+
+// Q8_0 x Q8 GEMV: one warp per output row, one 32-block per lane per step.
+template <int NT>
+__global__ void __launch_bounds__(kGemvWarps * 32)
+gemv_q8_kernel(float* y, int64_t ldy,          // [NT, ldy]
+               const int8_t* xq,               // [NT, K]
+               const float* xd,                // [NT, K / 32]
+               const uint8_t* w, int64_t row_bytes, int64_t N, int64_t K) {
+  const int lane = threadIdx.x & 31;
+  const int64_t n = (int64_t)blockIdx.x * kGemvWarps + (threadIdx.x >> 5);
+  if (n >= N) return;
+  const int64_t nb = K / 32;
+  const uint8_t* row = w + n * row_bytes;
+  float acc[NT];
+#pragma unroll
+  for (int t = 0; t < NT; t++) acc[t] = 0.0f;
+  for (int64_t b = lane; b < nb; b += 32) {
+    const uint8_t* blk = row + b * 34;
+    const float dw = f16_bits_to_f32(ld_u16(blk));
+    int wq[8];
+#pragma unroll
+    for (int i = 0; i < 8; i++) wq[i] = (int)((uint32_t)ld_u16(blk + 2 + 4 * i) | ((uint32_t)ld_u16(blk + 4 + 4 * i) << 16));
+#pragma unroll
+    for (int t = 0; t < NT; t++) {
+      const int4* xp = reinterpret_cast<const int4*>(xq + t * K + b * 32);  // 32-byte aligned
+      const int4 a0 = xp[0], a1 = xp[1];
+      int s = 0;
+      s = __dp4a(wq[0], a0.x, s); s = __dp4a(wq[1], a0.y, s); s = __dp4a(wq[2], a0.z, s); s = __dp4a(wq[3], a0.w, s);
+      s = __dp4a(wq[4], a1.x, s); s = __dp4a(wq[5], a1.y, s); s = __dp4a(wq[6], a1.z, s); s = __dp4a(wq[7], a1.w, s);
+      acc[t] += (float)s * (dw * xd[t * nb + b]);
+    }
+  }
+#pragma unroll
+  for (int t = 0; t < NT; t++) {
+    const float s = warp_sum(acc[t]);
+    if (lane == 0) y[t * ldy + n] = s;
+  }
+}
+
+// MMA (sm_80+ only, chosen by the launcher): each K panel goes through
+// mma_panel_64x64 (mma.cuh, 3xTF32 on mma.sync, f32-level results); else a
+// 4x4 SIMT register tile per thread.
+template <int DT, bool WVEC, bool XVEC, bool MMA>
+__global__ void __launch_bounds__(256) gemm_kernel(GemmArgs a) {
+  __shared__ float As[kTileK][kGemmTileM + kPad];  // x panel, [k][m]
+  __shared__ float Bs[kTileK][kTileN + kPad];      // W panel, [k][n]
+  const int tid = threadIdx.x;
+  int64_t m0, m1, e = 0;
+  if (a.tiles) {
+    const int4 t = a.tiles[blockIdx.y];
+    if (t.x < 0) return;
+    e = t.x;
+    m0 = t.y;
+    m1 = t.z;
+  } else {
+    m0 = (int64_t)blockIdx.y * kGemmTileM;
+    m1 = m0 + kGemmTileM < a.M ? m0 + kGemmTileM : a.M;
+  }
+  const int64_t n0 = (int64_t)blockIdx.x * kTileN;
+  const uint8_t* wbase = a.w + e * a.expert_stride;
+
+  // Loader roles: x: thread -> (m = tid / 4, 4 consecutive k); W: vector path
+  // threads < 128 -> (n = tid / 2, 8 consecutive k), scalar path (n = tid / 4, 4 k).
+  const int xm = tid >> 2, xk = (tid & 3) * 4;
+  const bool xrow_ok = m0 + xm < m1;
+  const float* xrow = nullptr;
+  if (xrow_ok) {
+    const int64_t mr = a.x_idx ? (int64_t)a.x_idx[m0 + xm] : m0 + xm;
+    xrow = a.x + mr * a.ldx;
+  }
+  const int wn = WVEC ? (tid >> 1) : (tid >> 2);
+  const int wk = WVEC ? (tid & 1) * 8 : (tid & 3) * 4;
+  const bool wrow_ok = (!WVEC || tid < 128) && n0 + wn < a.N;
+  const uint8_t* wrow = wrow_ok ? wbase + (n0 + wn) * a.row_bytes : nullptr;
+
+  // SIMT: acc[4 i + j] = (ty + 16 i, tx + 16 j). MMA: acc[(2 i + j) * 4 + c] = fragment c of tile (i, j).
+  const int ty = tid >> 4, tx = tid & 15;
+  float acc[16];
+#pragma unroll
+  for (int i = 0; i < 16; i++) acc[i] = 0.0f;
+
+  for (int64_t k0 = 0; k0 < a.K; k0 += kTileK) {
+    // x panel
+    {
+      float v[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+      const int64_t k = k0 + xk;
+      if (xrow_ok) {
+        if (XVEC && k + 3 < a.K) {
+          const float4 f = ld_f4(xrow + k);
+          v[0] = f.x; v[1] = f.y; v[2] = f.z; v[3] = f.w;
+        } else {
+#pragma unroll
+          for (int i = 0; i < 4; i++)
+            if (k + i < a.K) v[i] = xrow[k + i];
+        }
+      }
+#pragma unroll
+      for (int i = 0; i < 4; i++) As[xk + i][xm] = v[i];
+    }
+    // W panel (dequantized once, reused by every token of the tile)
+    if (WVEC) {
+      if (tid < 128) {
+        float v[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+        const int64_t k = k0 + wk;
+        if (wrow_ok && k < a.K) Dec<DT>::load8(wrow, k, v);  // K % 8 == 0 on this path
+#pragma unroll
+        for (int i = 0; i < 8; i++) Bs[wk + i][wn] = v[i];
+      }
+    } else {
+      const int64_t k = k0 + wk;
+#pragma unroll
+      for (int i = 0; i < 4; i++) Bs[wk + i][wn] = (wrow_ok && k + i < a.K) ? Dec<DT>::load1(wrow, k + i) : 0.0f;
+    }
+    __syncthreads();
+    if (MMA) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+      mma_panel_64x64<kGemmTileM + kPad>(acc, As, Bs);
+#endif
+    } else {
+#pragma unroll
+      for (int kk = 0; kk < kTileK; kk++) {
+        float av[4], bv[4];
+#pragma unroll
+        for (int i = 0; i < 4; i++) av[i] = As[kk][ty + 16 * i];
+#pragma unroll
+        for (int j = 0; j < 4; j++) bv[j] = Bs[kk][tx + 16 * j];
+#pragma unroll
+        for (int i = 0; i < 4; i++)
+#pragma unroll
+          for (int j = 0; j < 4; j++) acc[4 * i + j] += av[i] * bv[j];
+      }
+    }
+    __syncthreads();
+  }
+#pragma unroll
+  for (int idx = 0; idx < 16; idx++) {
+    int mi, ni;
+    tile_acc_coord<MMA>(idx, mi, ni);
+    const int64_t m = m0 + mi, n = n0 + ni;
+    if (m < m1 && n < a.N) a.y[m * a.ldy + n] = acc[idx];
+  }
+}
+
+// ---- launchers
+
+// Can Dec<dt>::load8 read this matrix (alignment / K multiple)?
+static bool weight_vec_ok(const uint8_t* w, int64_t row_bytes, int64_t expert_stride, int32_t dt, int64_t K) {
+  if (K % 8 != 0) return false;
+  const uintptr_t p = reinterpret_cast<uintptr_t>(w);
+  switch (dt) {
+    case kF32: case kF16: case kBF16:
+      return (p % 16 == 0) && (row_bytes % 16 == 0) && (expert_stride % 16 == 0);
+    default:  // block types read bytes / u16
+      return (p % 2 == 0) && (row_bytes % 2 == 0) && (expert_stride % 2 == 0);
+  }
+}
+
+// Tensor-core paths: on by default from sm_80 (3xTF32 keeps f32-level results);
+// HLC_DISABLE_TENSOR_CORES=1 in the environment or hlc_use_tensor_cores(0)
+// forces the SIMT paths (tests run both).
+static int g_tc_mode = -1;  // -1 auto, 0 off, 1 on
+
+static int device_major() {
+  static int major[64];
+  int dev = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= 64) {
+    cudaGetLastError();
+    return 0;
+  }
+  if (major[dev] == 0 && cudaDeviceGetAttribute(&major[dev], cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) {
+    cudaGetLastError();
+    major[dev] = 0;
+  }
+  return major[dev];
+}
+
+bool tensor_cores_enabled() {
+  if (g_tc_mode == 0) return false;
+  if (device_major() < 8) return false;
+  if (g_tc_mode == 1) return true;
+  const char* e = getenv("HLC_DISABLE_TENSOR_CORES");
+  return !(e && e[0] && e[0] != '0');
+}
+
+static int q8_quantize_launch(const float* x, int64_t ldx, int64_t rows, int64_t K, int8_t* xq, float* xd,
+                              float* xdeq) {
+  const int64_t warps = rows * (K / 32);
+  if (warps <= 0) return HLC_OK;
+  q8_quantize_kernel<<<(unsigned)ceil_div(warps, 8), 256, 0, stream()>>>(x, ldx, rows, K, xq, xd, xdeq);
+  HLC_CHECK_LAUNCH("q8_quantize_kernel");
+  return HLC_OK;
+}
+
+int gemm_launch(const GemmArgs& a_in) {
+  if (a_in.M <= 0 || a_in.N <= 0) return HLC_OK;
+  GemmArgs a = a_in;
+  if (a.dtype == kQ8_0) {  // x -> dequantized Q8 activations (rows keep their indexing)
+    HLC_REQUIRE(a.x_rows > 0, "[matmul] Q8_0 GEMM needs x_rows");
+    void* buf = nullptr;
+    HLC_TRY(workspace(sizeof(float) * (size_t)(a.x_rows * a.K), &buf, 1));
+    float* xdeq = static_cast<float*>(buf);
+    HLC_TRY(q8_quantize_launch(a.x, a.ldx, a.x_rows, a.K, nullptr, nullptr, xdeq));
+    a.x = xdeq;
+    a.ldx = a.K;
+  }
+  const bool wvec = weight_vec_ok(a.w, a.row_bytes, a.expert_stride, a.dtype, a.K);
+  const bool xvec = aligned16(a.x) && a.ldx % 4 == 0;
+  const int64_t gy = a.tiles ? a.n_tiles : ceil_div(a.M, kGemmTileM);
+  if (gy <= 0) return HLC_OK;
+  if (gy > 65535) return set_error(HLC_UNSUPPORTED, "[matmul] too many token tiles (" + std::to_string(gy) + ")");
+  dim3 grid((unsigned)ceil_div(a.N, kTileN), (unsigned)gy);
+  const bool mma = tensor_cores_enabled();
+  bool ok = dispatch_wtype(a.dtype, [&](auto tag) {
+    constexpr int DT = decltype(tag)::value;
+    if (mma) {
+      if (wvec && xvec) gemm_kernel<DT, true, true, true><<<grid, 256, 0, stream()>>>(a);
+      else if (wvec) gemm_kernel<DT, true, false, true><<<grid, 256, 0, stream()>>>(a);
+      else if (xvec) gemm_kernel<DT, false, true, true><<<grid, 256, 0, stream()>>>(a);
+      else gemm_kernel<DT, false, false, true><<<grid, 256, 0, stream()>>>(a);
+    } else {
+      if (wvec && xvec) gemm_kernel<DT, true, true, false><<<grid, 256, 0, stream()>>>(a);
+      else if (wvec) gemm_kernel<DT, true, false, false><<<grid, 256, 0, stream()>>>(a);
+      else if (xvec) gemm_kernel<DT, false, true, false><<<grid, 256, 0, stream()>>>(a);
+      else gemm_kernel<DT, false, false, false><<<grid, 256, 0, stream()>>>(a);
+    }
+  });
+  if (!ok) return set_error(HLC_UNSUPPORTED, "[matmul] weight type " + std::to_string(a.dtype) + " is not supported");
+  HLC_CHECK_LAUNCH("gemm_kernel");
+  return HLC_OK;
+}
+
+template <int DT, bool VEC>
+static void gemv_dispatch_nt(const GemmArgs& a, int64_t t0, int nt) {
+  const dim3 grid((unsigned)ceil_div(a.N, kGemvWarps));
+  float* y = a.y + t0 * a.ldy;
+  const float* x = a.x + t0 * a.ldx;
+  switch (nt) {
+    case 1: gemv_kernel<DT, 1, VEC><<<grid, kGemvWarps * 32, 0, stream()>>>(y, a.ldy, x, a.ldx, a.w, a.row_bytes, a.N, a.K); break;
+    case 2: gemv_kernel<DT, 2, VEC><<<grid, kGemvWarps * 32, 0, stream()>>>(y, a.ldy, x, a.ldx, a.w, a.row_bytes, a.N, a.K); break;
+    case 3: gemv_kernel<DT, 3, VEC><<<grid, kGemvWarps * 32, 0, stream()>>>(y, a.ldy, x, a.ldx, a.w, a.row_bytes, a.N, a.K); break;
+    case 4: gemv_kernel<DT, 4, VEC><<<grid, kGemvWarps * 32, 0, stream()>>>(y, a.ldy, x, a.ldx, a.w, a.row_bytes, a.N, a.K); break;
+    default: gemv_kernel<DT, 8, VEC><<<grid, kGemvWarps * 32, 0, stream()>>>(y, a.ldy, x, a.ldx, a.w, a.row_bytes, a.N, a.K); break;
+  }
+}
+
+int gemv_launch(const GemmArgs& a) {
+  if (a.M <= 0 || a.N <= 0) return HLC_OK;
+  if (ceil_div(a.N, kGemvWarps) > 0x7fffffffLL) return set_error(HLC_UNSUPPORTED, "[matmul] too many rows");
+  if (a.dtype == kQ8_0 && a.row_bytes % 2 == 0 && reinterpret_cast<uintptr_t>(a.w) % 2 == 0) {
+    const int64_t nb = a.K / 32;
+    const size_t q_bytes = (size_t)(a.M * a.K + 255) / 256 * 256;
+    void* buf = nullptr;
+    HLC_TRY(workspace(q_bytes + sizeof(float) * (size_t)(a.M * nb), &buf, 1));
+    int8_t* xq = static_cast<int8_t*>(buf);
+    float* xd = reinterpret_cast<float*>(static_cast<char*>(buf) + q_bytes);
+    HLC_TRY(q8_quantize_launch(a.x, a.ldx, a.M, a.K, xq, xd, nullptr));
+    const dim3 grid((unsigned)ceil_div(a.N, kGemvWarps));
+    for (int64_t t0 = 0; t0 < a.M;) {
+      const int64_t left = a.M - t0;
+      const int nt = left >= 8 ? 8 : left >= 4 ? 4 : (int)left;
+      float* y = a.y + t0 * a.ldy;
+      const int8_t* q = xq + t0 * a.K;
+      const float* d = xd + t0 * nb;
+      switch (nt) {
+        case 1: gemv_q8_kernel<1><<<grid, kGemvWarps * 32, 0, stream()>>>(y, a.ldy, q, d, a.w, a.row_bytes, a.N, a.K); break;
+        case 2: gemv_q8_kernel<2><<<grid, kGemvWarps * 32, 0, stream()>>>(y, a.ldy, q, d, a.w, a.row_bytes, a.N, a.K); break;
+        case 3: gemv_q8_kernel<3><<<grid, kGemvWarps * 32, 0, stream()>>>(y, a.ldy, q, d, a.w, a.row_bytes, a.N, a.K); break;
+        case 4: gemv_q8_kernel<4><<<grid, kGemvWarps * 32, 0, stream()>>>(y, a.ldy, q, d, a.w, a.row_bytes, a.N, a.K); break;
+        default: gemv_q8_kernel<8><<<grid, kGemvWarps * 32, 0, stream()>>>(y, a.ldy, q, d, a.w, a.row_bytes, a.N, a.K); break;
+      }
+      t0 += nt;
+    }
+    HLC_CHECK_LAUNCH("gemv_q8_kernel");
+    return HLC_OK;
+  }
+  const bool vec = weight_vec_ok(a.w, a.row_bytes, 0, a.dtype, a.K) && aligned16(a.x) && a.ldx % 4 == 0;
+  bool ok = true;
+  // Token groups of 8, 4, 3, 2, 1 (the kernel keeps NT accumulators).
+  for (int64_t t0 = 0; t0 < a.M && ok;) {
+    const int64_t left = a.M - t0;
+    const int nt = left >= 8 ? 8 : left >= 4 ? 4 : (int)left;
+    ok = dispatch_wtype(a.dtype, [&](auto tag) {
+      constexpr int DT = decltype(tag)::value;
+      if (vec) gemv_dispatch_nt<DT, true>(a, t0, nt);
+      else gemv_dispatch_nt<DT, false>(a, t0, nt);
+    });
+    t0 += nt;
+  }
+  if (!ok) return set_error(HLC_UNSUPPORTED, "[matmul] weight type " + std::to_string(a.dtype) + " is not supported");
+  HLC_CHECK_LAUNCH("gemv_kernel");
+  return HLC_OK;
+}
+
+}  // namespace hlc
+
+extern "C" HLC_EXPORT int hlc_use_tensor_cores(int mode) {
+  using namespace hlc;
+  HLC_REQUIRE(mode >= -1 && mode <= 1, "[use_tensor_cores] mode must be -1 (auto), 0 (off) or 1 (on)");
+  std::lock_guard<std::recursive_mutex> lock(op_mutex());
+  HLC_TRY(ensure_device());
+  if (mode == 1 && device_major() < 8)
+    return set_error(HLC_UNSUPPORTED, "[use_tensor_cores] this device has no sm_80 tensor-core path (compute capability " +
+                                          std::to_string(device_major()) + ".x)");
+  g_tc_mode = mode;
+  return HLC_OK;
+}
+
+extern "C" HLC_EXPORT int hlc_matmul(float* y, const float* x, int64_t n_tokens, const hl::WeightView* w) {
+  using namespace hlc;
+  HLC_REQUIRE(w, "[matmul] weight view is null");
+  HLC_REQUIRE(n_tokens >= 0, "[matmul] negative n_tokens");
+  if (n_tokens == 0 || w->rows == 0) return HLC_OK;
+  HLC_REQUIRE(y && x && w->data, "[matmul] null pointer");
+  const int32_t dt = (int32_t)w->dtype;
+  HLC_REQUIRE(hlc_supports_dtype(dt), "[matmul] weight type " + std::to_string(dt) + " is not supported");
+  HLC_REQUIRE(w->cols > 0 && w->cols % wtype_block(dt) == 0,
+              "[matmul] weight cols (" + std::to_string(w->cols) + ") must be a positive multiple of the block size");
+  HLC_REQUIRE(w->row_bytes >= w->cols / wtype_block(dt) * wtype_block_bytes(dt), "[matmul] row_bytes too small");
+  std::lock_guard<std::recursive_mutex> lock(op_mutex());
+  HLC_TRY(ensure_device());
+  GemmArgs a{y, w->rows, x, w->cols, nullptr, w->data, w->row_bytes, dt, w->rows, w->cols, n_tokens, nullptr, 0, 0,
+             n_tokens};
+  if (n_tokens <= 8) return gemv_launch(a);
+  // Token tiles beyond gridDim.y's limit: run the GEMM in slices.
+  const int64_t slice = 65535LL * kGemmTileM;
+  for (int64_t t0 = 0; t0 < n_tokens; t0 += slice) {
+    GemmArgs s = a;
+    s.y = y + t0 * w->rows;
+    s.x = x + t0 * w->cols;
+    s.M = n_tokens - t0 < slice ? n_tokens - t0 : slice;
+    s.x_rows = s.M;
+    HLC_TRY(gemm_launch(s));
+  }
+  return HLC_OK;
+}

@@ -1,0 +1,216 @@
+// cuda/moe.cu: MoE routing and grouped expert FFN (KERNELS.md §7), twins of native/cpu/moe.cpp.
+// moe_route:   ids[t, :] = the top_k largest logits[t, :] (ties -> lower expert
+//              index), weights[t, :] = softmax over those k logits (f32).
+//              One warp per token: lanes hold experts lane, lane+32, ...; k rounds
+//              of warp argmax, each marking its winner taken (per-lane bit mask).
+// moe_forward: out[t] = sum_j weights[t, j] * down_e · (silu(gate_e · x[t]) * (up_e · x[t])),
+//              e = ids[t, j].
+//   1. dispatch (one block): counting sort of the (token, slot) pairs by expert
+//      — shared-memory histogram -> exclusive scan -> atomic scatter — giving
+//      slot_token[sorted slot] (the x row), pair_slot[pair] (its sorted slot)
+//      and the grouped-GEMM tile list {expert, m0, m1} (64 slots per tile).
+//      The order inside an expert is arbitrary, which changes no value.
+//   2. gate and up: grouped GEMM (matmul.cu's tile kernel) over the tile list,
+//      x rows read through slot_token (no gather copy) -> h_gate, h_up [slots, F]
+//   3. swiglu in place; 4. down: grouped GEMM -> o_sorted [slots, D]
+//   5. combine: each token sums its top_k rows scaled by the routing weight
+//      (one block per token: no atomics, deterministic).
+// Tokens go in batches of <= kMoeMaxSlots / top_k so scratch stays bounded.
+// Layouts: logits [T, E]; ids, weights [T, k] (device); x, out [T, D]; expert
+// e's gate/up [F, D], down [D, F] at e * <which>_expert_stride bytes (any
+// supported weight type). Pairs with an id outside [0, E) contribute nothing.
+// Numerics: f32 accumulation, softmax in f32. Decode-sized batches still go
+// through the 64-row GEMM tile (weights are read once per active expert);
+// a dedicated grouped GEMV is TODO #5.
+#include <algorithm>
+
+#include "matmul.cuh"
+
+namespace hlc {
+
+constexpr int64_t kMoeMaxSlots = 8192;
+constexpr int kMaxTopK = 32;
+constexpr int kMaxExpertsRoute = 2048;  // 64 per lane
+constexpr int kMaxExpertsDispatch = 4096;
+
+int swiglu_launch(float* out, const float* gate, const float* up, int64_t n);  // swiglu.cu
+
+// ---- device code
+
+__global__ void moe_route_kernel(int32_t* ids,          // [T, k]
+                                 float* weights,        // [T, k]
+                                 const float* logits,   // [T, E]
+                                 int64_t T, int64_t E, int k) {
+  const int lane = threadIdx.x & 31;
+  const int64_t t = (int64_t)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+  if (t >= T) return;
+  const float* lg = logits + t * E;
+  uint64_t taken = 0;  // bit i: expert lane + 32 i already chosen
+  float first = 0.0f, sum = 0.0f;
+  float vals[kMaxTopK];
+  for (int j = 0; j < k; j++) {
+    float bv = 0.0f;
+    int64_t bi = -1;
+    for (int64_t x = lane, i = 0; x < E; x += 32, i++) {
+      if (taken >> i & 1) continue;
+      const float v = lg[x];
+      if (bi < 0 || v > bv) {  // strict: ties keep the lower index
+        bv = v;
+        bi = x;
+      }
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) {
+      const float v2 = __shfl_xor_sync(kFullMask, bv, o);
+      const int64_t i2 = __shfl_xor_sync(kFullMask, bi, o);
+      if (i2 >= 0 && (bi < 0 || v2 > bv || (v2 == bv && i2 < bi))) {
+        bv = v2;
+        bi = i2;
+      }
+    }
+    if (bi >= 0 && (bi & 31) == lane) taken |= 1ull << (bi >> 5);
+    if (j == 0) first = bv;
+    vals[j] = expf(bv - first);  // j == 0: the largest logit is the softmax max
+    sum += vals[j];
+    if (lane == 0) ids[t * k + j] = (int32_t)bi;
+  }
+  if (lane == 0)
+    for (int j = 0; j < k; j++) weights[t * k + j] = vals[j] / sum;
+}
+
+// One block. cnt/fill: shared [E]; tiles: [max_tiles] {expert, m0, m1, 0}.
+__global__ void moe_dispatch_kernel(const int32_t* ids,  // [np] (this batch)
+                                    int64_t np, int k, int64_t tb, int64_t E,
+                                    int32_t* slot_token, // [np]
+                                    int32_t* pair_slot,  // [np], -1 = dropped
+                                    int4* tiles, int64_t max_tiles) {
+  extern __shared__ int32_t sh[];
+  int32_t* cnt = sh;        // [E]
+  int32_t* fill = sh + E;   // [E]
+  for (int64_t e = threadIdx.x; e < E; e += blockDim.x) cnt[e] = 0;
+  __syncthreads();
+  for (int64_t p = threadIdx.x; p < np; p += blockDim.x) {
+    const int32_t e = ids[p];
+    if (e >= 0 && e < E) atomicAdd(&cnt[e], 1);
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    int32_t off = 0;
+    int64_t nt = 0;
+    for (int64_t e = 0; e < E; e++) {
+      fill[e] = off;
+      for (int32_t m0 = off; m0 < off + cnt[e]; m0 += kGemmTileM)
+        tiles[nt++] = make_int4((int)e, m0, min(m0 + kGemmTileM, off + cnt[e]), 0);
+      off += cnt[e];
+    }
+    for (; nt < max_tiles; nt++) tiles[nt] = make_int4(-1, 0, 0, 0);
+  }
+  __syncthreads();
+  for (int64_t p = threadIdx.x; p < np; p += blockDim.x) {
+    const int32_t e = ids[p];
+    if (e >= 0 && e < E) {
+      const int32_t s = atomicAdd(&fill[e], 1);
+      slot_token[s] = (int32_t)(tb + p / k);
+      pair_slot[p] = s;
+    } else {
+      pair_slot[p] = -1;
+    }
+  }
+}
+
+__global__ void moe_combine_kernel(float* out,             // [T, D] (rows tb ..)
+                                   const float* o_sorted,  // [slots, D]
+                                   const int32_t* pair_slot, const float* weights,  // [nt, k] (this batch)
+                                   int64_t D, int k) {
+  const int64_t t = blockIdx.x;
+  for (int64_t d = threadIdx.x; d < D; d += blockDim.x) {
+    float acc = 0.0f;
+    for (int j = 0; j < k; j++) {
+      const int32_t s = pair_slot[t * k + j];
+      if (s >= 0) acc += weights[t * k + j] * o_sorted[(int64_t)s * D + d];
+    }
+    out[t * D + d] = acc;
+  }
+}
+
+}  // namespace hlc
+
+// ---- launchers
+
+extern "C" HLC_EXPORT int hlc_moe_route(int32_t* ids, float* weights, const float* logits, int64_t n_tokens, int64_t n_experts,
+                             int64_t top_k) {
+  using namespace hlc;
+  HLC_REQUIRE(n_tokens >= 0 && n_experts > 0 && top_k > 0 && top_k <= n_experts, "[moe_route] bad shape");
+  if (top_k > kMaxTopK || n_experts > kMaxExpertsRoute)
+    return set_error(HLC_UNSUPPORTED, "[moe_route] top_k > 32 or n_experts > 2048 not supported");
+  if (n_tokens == 0) return HLC_OK;
+  HLC_REQUIRE(ids && weights && logits, "[moe_route] null pointer");
+  std::lock_guard<std::recursive_mutex> lock(op_mutex());
+  HLC_TRY(ensure_device());
+  const int warps = 4;
+  moe_route_kernel<<<(unsigned)ceil_div(n_tokens, warps), warps * 32, 0, stream()>>>(ids, weights, logits, n_tokens,
+                                                                                    n_experts, (int)top_k);
+  HLC_CHECK_LAUNCH("moe_route_kernel");
+  return HLC_OK;
+}
+
+extern "C" HLC_EXPORT int hlc_moe_forward(float* out, const float* x, const int32_t* ids, const float* weights, int64_t n_tokens,
+                               int64_t top_k, const hl::MoeWeights* w) {
+  using namespace hlc;
+  HLC_REQUIRE(w, "[moe_forward] weights struct is null");
+  HLC_REQUIRE(n_tokens >= 0 && top_k > 0, "[moe_forward] bad shape");
+  if (n_tokens == 0) return HLC_OK;
+  HLC_REQUIRE(out && x && ids && weights && w->gate.data && w->up.data && w->down.data, "[moe_forward] null pointer");
+  const int64_t E = w->n_experts, D = w->gate.cols, F = w->gate.rows;
+  HLC_REQUIRE(E > 0 && D > 0 && F > 0, "[moe_forward] bad expert shape");
+  if (E > kMaxExpertsDispatch) return set_error(HLC_UNSUPPORTED, "[moe_forward] more than 4096 experts");
+  HLC_REQUIRE(w->up.rows == F && w->up.cols == D && w->down.rows == D && w->down.cols == F,
+              "[moe_forward] gate/up must be [F, D] and down [D, F]");
+  for (const hl::WeightView* v : {&w->gate, &w->up, &w->down}) {
+    const int32_t dt = (int32_t)v->dtype;
+    if (!hlc_supports_dtype(dt))
+      return set_error(HLC_UNSUPPORTED, "[moe_forward] weight type " + std::to_string(dt) + " is not supported");
+    HLC_REQUIRE(v->cols % wtype_block(dt) == 0, "[moe_forward] expert cols must be a multiple of the block size");
+  }
+  std::lock_guard<std::recursive_mutex> lock(op_mutex());
+  HLC_TRY(ensure_device());
+  const int64_t batch = std::max<int64_t>(1, kMoeMaxSlots / top_k);
+  const int64_t max_np = std::min(n_tokens, batch) * top_k;
+  const int64_t max_tiles = ceil_div(max_np, kGemmTileM) + E;
+  Carve cv;
+  const int i_hg = cv.add(sizeof(float) * max_np * F);
+  const int i_hu = cv.add(sizeof(float) * max_np * F);
+  const int i_os = cv.add(sizeof(float) * max_np * D);
+  const int i_stok = cv.add(sizeof(int32_t) * max_np);
+  const int i_pslot = cv.add(sizeof(int32_t) * max_np);
+  const int i_tiles = cv.add(sizeof(int4) * max_tiles);
+  HLC_TRY(cv.commit());
+  float* h_gate = cv.ptr<float>(i_hg);
+  float* h_up = cv.ptr<float>(i_hu);
+  float* o_sorted = cv.ptr<float>(i_os);
+  int32_t* slot_token = cv.ptr<int32_t>(i_stok);
+  int32_t* pair_slot = cv.ptr<int32_t>(i_pslot);
+  int4* tiles = cv.ptr<int4>(i_tiles);
+  HLC_REQUIRE(max_tiles <= 65535, "[moe_forward] too many tiles");
+
+  for (int64_t tb = 0; tb < n_tokens; tb += batch) {
+    const int64_t nt = std::min(batch, n_tokens - tb), np = nt * top_k;
+    moe_dispatch_kernel<<<1, 1024, sizeof(int32_t) * 2 * E, stream()>>>(ids + tb * top_k, np, (int)top_k, tb, E,
+                                                                         slot_token, pair_slot, tiles, max_tiles);
+    HLC_CHECK_LAUNCH("moe_dispatch_kernel");
+    GemmArgs g{h_gate, F, x, D, slot_token, w->gate.data, w->gate.row_bytes, (int32_t)w->gate.dtype, F, D, np,
+               tiles, max_tiles, w->gate_expert_stride, n_tokens};
+    HLC_TRY(gemm_launch(g));
+    GemmArgs u{h_up, F, x, D, slot_token, w->up.data, w->up.row_bytes, (int32_t)w->up.dtype, F, D, np,
+               tiles, max_tiles, w->up_expert_stride, n_tokens};
+    HLC_TRY(gemm_launch(u));
+    HLC_TRY(swiglu_launch(h_gate, h_gate, h_up, np * F));
+    GemmArgs dn{o_sorted, D, h_gate, F, nullptr, w->down.data, w->down.row_bytes, (int32_t)w->down.dtype, D, F, np,
+                tiles, max_tiles, w->down_expert_stride, np};
+    HLC_TRY(gemm_launch(dn));
+    moe_combine_kernel<<<(unsigned)nt, 256, 0, stream()>>>(out + tb * D, o_sorted, pair_slot, weights + tb * top_k,
+                                                           D, (int)top_k);
+    HLC_CHECK_LAUNCH("moe_combine_kernel");
+  }
+  return HLC_OK;
+}

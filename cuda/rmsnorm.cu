@@ -1,0 +1,78 @@
+// cuda/rmsnorm.cu: RMSNorm and gated RMSNorm (KERNELS.md §1), twins of native/cpu/rmsnorm.cpp.
+//   rmsnorm:       y[t, :] = x[t, :] * rsqrt(mean(x[t, :]^2) + eps) * w
+//   gated_rmsnorm: u = x * silu(z); per group g of dim / n_groups channels:
+//                  y[t, g] = u[t, g] * rsqrt(mean(u[t, g]^2) + eps) * w[g]
+// Layouts: x, z, y [n_tokens, dim] row-contiguous; w [dim]; y may alias x.
+// Parallelisation: one block per (row, group) (128 threads up to 1024
+// channels, 256 above); pass 1 sums squares (f32, shuffle + shared-memory
+// reduction), pass 2 re-reads the row (L1/L2-resident) and writes. Each element
+// is read and written by the same thread, so y == x is safe.
+// Numerics: f32 throughout, like the CPU twin.
+#include "common.cuh"
+
+namespace hlc {
+
+// ---- device code
+
+// grid (n_groups, n_tokens); z == nullptr means the plain norm.
+__global__ void rmsnorm_kernel(float* y,         // [n_tokens, dim]
+                               const float* x,   // [n_tokens, dim]
+                               const float* z,   // [n_tokens, dim] or null
+                               const float* w,   // [dim]
+                               int64_t dim, int64_t group, float eps) {
+  __shared__ float red[32];
+  const int64_t base = (int64_t)blockIdx.y * dim + (int64_t)blockIdx.x * group;
+  const float* xr = x + base;
+  const float* zr = z ? z + base : nullptr;
+  float* yr = y + base;
+  const float* wr = w + (int64_t)blockIdx.x * group;
+  float ss = 0.0f;
+  for (int64_t i = threadIdx.x; i < group; i += blockDim.x) {
+    float u = xr[i];
+    if (zr) u *= silu_f(zr[i]);
+    ss += u * u;
+  }
+  ss = block_sum(ss, red);
+  const float r = rsqrtf(ss / (float)group + eps);
+  for (int64_t i = threadIdx.x; i < group; i += blockDim.x) {
+    float u = xr[i];
+    if (zr) u *= silu_f(zr[i]);
+    yr[i] = u * r * wr[i];
+  }
+}
+
+// ---- launchers
+
+static int rmsnorm_launch(float* y, const float* x, const float* z, const float* w, int64_t n_tokens, int64_t dim,
+                          int64_t n_groups, float eps, const char* name) {
+  HLC_REQUIRE(n_tokens >= 0 && dim > 0 && n_groups > 0 && dim % n_groups == 0,
+              std::string("[") + name + "] bad shape: need dim > 0 divisible by n_groups");
+  if (n_tokens == 0) return HLC_OK;
+  HLC_REQUIRE(y && x && w, std::string("[") + name + "] null pointer");
+  HLC_REQUIRE(n_tokens <= 65535 * 1024LL, std::string("[") + name + "] too many rows");
+  std::lock_guard<std::recursive_mutex> lock(op_mutex());
+  HLC_TRY(ensure_device());
+  const int64_t group = dim / n_groups;
+  const int threads = group <= 1024 ? 128 : 256;
+  // gridDim.y is limited to 65535: split the rows.
+  for (int64_t t0 = 0; t0 < n_tokens; t0 += 65535) {
+    const int64_t nt = n_tokens - t0 < 65535 ? n_tokens - t0 : 65535;
+    dim3 grid((unsigned)n_groups, (unsigned)nt);
+    rmsnorm_kernel<<<grid, threads, 0, stream()>>>(y + t0 * dim, x + t0 * dim, z ? z + t0 * dim : nullptr, w, dim,
+                                                   group, eps);
+    HLC_CHECK_LAUNCH("rmsnorm_kernel");
+  }
+  return HLC_OK;
+}
+
+}  // namespace hlc
+
+extern "C" HLC_EXPORT int hlc_rmsnorm(float* y, const float* x, const float* w, int64_t n_tokens, int64_t dim, float eps) {
+  return hlc::rmsnorm_launch(y, x, nullptr, w, n_tokens, dim, 1, eps, "rmsnorm");
+}
+
+extern "C" HLC_EXPORT int hlc_gated_rmsnorm(float* y, const float* x, const float* z, const float* w, int64_t n_tokens,
+                                 int64_t dim, int64_t n_groups, float eps) {
+  if (!z) return hlc::set_error(HLC_INVALID, "[gated_rmsnorm] z is null");
+  return hlc::rmsnorm_launch(y, x, z, w, n_tokens, dim, n_groups, eps, "gated_rmsnorm");
+}

@@ -1,0 +1,74 @@
+// cuda/sampling.cu: on-device argmax for greedy sampling (hlc_argmax).
+//   out[r] = argmax_v logits[r, v]   (ties -> lowest index; NaN entries are skipped;
+//                                     a row of only NaN gives 0)
+// logits [rows, vocab] f32; out [rows] int32. One block of 512 threads per row:
+// each thread scans a strided slice, then (value, index) pairs reduce through
+// shuffles and shared memory. Only `rows` int32 cross PCIe per step.
+#include "common.cuh"
+
+namespace hlc {
+
+// ---- device code
+
+__device__ __forceinline__ void argmax_merge(float& v, int64_t& i, float v2, int64_t i2) {
+  // (v2, i2) wins when larger, or equal with a lower index; -1 = empty.
+  if (i2 < 0) return;
+  if (i < 0 || v2 > v || (v2 == v && i2 < i)) {
+    v = v2;
+    i = i2;
+  }
+}
+
+__global__ void argmax_kernel(const float* logits,  // [rows, vocab]
+                              int32_t* out,         // [rows]
+                              int64_t vocab) {
+  __shared__ float sv[32];
+  __shared__ int64_t si[32];
+  const float* row = logits + (int64_t)blockIdx.x * vocab;
+  float best = 0.0f;
+  int64_t bi = -1;
+  for (int64_t j = threadIdx.x; j < vocab; j += blockDim.x) {
+    const float v = row[j];
+    if (v == v) argmax_merge(best, bi, v, j);  // v != v: NaN
+  }
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) {
+    const float v2 = __shfl_xor_sync(kFullMask, best, o);
+    const int64_t i2 = __shfl_xor_sync(kFullMask, bi, o);
+    argmax_merge(best, bi, v2, i2);
+  }
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  if (lane == 0) {
+    sv[warp] = best;
+    si[warp] = bi;
+  }
+  __syncthreads();
+  if (warp == 0) {
+    const int n_warps = blockDim.x >> 5;
+    best = lane < n_warps ? sv[lane] : 0.0f;
+    bi = lane < n_warps ? si[lane] : -1;
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) {
+      const float v2 = __shfl_xor_sync(kFullMask, best, o);
+      const int64_t i2 = __shfl_xor_sync(kFullMask, bi, o);
+      argmax_merge(best, bi, v2, i2);
+    }
+    if (lane == 0) out[blockIdx.x] = (int32_t)(bi < 0 ? 0 : bi);
+  }
+}
+
+}  // namespace hlc
+
+// ---- launchers
+
+extern "C" HLC_EXPORT int hlc_argmax(const float* logits, int32_t* out, int64_t rows, int64_t vocab) {
+  using namespace hlc;
+  HLC_REQUIRE(rows >= 0 && rows <= 0x7fffffffLL && vocab > 0, "[argmax] bad shape");
+  if (rows == 0) return HLC_OK;
+  HLC_REQUIRE(logits && out, "[argmax] null pointer");
+  std::lock_guard<std::recursive_mutex> lock(op_mutex());
+  HLC_TRY(ensure_device());
+  argmax_kernel<<<(unsigned)rows, 512, 0, stream()>>>(logits, out, vocab);
+  HLC_CHECK_LAUNCH("argmax_kernel");
+  return HLC_OK;
+}

@@ -1,0 +1,1026 @@
+// cuda/test/cuda_test.cpp: hybridlm_cuda_test — every kernel family of
+// libhybridlm_cuda run over a case table and compared with its CPU twin
+// (native/cpu, hl::cpu::*) or, for weight types the CPU kernels do not have
+// yet (Q4_K, Q6_K), with an f64 reference over a scalar dequantizer written
+// here from KERNELS.md §8. Plain C++ over the C ABI: no Node.js, no CUDA headers.
+// Prints one line per case, then "N passed, N failed"; exit 1 on any failure.
+// Without a device: "SKIPPED: <reason>" and exit 0.
+// matmul and moe_forward are checked against an f64 reference over the
+// spec dequantizer: f32 activations for every weight type except Q8_0, whose
+// activations are first quantized to Q8 exactly as the kernels (and the CPU
+// twin's quantize_q8) do it (KERNELS.md §8: "the *same* quantized activations").
+// Tolerances: KERNELS.md §9 (fp32 column); atol is scaled by the reference RMS
+// when that is above 1 (§9: "scale atol by the reference RMS").
+//   usage: hybridlm_cuda_test [filter-substring]
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cpu/kernels.h"
+#include "hybridlm_cuda.h"
+
+using hl::DType;
+
+namespace {
+
+int g_pass = 0, g_fail = 0;
+std::string g_filter;
+std::string g_suffix;  // " [simt]" while the tensor-core paths are forced off
+hl::ThreadPool* g_pool = nullptr;
+
+// ---- device buffers
+
+struct Dev {
+  void* p = nullptr;
+  size_t bytes = 0;
+  // Poisoned with 0xff bytes (f32 NaN): an element a kernel fails to write fails the comparison.
+  explicit Dev(size_t n) : bytes(n) {
+    if (hlc_malloc(&p, n ? n : 1) != 0 || hlc_memset(p, 0xff, n ? n : 1) != 0) {
+      std::fprintf(stderr, "hlc_malloc/memset(%zu) failed: %s\n", n, hlc_last_error());
+      std::exit(2);
+    }
+  }
+  Dev(const void* src, size_t n) : Dev(n) { put(src, n); }
+  template <typename T> explicit Dev(const std::vector<T>& v) : Dev(v.data(), v.size() * sizeof(T)) {}
+  ~Dev() { hlc_free(p); }
+  Dev(const Dev&) = delete;
+  Dev& operator=(const Dev&) = delete;
+  void put(const void* src, size_t n) {
+    if (n && hlc_memcpy_h2d(p, src, n) != 0) {
+      std::fprintf(stderr, "h2d failed: %s\n", hlc_last_error());
+      std::exit(2);
+    }
+  }
+  template <typename T> std::vector<T> get(size_t count) const {
+    std::vector<T> v(count);
+    if (count && hlc_memcpy_d2h(v.data(), p, count * sizeof(T)) != 0) {
+      std::fprintf(stderr, "d2h failed: %s\n", hlc_last_error());
+      std::exit(2);
+    }
+    return v;
+  }
+  float* f() const { return static_cast<float*>(p); }
+  int32_t* i() const { return static_cast<int32_t*>(p); }
+  uint8_t* u8() const { return static_cast<uint8_t*>(p); }
+};
+
+std::vector<float> rnd(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+  std::mt19937 g(seed);
+  std::uniform_real_distribution<float> d(lo, hi);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(g);
+  return v;
+}
+
+// ---- comparison
+
+struct Cmp {
+  double max_abs = 0, max_rel = 0, nmse = 0;
+  int64_t bad = -1;
+  float bad_out = 0, bad_ref = 0;
+};
+
+// Element i passes when |out - ref| <= atol_eff + rtol * |ref|.
+Cmp compare(const float* out, const float* ref, int64_t n, double rtol, double atol) {
+  Cmp c;
+  double ss = 0, se = 0;
+  for (int64_t i = 0; i < n; i++) ss += (double)ref[i] * ref[i];
+  const double rms = n ? std::sqrt(ss / n) : 0;
+  const double atol_eff = atol * std::max(1.0, rms);
+  for (int64_t i = 0; i < n; i++) {
+    const double o = out[i], r = ref[i], e = std::fabs(o - r);
+    se += e * e;
+    if (!(e <= atol_eff + rtol * std::fabs(r))) {  // NaN fails too
+      if (c.bad < 0) {
+        c.bad = i;
+        c.bad_out = out[i];
+        c.bad_ref = ref[i];
+      }
+    }
+    if (e > c.max_abs || std::isnan(e)) c.max_abs = std::isnan(e) ? INFINITY : e;
+    if (std::fabs(r) > atol_eff) c.max_rel = std::max(c.max_rel, e / std::fabs(r));
+  }
+  c.nmse = ss > 0 ? se / ss : se;
+  return c;
+}
+
+bool selected(const std::string& name) { return g_filter.empty() || name.find(g_filter) != std::string::npos; }
+
+// Reports one case. parts: (label, cmp) pairs all of which must pass.
+void report(const std::string& name, const std::vector<std::pair<std::string, Cmp>>& parts, double nmse_max,
+            const std::string& err = "") {
+  bool ok = err.empty();
+  std::string detail;
+  for (auto& [label, c] : parts) {
+    const bool part_ok = c.bad < 0 && c.nmse <= nmse_max;
+    ok = ok && part_ok;
+    char buf[256];
+    if (part_ok) {
+      std::snprintf(buf, sizeof buf, " %s[max_abs %.2e nmse %.1e]", label.c_str(), c.max_abs, c.nmse);
+    } else {
+      std::snprintf(buf, sizeof buf, " %s[FAIL at %lld: got %.7g want %.7g; max_abs %.2e max_rel %.2e nmse %.1e]",
+                    label.c_str(), (long long)c.bad, c.bad_out, c.bad_ref, c.max_abs, c.max_rel, c.nmse);
+    }
+    detail += buf;
+  }
+  if (!err.empty()) detail = " error: " + err;
+  std::printf("%s %s%s%s\n", ok ? "PASS" : "FAIL", name.c_str(), g_suffix.c_str(), detail.c_str());
+  std::fflush(stdout);
+  (ok ? g_pass : g_fail)++;
+}
+
+#define CALL(expr)                                   \
+  do {                                               \
+    int st_ = (expr);                                \
+    if (st_ == 0) st_ = hlc_synchronize();           \
+    if (st_ != 0) {                                  \
+      report(name, {}, 0, hlc_last_error());         \
+      return;                                        \
+    }                                                \
+  } while (0)
+
+// ---- weights: generation and an independent scalar dequantizer (KERNELS.md §8)
+
+float h2f(uint16_t h) { return hl::f16_to_f32(h); }
+
+int64_t block_of(DType t) { return hl::dtype_block_size(t); }
+int64_t bytes_of_block(DType t) { return hl::dtype_block_bytes(t); }
+
+// Random weight matrix [rows, K] in dtype t; scales small so outputs stay O(1).
+std::vector<uint8_t> make_weights(DType t, int64_t rows, int64_t K, uint32_t seed) {
+  const int64_t rb = K / block_of(t) * bytes_of_block(t);
+  std::vector<uint8_t> w((size_t)(rows * rb));
+  std::mt19937 g(seed);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  auto put16 = [&](uint8_t* p, uint16_t v) { std::memcpy(p, &v, 2); };
+  for (int64_t r = 0; r < rows; r++) {
+    uint8_t* row = w.data() + r * rb;
+    switch (t) {
+      case DType::F32:
+        for (int64_t k = 0; k < K; k++) {
+          float v = u(g);
+          std::memcpy(row + 4 * k, &v, 4);
+        }
+        break;
+      case DType::F16:
+        for (int64_t k = 0; k < K; k++) put16(row + 2 * k, hl::f32_to_f16(u(g)));
+        break;
+      case DType::BF16:
+        for (int64_t k = 0; k < K; k++) put16(row + 2 * k, hl::f32_to_bf16(u(g)));
+        break;
+      case DType::Q8_0:
+        for (int64_t b = 0; b < K / 32; b++) {
+          uint8_t* blk = row + b * 34;
+          put16(blk, hl::f32_to_f16(u(g) * 0.02f));  // negative d included
+          for (int i = 0; i < 32; i++) blk[2 + i] = (uint8_t)(int8_t)(g() % 255 - 127);
+        }
+        break;
+      case DType::Q4_K:
+        for (int64_t b = 0; b < K / 256; b++) {
+          uint8_t* blk = row + b * 144;
+          for (int i = 4; i < 144; i++) blk[i] = (uint8_t)g();
+          put16(blk, hl::f32_to_f16(u(g) * 0.003f));
+          put16(blk + 2, hl::f32_to_f16(u(g) * 0.003f));
+        }
+        break;
+      case DType::Q4_0:
+        for (int64_t b = 0; b < K / 32; b++) {
+          uint8_t* blk = row + b * 18;
+          for (int i = 2; i < 18; i++) blk[i] = (uint8_t)g();
+          put16(blk, hl::f32_to_f16(u(g) * 0.05f));
+        }
+        break;
+      case DType::Q5_K:
+        for (int64_t b = 0; b < K / 256; b++) {
+          uint8_t* blk = row + b * 176;
+          for (int i = 4; i < 176; i++) blk[i] = (uint8_t)g();
+          put16(blk, hl::f32_to_f16(u(g) * 0.0015f));
+          put16(blk + 2, hl::f32_to_f16(u(g) * 0.003f));
+        }
+        break;
+      case DType::Q6_K:
+        for (int64_t b = 0; b < K / 256; b++) {
+          uint8_t* blk = row + b * 210;
+          for (int i = 0; i < 208; i++) blk[i] = (uint8_t)g();
+          put16(blk + 208, hl::f32_to_f16(u(g) * 0.0005f));
+        }
+        break;
+      default: break;
+    }
+  }
+  return w;
+}
+
+// Element k of a row, from the spec (not from the CUDA decoders).
+double deq(DType t, const uint8_t* row, int64_t k) {
+  auto u16 = [](const uint8_t* p) { uint16_t v; std::memcpy(&v, p, 2); return v; };
+  switch (t) {
+    case DType::F32: { float v; std::memcpy(&v, row + 4 * k, 4); return v; }
+    case DType::F16: return h2f(u16(row + 2 * k));
+    case DType::BF16: return hl::bf16_to_f32(u16(row + 2 * k));
+    case DType::Q8_0: {
+      const uint8_t* blk = row + (k / 32) * 34;
+      return (double)h2f(u16(blk)) * (int8_t)blk[2 + k % 32];
+    }
+    case DType::Q4_K: {
+      const uint8_t* blk = row + (k / 256) * 144;
+      const uint8_t* s = blk + 4;
+      const int e = (int)(k % 256), sub = e / 32, l = e % 32;
+      int sc, m;
+      if (sub < 4) {
+        sc = s[sub] & 63;
+        m = s[sub + 4] & 63;
+      } else {
+        sc = (s[sub + 4] & 0x0f) | ((s[sub - 4] >> 6) << 4);
+        m = (s[sub + 4] >> 4) | ((s[sub] >> 6) << 4);
+      }
+      const uint8_t byte = blk[16 + (sub / 2) * 32 + l];
+      const int q = (sub % 2 == 0) ? (byte & 0x0f) : (byte >> 4);
+      return (double)h2f(u16(blk)) * sc * q - (double)h2f(u16(blk + 2)) * m;
+    }
+    case DType::Q4_0: {
+      const uint8_t* blk = row + (k / 32) * 18;
+      const int j = (int)(k % 32);
+      const uint8_t byte = blk[2 + j % 16];
+      const int q = j < 16 ? (byte & 0x0f) : (byte >> 4);
+      return (double)h2f(u16(blk)) * (q - 8);
+    }
+    case DType::Q5_K: {
+      const uint8_t* blk = row + (k / 256) * 176;
+      const uint8_t* s = blk + 4;
+      const int e = (int)(k % 256), sub = e / 32, l = e % 32;
+      int sc, m;
+      if (sub < 4) {
+        sc = s[sub] & 63;
+        m = s[sub + 4] & 63;
+      } else {
+        sc = (s[sub + 4] & 0x0f) | ((s[sub - 4] >> 6) << 4);
+        m = (s[sub + 4] >> 4) | ((s[sub] >> 6) << 4);
+      }
+      const uint8_t byte = blk[48 + (sub / 2) * 32 + l];
+      const int q = ((sub % 2 == 0) ? (byte & 0x0f) : (byte >> 4)) + (((blk[16 + l] >> sub) & 1) ? 16 : 0);
+      return (double)h2f(u16(blk)) * sc * q - (double)h2f(u16(blk + 2)) * m;
+    }
+    case DType::Q6_K: {
+      const uint8_t* blk = row + (k / 256) * 210;
+      const int e = (int)(k % 256), half = e / 128, within = e % 128, quad = within / 32, l = within % 32;
+      const uint8_t* ql = blk + half * 64;
+      const uint8_t* qh = blk + 128 + half * 32;
+      const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192) + half * 8;
+      const uint8_t lb = ql[l + (quad % 2) * 32];
+      const int low = quad < 2 ? (lb & 0x0f) : (lb >> 4);
+      const int high = (qh[l] >> (2 * quad)) & 3;
+      return (double)h2f(u16(blk + 208)) * sc[l / 16 + 2 * quad] * ((low | (high << 4)) - 32);
+    }
+    default: return 0;
+  }
+}
+
+// Q8 round trip of one row (K % 32 == 0): d = amax / 127, q = round-half-even(x / d).
+void q8_roundtrip(const float* x, int64_t K, float* out) {
+  for (int64_t b = 0; b < K / 32; b++) {
+    float amax = 0.0f;
+    for (int i = 0; i < 32; i++) amax = std::max(amax, std::fabs(x[b * 32 + i]));
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    for (int i = 0; i < 32; i++) {
+      const float prod = x[b * 32 + i] * id;
+      float q = std::nearbyint(prod);
+      q = std::min(127.0f, std::max(-127.0f, q));
+      out[b * 32 + i] = q * d;
+    }
+  }
+}
+
+bool cpu_has(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16 || t == DType::Q8_0; }
+
+// ---- rmsnorm
+
+void test_rmsnorm() {
+  struct C { int64_t T, dim, groups; bool gated, alias; };
+  const C cases[] = {{1, 1, 1, false, false},    {3, 31, 1, false, false},   {5, 1024, 1, false, false},
+                     {7, 1025, 1, false, true},  {2, 4096, 1, false, false}, {33, 3072, 1, false, false},
+                     {3, 64, 1, true, false},    {5, 3072, 1, true, false},  {4, 4096, 8, true, false},
+                     {2, 96, 3, true, true},     {9, 8192, 1, true, false},  {1, 6144, 1, true, false}};
+  for (const C& c : cases) {
+    std::string name = std::string(c.gated ? "gated_rmsnorm" : "rmsnorm") + " T=" + std::to_string(c.T) +
+                       " dim=" + std::to_string(c.dim) + " G=" + std::to_string(c.groups) + (c.alias ? " y=x" : "");
+    if (!selected(name)) continue;
+    const int64_t n = c.T * c.dim;
+    auto x = rnd(n, 1), z = rnd(n, 2, -3, 3), w = rnd(c.dim, 3, 0.5f, 1.5f);
+    std::vector<float> ref(n);
+    if (c.gated) hl::cpu::gated_rmsnorm(*g_pool, ref.data(), x.data(), z.data(), w.data(), c.T, c.dim, c.groups, 1e-6f);
+    else hl::cpu::rmsnorm(*g_pool, ref.data(), x.data(), w.data(), c.T, c.dim, 1e-6f);
+    Dev dx(x), dz(z), dw(w), dy(n * 4);
+    float* y = c.alias ? dx.f() : dy.f();
+    if (c.gated) CALL(hlc_gated_rmsnorm(y, dx.f(), dz.f(), dw.f(), c.T, c.dim, c.groups, 1e-6f));
+    else CALL(hlc_rmsnorm(y, dx.f(), dw.f(), c.T, c.dim, 1e-6f));
+    auto out = (c.alias ? dx : dy).get<float>(n);
+    report(name, {{"y", compare(out.data(), ref.data(), n, 1e-5, 1e-6)}}, 1e-7);
+  }
+}
+
+// ---- swiglu
+
+void test_swiglu() {
+  struct C { int64_t T, n; int offset; };
+  const C cases[] = {{1, 1, 0}, {3, 1023, 0}, {5, 4096, 0}, {2, 4096, 1}, {17, 1536, 0}};
+  for (const C& c : cases) {
+    std::string name = "swiglu T=" + std::to_string(c.T) + " n=" + std::to_string(c.n) +
+                       (c.offset ? " unaligned" : "");
+    if (!selected(name)) continue;
+    const int64_t n = c.T * c.n;
+    auto g = rnd(n, 4, -6, 6), u = rnd(n, 5);
+    std::vector<float> ref(n);
+    hl::cpu::swiglu(*g_pool, ref.data(), g.data(), u.data(), c.T, c.n);
+    Dev dg((n + 1) * 4), du((n + 1) * 4), dout((n + 1) * 4);
+    dg.put(g.data(), n * 4);
+    du.put(u.data(), n * 4);
+    float* o = dout.f() + c.offset;  // unaligned output exercises the scalar path
+    CALL(hlc_swiglu(o, dg.f(), du.f(), c.T, c.n));
+    auto all = dout.get<float>(n + 1);
+    report(name, {{"out", compare(all.data() + c.offset, ref.data(), n, 1e-5, 1e-6)}}, 1e-7);
+  }
+}
+
+// ---- conv1d
+
+void test_conv1d() {
+  struct C { int64_t channels; int d_conv; std::vector<int32_t> lens; int calls; };
+  const std::vector<C> cases = {
+      {33, 4, {1}, 1},          {33, 4, {2}, 1},          {33, 4, {3}, 1},      {33, 4, {4}, 1},
+      {40, 4, {5, 1, 0, 7}, 1}, {3328, 4, {1025}, 1},     {300, 4, {1026, 33}, 1},
+      {129, 4, {100, 3, 2, 50}, 1}, {64, 2, {9, 1}, 1},   {64, 3, {31, 2}, 1},
+      {77, 4, {1, 2, 1}, 3},    {3328, 4, {64, 65, 1}, 2}};
+  for (const C& c : cases) {
+    std::string lens;
+    for (auto l : c.lens) lens += (lens.empty() ? "" : ",") + std::to_string(l);
+    std::string name = "conv1d_prefill C=" + std::to_string(c.channels) + " K=" + std::to_string(c.d_conv) +
+                       " lens={" + lens + "} calls=" + std::to_string(c.calls);
+    if (!selected(name)) continue;
+    const int n_seqs = (int)c.lens.size();
+    std::vector<int32_t> cu(n_seqs + 1, 0);
+    for (int s = 0; s < n_seqs; s++) cu[s + 1] = cu[s] + c.lens[s];
+    const int64_t T = cu[n_seqs], C = c.channels, hist = c.d_conv - 1;
+    auto w = rnd(C * c.d_conv, 6), bias = rnd(C, 7);
+    std::vector<std::vector<float>> st_ref(n_seqs);
+    std::vector<std::unique_ptr<Dev>> st_dev;
+    std::vector<float*> st_ptr_ref, st_ptr_dev;
+    for (int s = 0; s < n_seqs; s++) {
+      st_ref[s] = rnd(std::max<int64_t>(1, hist * C), 100 + s);
+      st_dev.emplace_back(new Dev(st_ref[s]));
+      st_ptr_ref.push_back(st_ref[s].data());
+      st_ptr_dev.push_back(st_dev[s]->f());
+    }
+    Dev dw(w), db(bias), din(std::max<int64_t>(1, T * C) * 4), dout(std::max<int64_t>(1, T * C) * 4);
+    std::vector<std::pair<std::string, Cmp>> parts;
+    bool failed = false;
+    for (int call = 0; call < c.calls && !failed; call++) {
+      auto in = rnd(T * C, 8 + call);
+      std::vector<float> ref(T * C);
+      hl::cpu::conv1d_causal_prefill(*g_pool, ref.data(), in.data(), w.data(), bias.data(), C, c.d_conv, cu.data(),
+                                     n_seqs, st_ptr_ref.data());
+      din.put(in.data(), T * C * 4);
+      int st = hlc_conv1d_causal_prefill(dout.f(), din.f(), dw.f(), db.f(), C, c.d_conv, cu.data(), n_seqs,
+                                         st_ptr_dev.data());
+      if (st == 0) st = hlc_synchronize();
+      if (st != 0) {
+        report(name, {}, 0, hlc_last_error());
+        return;
+      }
+      auto out = dout.get<float>(T * C);
+      parts.push_back({"out" + std::to_string(call), compare(out.data(), ref.data(), T * C, 1e-5, 1e-6)});
+    }
+    for (int s = 0; s < n_seqs && hist > 0; s++) {
+      auto sd = st_dev[s]->get<float>(hist * C);
+      parts.push_back({"state" + std::to_string(s), compare(sd.data(), st_ref[s].data(), hist * C, 0, 0)});
+    }
+    report(name, parts, 1e-7);
+  }
+  // step
+  struct S { int64_t channels; int d_conv, n_seqs, steps; };
+  const S steps[] = {{3328, 4, 5, 3}, {33, 4, 1, 5}, {64, 2, 3, 2}};
+  for (const S& c : steps) {
+    std::string name = "conv1d_step C=" + std::to_string(c.channels) + " K=" + std::to_string(c.d_conv) +
+                       " seqs=" + std::to_string(c.n_seqs) + " steps=" + std::to_string(c.steps);
+    if (!selected(name)) continue;
+    const int64_t C = c.channels, hist = c.d_conv - 1;
+    auto w = rnd(C * c.d_conv, 9), bias = rnd(C, 10);
+    std::vector<std::vector<float>> st_ref(c.n_seqs);
+    std::vector<std::unique_ptr<Dev>> st_dev;
+    std::vector<float*> pr, pd;
+    for (int s = 0; s < c.n_seqs; s++) {
+      st_ref[s] = rnd(hist * C, 200 + s);
+      st_dev.emplace_back(new Dev(st_ref[s]));
+      pr.push_back(st_ref[s].data());
+      pd.push_back(st_dev[s]->f());
+    }
+    Dev dw(w), db(bias), din(c.n_seqs * C * 4), dout(c.n_seqs * C * 4);
+    std::vector<std::pair<std::string, Cmp>> parts;
+    for (int k = 0; k < c.steps; k++) {
+      auto in = rnd(c.n_seqs * C, 300 + k);
+      std::vector<float> ref(c.n_seqs * C);
+      hl::cpu::conv1d_causal_step(*g_pool, ref.data(), in.data(), w.data(), bias.data(), C, c.d_conv, c.n_seqs,
+                                  pr.data());
+      din.put(in.data(), in.size() * 4);
+      CALL(hlc_conv1d_causal_step(dout.f(), din.f(), dw.f(), db.f(), C, c.d_conv, c.n_seqs, pd.data()));
+      auto out = dout.get<float>(c.n_seqs * C);
+      parts.push_back({"out" + std::to_string(k), compare(out.data(), ref.data(), out.size(), 1e-5, 1e-6)});
+    }
+    for (int s = 0; s < c.n_seqs; s++) {
+      auto sd = st_dev[s]->get<float>(hist * C);
+      parts.push_back({"state" + std::to_string(s), compare(sd.data(), st_ref[s].data(), hist * C, 0, 0)});
+    }
+    report(name, parts, 1e-7);
+  }
+}
+
+// ---- ssm scan / step
+
+struct SsmInputs {
+  std::vector<float> x, dt, A, B, C, D, dt_bias;
+};
+
+SsmInputs ssm_inputs(const hl::SsmDims& d, int64_t T, uint32_t seed) {
+  SsmInputs in;
+  in.x = rnd(T * d.n_heads * d.head_dim, seed);
+  in.dt = rnd(T * d.n_heads, seed + 1, -3.0f, 1.0f);
+  in.A = rnd(d.n_heads, seed + 2, -1.0f, 1.0f);
+  for (auto& a : in.A) a = -std::exp(a);
+  in.B = rnd(T * d.n_groups * d.d_state, seed + 3, -0.5f, 0.5f);
+  in.C = rnd(T * d.n_groups * d.d_state, seed + 4, -0.5f, 0.5f);
+  in.D = rnd(d.n_heads, seed + 5);
+  in.dt_bias = rnd(d.n_heads, seed + 6, -1.0f, 0.0f);
+  return in;
+}
+
+void test_ssm() {
+  struct C { int64_t H, P, N, G; std::vector<int32_t> lens; int chunk; };
+  const std::vector<C> cases = {
+      {4, 16, 32, 1, {1, 5}, 0},          {4, 16, 32, 1, {1, 5}, 64},       {8, 64, 128, 2, {37, 130, 1}, 64},
+      {6, 24, 48, 3, {300}, 128},         {48, 64, 128, 1, {512}, 256},     {4, 64, 128, 1, {1025, 1026}, 256},
+      {2, 8, 256, 1, {200}, 64},          {4, 32, 64, 2, {64, 0, 63, 65}, 64}, {8, 64, 128, 1, {700, 33}, 0},
+      {3, 40, 100, 1, {129, 257}, 128}};
+  for (const C& c : cases) {
+    std::string lens;
+    for (auto l : c.lens) lens += (lens.empty() ? "" : ",") + std::to_string(l);
+    std::string name = "ssm_scan H=" + std::to_string(c.H) + " P=" + std::to_string(c.P) + " N=" +
+                       std::to_string(c.N) + " G=" + std::to_string(c.G) + " lens={" + lens +
+                       "} chunk=" + std::to_string(c.chunk);
+    if (!selected(name)) continue;
+    const hl::SsmDims d{c.H, c.P, c.N, c.G};
+    const int n_seqs = (int)c.lens.size();
+    std::vector<int32_t> cu(n_seqs + 1, 0);
+    for (int s = 0; s < n_seqs; s++) cu[s + 1] = cu[s] + c.lens[s];
+    const int64_t T = cu[n_seqs], SZ = c.H * c.P * c.N, Y = T * c.H * c.P;
+    SsmInputs in = ssm_inputs(d, T, 11);
+    std::vector<std::vector<float>> st(n_seqs);
+    std::vector<std::unique_ptr<Dev>> dst;
+    std::vector<float*> pr, pd;
+    for (int s = 0; s < n_seqs; s++) {
+      st[s] = rnd(SZ, 400 + s, -0.5f, 0.5f);
+      dst.emplace_back(new Dev(st[s]));
+      pr.push_back(st[s].data());
+      pd.push_back(dst[s]->f());
+    }
+    std::vector<float> ref(Y);
+    hl::cpu::ssm_scan(*g_pool, ref.data(), in.x.data(), in.dt.data(), in.A.data(), in.B.data(), in.C.data(),
+                      in.D.data(), in.dt_bias.data(), d, cu.data(), n_seqs, pr.data(), 0);
+    Dev dx(in.x), ddt(in.dt), dA(in.A), dB(in.B), dC(in.C), dD(in.D), dbias(in.dt_bias), dy(Y * 4);
+    CALL(hlc_ssm_scan(dy.f(), dx.f(), ddt.f(), dA.f(), dB.f(), dC.f(), dD.f(), dbias.f(), &d, cu.data(), n_seqs,
+                      pd.data(), c.chunk));
+    auto y = dy.get<float>(Y);
+    std::vector<std::pair<std::string, Cmp>> parts{{"y", compare(y.data(), ref.data(), Y, 1e-3, 1e-4)}};
+    for (int s = 0; s < n_seqs; s++) {
+      auto sd = dst[s]->get<float>(SZ);
+      parts.push_back({"state" + std::to_string(s), compare(sd.data(), st[s].data(), SZ, 1e-3, 1e-4)});
+    }
+    report(name, parts, 1e-6);
+  }
+  // ssm_step: several consecutive steps
+  struct S { int64_t H, P, N, G; int n_seqs, steps; };
+  const S steps[] = {{48, 64, 128, 1, 3, 4}, {8, 24, 48, 2, 5, 2}, {4, 64, 256, 4, 1, 3}, {2, 8, 16, 1, 9, 1}};
+  for (const S& c : steps) {
+    std::string name = "ssm_step H=" + std::to_string(c.H) + " P=" + std::to_string(c.P) + " N=" +
+                       std::to_string(c.N) + " G=" + std::to_string(c.G) + " seqs=" + std::to_string(c.n_seqs) +
+                       " steps=" + std::to_string(c.steps);
+    if (!selected(name)) continue;
+    const hl::SsmDims d{c.H, c.P, c.N, c.G};
+    const int64_t SZ = c.H * c.P * c.N, Y = c.n_seqs * c.H * c.P;
+    std::vector<std::vector<float>> st(c.n_seqs);
+    std::vector<std::unique_ptr<Dev>> dst;
+    std::vector<float*> pr, pd;
+    for (int s = 0; s < c.n_seqs; s++) {
+      st[s] = rnd(SZ, 500 + s, -0.5f, 0.5f);
+      dst.emplace_back(new Dev(st[s]));
+      pr.push_back(st[s].data());
+      pd.push_back(dst[s]->f());
+    }
+    std::vector<std::pair<std::string, Cmp>> parts;
+    for (int k = 0; k < c.steps; k++) {
+      SsmInputs in = ssm_inputs(d, c.n_seqs, 600 + 10 * k);
+      std::vector<float> ref(Y);
+      hl::cpu::ssm_step(*g_pool, ref.data(), in.x.data(), in.dt.data(), in.A.data(), in.B.data(), in.C.data(),
+                        in.D.data(), in.dt_bias.data(), d, c.n_seqs, pr.data());
+      Dev dx(in.x), ddt(in.dt), dA(in.A), dB(in.B), dC(in.C), dD(in.D), dbias(in.dt_bias), dy(Y * 4);
+      CALL(hlc_ssm_step(dy.f(), dx.f(), ddt.f(), dA.f(), dB.f(), dC.f(), dD.f(), dbias.f(), &d, c.n_seqs, pd.data()));
+      auto y = dy.get<float>(Y);
+      parts.push_back({"y" + std::to_string(k), compare(y.data(), ref.data(), Y, 3e-4, 1e-4)});
+    }
+    for (int s = 0; s < c.n_seqs; s++) {
+      auto sd = dst[s]->get<float>(SZ);
+      parts.push_back({"state" + std::to_string(s), compare(sd.data(), st[s].data(), SZ, 3e-4, 1e-4)});
+    }
+    report(name, parts, 1e-6);
+  }
+}
+
+// ---- attention (paged KV with a shuffled page table, or one contiguous page)
+
+void test_attention() {
+  struct Seq { int64_t n_q, n_ctx; };
+  struct C { int64_t Hq, Hkv, Dh, page; bool contiguous; std::vector<Seq> seqs; };
+  const std::vector<C> cases = {
+      {4, 4, 64, 16, false, {{5, 5}}},
+      {12, 4, 64, 16, false, {{1, 1}, {1, 15}, {1, 16}, {1, 17}, {1, 300}}},
+      {32, 8, 128, 32, false, {{100, 100}, {33, 200}}},
+      {8, 1, 128, 64, false, {{1, 5000}}},
+      {6, 2, 80, 16, false, {{17, 40}}},
+      {4, 2, 32, 0, true, {{64, 64}, {3, 10}}},
+      {16, 4, 256, 64, false, {{40, 40}}},
+      {24, 8, 64, 64, false, {{1, 1000}, {2, 2}, {1, 64}, {1, 65}}},
+      {12, 4, 128, 32, false, {{257, 257}}},
+      // >= 16 queries: the tensor-core path on sm_80+ (split-KV partials in the first)
+      {8, 1, 128, 64, false, {{16, 4000}}},
+      {12, 4, 64, 16, false, {{50, 50}, {20, 300}, {1, 7}}},
+      {6, 3, 96, 32, false, {{70, 70}}},
+  };
+  for (const C& c : cases) {
+    std::string sq;
+    for (auto& s : c.seqs) sq += (sq.empty() ? "" : ",") + std::to_string(s.n_q) + "/" + std::to_string(s.n_ctx);
+    std::string name = "attention Hq=" + std::to_string(c.Hq) + " Hkv=" + std::to_string(c.Hkv) + " Dh=" +
+                       std::to_string(c.Dh) + (c.contiguous ? " contiguous" : " page=" + std::to_string(c.page)) +
+                       " q/ctx={" + sq + "}";
+    if (!selected(name)) continue;
+    const int n_seqs = (int)c.seqs.size();
+    const int64_t Dh = c.Dh, Hkv = c.Hkv;
+    std::vector<int32_t> cu(n_seqs + 1, 0);
+    for (int s = 0; s < n_seqs; s++) cu[s + 1] = cu[s] + (int32_t)c.seqs[s].n_q;
+    const int64_t T = cu[n_seqs];
+    // Page pool: [pages][Hkv, page, Dh] (paged) or one [n_ctx, Hkv, Dh] block per sequence.
+    std::vector<int64_t> page_count(n_seqs);
+    int64_t total_pages = 0;
+    for (int s = 0; s < n_seqs; s++) {
+      page_count[s] = c.contiguous ? 1 : (c.seqs[s].n_ctx + c.page - 1) / c.page;
+      total_pages += page_count[s];
+    }
+    int64_t page_floats = 0;
+    for (int s = 0; s < n_seqs; s++)
+      page_floats = std::max(page_floats, c.contiguous ? c.seqs[s].n_ctx * Hkv * Dh : Hkv * c.page * Dh);
+    auto kpool = rnd(total_pages * page_floats, 21, -2, 2), vpool = rnd(total_pages * page_floats, 22);
+    std::vector<int64_t> perm(total_pages);
+    std::iota(perm.begin(), perm.end(), 0);
+    std::shuffle(perm.begin(), perm.end(), std::mt19937(23));
+    Dev dk(kpool), dv(vpool);
+    std::vector<std::vector<const float*>> hk(n_seqs), hv(n_seqs), gk(n_seqs), gv(n_seqs);
+    std::vector<hl::KvView> kv_h(n_seqs), kv_d(n_seqs);
+    int64_t next = 0;
+    for (int s = 0; s < n_seqs; s++) {
+      for (int64_t p = 0; p < page_count[s]; p++) {
+        const int64_t pg = perm[next++];
+        hk[s].push_back(kpool.data() + pg * page_floats);
+        hv[s].push_back(vpool.data() + pg * page_floats);
+        gk[s].push_back(dk.f() + pg * page_floats);
+        gv[s].push_back(dv.f() + pg * page_floats);
+      }
+      hl::KvView v{};
+      v.n_ctx = c.seqs[s].n_ctx;
+      if (c.contiguous) {
+        v.page_size = std::max<int64_t>(1, c.seqs[s].n_ctx);
+        v.head_stride = Dh;
+        v.token_stride = Hkv * Dh;
+      } else {
+        v.page_size = c.page;
+        v.head_stride = c.page * Dh;
+        v.token_stride = Dh;
+      }
+      kv_h[s] = v;
+      kv_h[s].k_pages = hk[s].data();
+      kv_h[s].v_pages = hv[s].data();
+      kv_d[s] = v;
+      kv_d[s].k_pages = gk[s].data();
+      kv_d[s].v_pages = gv[s].data();
+    }
+    const hl::AttentionDims dims{c.Hq, c.Hkv, Dh, 1.0f / std::sqrt((float)Dh)};
+    auto q = rnd(T * c.Hq * Dh, 24, -2, 2);
+    std::vector<float> ref(T * c.Hq * Dh);
+    hl::cpu::attention(*g_pool, ref.data(), q.data(), dims, cu.data(), n_seqs, kv_h.data());
+    Dev dq(q), dout(ref.size() * 4);
+    CALL(hlc_attention(dout.f(), dq.f(), &dims, cu.data(), n_seqs, kv_d.data()));
+    auto out = dout.get<float>(ref.size());
+    report(name, {{"out", compare(out.data(), ref.data(), ref.size(), 1e-4, 1e-5)}}, 1e-7);
+  }
+}
+
+// ---- matmul / embed
+
+void test_matmul() {
+  struct C { DType t; int64_t T, rows, K; };
+  std::vector<C> cases;
+  for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K,
+                  DType::Q6_K}) {
+    const bool k256 = t == DType::Q4_K || t == DType::Q5_K || t == DType::Q6_K;
+    cases.push_back({t, 1, 1, k256 ? 256 : 32});
+    cases.push_back({t, 1, 33, 256});
+    cases.push_back({t, 3, 100, 512});
+    cases.push_back({t, 8, 64, 1024});
+    cases.push_back({t, 9, 65, 256});
+    cases.push_back({t, 70, 130, 768});
+    cases.push_back({t, 2, 2048, 1536});
+    cases.push_back({t, 129, 67, 2048});
+  }
+  for (DType t : {DType::F32, DType::F16, DType::BF16}) {
+    cases.push_back({t, 1, 5, 33});
+    cases.push_back({t, 17, 31, 31});
+    cases.push_back({t, 4, 7, 12});
+  }
+  for (const C& c : cases) {
+    std::string name = std::string("matmul ") + hl::dtype_name(c.t) + " T=" + std::to_string(c.T) +
+                       " rows=" + std::to_string(c.rows) + " K=" + std::to_string(c.K);
+    if (!selected(name)) continue;
+    auto wb = make_weights(c.t, c.rows, c.K, 31);
+    const int64_t rb = c.K / block_of(c.t) * bytes_of_block(c.t);
+    auto x = rnd(c.T * c.K, 32);
+    std::vector<float> xr = x;  // the activations the kernel multiplies
+    if (c.t == DType::Q8_0)
+      for (int64_t t = 0; t < c.T; t++) q8_roundtrip(x.data() + t * c.K, c.K, xr.data() + t * c.K);
+    // Reference and the per-output tolerance 1e-5 * sum |w * x| (+ f32 rounding of the CPU twin).
+    std::vector<float> ref(c.T * c.rows), out_tol(c.T * c.rows);
+    for (int64_t r = 0; r < c.rows; r++)
+      for (int64_t t = 0; t < c.T; t++) {
+        double acc = 0, mag = 0;
+        for (int64_t k = 0; k < c.K; k++) {
+          const double p = deq(c.t, wb.data() + r * rb, k) * xr[t * c.K + k];
+          acc += p;
+          mag += std::fabs(p);
+        }
+        ref[t * c.rows + r] = (float)acc;
+        out_tol[t * c.rows + r] = (float)(1e-5 * mag + 1e-30);
+      }
+    Dev dw(wb.data(), wb.size()), dx(x), dy(ref.size() * 4);
+    hl::WeightView dvw{dw.u8(), c.t, c.rows, c.K, rb};
+    CALL(hlc_matmul(dy.f(), dx.f(), c.T, &dvw));
+    auto y = dy.get<float>(ref.size());
+    Cmp cm;
+    double se = 0, ss = 0;
+    for (size_t i = 0; i < y.size(); i++) {
+      const double e = std::fabs((double)y[i] - ref[i]);
+      se += e * e;
+      ss += (double)ref[i] * ref[i];
+      cm.max_abs = std::max(cm.max_abs, std::isnan(e) ? INFINITY : e);
+      if (!(e <= out_tol[i]) && cm.bad < 0) {
+        cm.bad = (int64_t)i;
+        cm.bad_out = y[i];
+        cm.bad_ref = ref[i];
+      }
+    }
+    cm.nmse = ss > 0 ? se / ss : se;
+    report(name, {{"y", cm}}, 1e-7);
+  }
+}
+
+void test_embed() {
+  struct C { DType t; int64_t vocab, dim, T; float scale; };
+  std::vector<C> cases;
+  for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K,
+                  DType::Q6_K}) {
+    cases.push_back({t, 50, 256, 7, 1.0f});
+    cases.push_back({t, 1000, 1536, 3, 12.0f});
+  }
+  cases.push_back({DType::F32, 10, 33, 4, 1.0f});
+  for (const C& c : cases) {
+    std::string name = std::string("embed ") + hl::dtype_name(c.t) + " vocab=" + std::to_string(c.vocab) +
+                       " dim=" + std::to_string(c.dim) + " T=" + std::to_string(c.T) + " scale=" +
+                       std::to_string((int)c.scale);
+    if (!selected(name)) continue;
+    auto wb = make_weights(c.t, c.vocab, c.dim, 41);
+    const int64_t rb = c.dim / block_of(c.t) * bytes_of_block(c.t);
+    std::vector<int32_t> ids(c.T);
+    std::mt19937 g(42);
+    for (auto& id : ids) id = (int32_t)(g() % c.vocab);
+    ids[0] = (int32_t)(c.vocab - 1);
+    std::vector<float> ref(c.T * c.dim);
+    for (int64_t t = 0; t < c.T; t++)
+      for (int64_t i = 0; i < c.dim; i++) ref[t * c.dim + i] = (float)deq(c.t, wb.data() + ids[t] * rb, i) * c.scale;
+    if (cpu_has(c.t)) {
+      hl::WeightView hw{wb.data(), c.t, c.vocab, c.dim, rb};
+      hl::cpu::embed(*g_pool, ref.data(), hw, ids.data(), c.T, c.scale);
+    }
+    Dev dw(wb.data(), wb.size()), di(ids), dout(ref.size() * 4);
+    hl::WeightView dvw{dw.u8(), c.t, c.vocab, c.dim, rb};
+    CALL(hlc_embed(dout.f(), &dvw, di.i(), c.T, c.scale));
+    auto out = dout.get<float>(ref.size());
+    report(name, {{"out", compare(out.data(), ref.data(), ref.size(), 1e-6, 1e-7)}}, 1e-7);
+  }
+}
+
+// ---- moe
+
+void test_moe() {
+  struct R { int64_t T, E, k; bool ties; };
+  const R routes[] = {{1, 8, 1, false}, {5, 64, 6, false}, {33, 72, 10, false}, {7, 40, 8, true}, {3, 32, 32, false},
+                      {2, 100, 4, true}};
+  for (const R& c : routes) {
+    std::string name = "moe_route T=" + std::to_string(c.T) + " E=" + std::to_string(c.E) + " k=" +
+                       std::to_string(c.k) + (c.ties ? " ties" : "");
+    if (!selected(name)) continue;
+    auto lg = rnd(c.T * c.E, 51, -4, 4);
+    if (c.ties)
+      for (auto& v : lg) v = std::round(v);  // many exact ties
+    std::vector<int32_t> ids_ref(c.T * c.k);
+    std::vector<float> w_ref(c.T * c.k);
+    hl::cpu::moe_route(*g_pool, ids_ref.data(), w_ref.data(), lg.data(), c.T, c.E, c.k);
+    Dev dl(lg), di(c.T * c.k * 4), dw(c.T * c.k * 4);
+    CALL(hlc_moe_route(di.i(), dw.f(), dl.f(), c.T, c.E, c.k));
+    auto ids = di.get<int32_t>(c.T * c.k);
+    auto w = dw.get<float>(c.T * c.k);
+    Cmp ic;
+    for (size_t i = 0; i < ids.size(); i++)
+      if (ids[i] != ids_ref[i] && ic.bad < 0) {
+        ic.bad = (int64_t)i;
+        ic.bad_out = (float)ids[i];
+        ic.bad_ref = (float)ids_ref[i];
+      }
+    report(name, {{"ids", ic}, {"weights", compare(w.data(), w_ref.data(), w.size(), 1e-5, 1e-6)}}, 1e-7);
+  }
+  struct F { int64_t T, E, k, D, Fd; DType t; bool one_expert; };
+  const F fwd[] = {{1, 8, 2, 64, 32, DType::F32, false},     {5, 64, 6, 128, 64, DType::Q8_0, false},
+                   {40, 72, 10, 256, 96, DType::F16, false}, {300, 16, 2, 64, 64, DType::BF16, false},
+                   {70, 8, 1, 256, 512, DType::Q4_K, true},  {9, 12, 3, 512, 256, DType::Q6_K, false},
+                   {1000, 40, 8, 64, 32, DType::F32, false}};
+  for (const F& c : fwd) {
+    std::string name = std::string("moe_forward ") + hl::dtype_name(c.t) + " T=" + std::to_string(c.T) + " E=" +
+                       std::to_string(c.E) + " k=" + std::to_string(c.k) + " D=" + std::to_string(c.D) +
+                       " F=" + std::to_string(c.Fd) + (c.one_expert ? " one-expert" : "");
+    if (!selected(name)) continue;
+    // Fused [E, F, D] gate / up and [E, D, F] down.
+    auto gate = make_weights(c.t, c.E * c.Fd, c.D, 61), up = make_weights(c.t, c.E * c.Fd, c.D, 62),
+         down = make_weights(c.t, c.E * c.D, c.Fd, 63);
+    const int64_t rb_gu = c.D / block_of(c.t) * bytes_of_block(c.t), rb_d = c.Fd / block_of(c.t) * bytes_of_block(c.t);
+    auto x = rnd(c.T * c.D, 64);
+    std::vector<int32_t> ids(c.T * c.k);
+    std::vector<float> wts(c.T * c.k);
+    std::mt19937 g(65);
+    for (int64_t t = 0; t < c.T; t++) {
+      std::vector<int32_t> all(c.E);
+      std::iota(all.begin(), all.end(), 0);
+      std::shuffle(all.begin(), all.end(), g);
+      float sum = 0;
+      for (int64_t j = 0; j < c.k; j++) {
+        ids[t * c.k + j] = c.one_expert ? 3 : all[j];
+        wts[t * c.k + j] = 0.1f + (float)(g() % 100) / 100.0f;
+        sum += wts[t * c.k + j];
+      }
+      for (int64_t j = 0; j < c.k; j++) wts[t * c.k + j] /= sum;
+    }
+    std::vector<float> ref(c.T * c.D);
+    {  // f64 reference from the spec dequantizer (see the matmul note above)
+      std::vector<double> h(c.Fd);
+      std::vector<float> xq(x), hf(c.Fd), hq(c.Fd);
+      if (c.t == DType::Q8_0)
+        for (int64_t t = 0; t < c.T; t++) q8_roundtrip(x.data() + t * c.D, c.D, xq.data() + t * c.D);
+      for (int64_t t = 0; t < c.T; t++) {
+        std::vector<double> o(c.D, 0.0);
+        for (int64_t j = 0; j < c.k; j++) {
+          const int64_t e = ids[t * c.k + j];
+          for (int64_t f = 0; f < c.Fd; f++) {
+            double gs = 0, us = 0;
+            const uint8_t* gr = gate.data() + (e * c.Fd + f) * rb_gu;
+            const uint8_t* ur = up.data() + (e * c.Fd + f) * rb_gu;
+            for (int64_t i = 0; i < c.D; i++) {
+              gs += deq(c.t, gr, i) * xq[t * c.D + i];
+              us += deq(c.t, ur, i) * xq[t * c.D + i];
+            }
+            h[f] = gs / (1.0 + std::exp(-gs)) * us;
+            hf[f] = (float)h[f];
+          }
+          hq = hf;
+          if (c.t == DType::Q8_0) q8_roundtrip(hf.data(), c.Fd, hq.data());
+          for (int64_t d = 0; d < c.D; d++) {
+            double s = 0;
+            const uint8_t* dr = down.data() + (e * c.D + d) * rb_d;
+            for (int64_t f = 0; f < c.Fd; f++) s += deq(c.t, dr, f) * (double)hq[f];
+            o[d] += wts[t * c.k + j] * s;
+          }
+        }
+        for (int64_t d = 0; d < c.D; d++) ref[t * c.D + d] = (float)o[d];
+      }
+    }
+    Dev dg(gate.data(), gate.size()), du(up.data(), up.size()), dd(down.data(), down.size()), dx(x), di(ids),
+        dwt(wts), dout(ref.size() * 4);
+    hl::MoeWeights mw{{dg.u8(), c.t, c.Fd, c.D, rb_gu}, {du.u8(), c.t, c.Fd, c.D, rb_gu},
+                      {dd.u8(), c.t, c.D, c.Fd, rb_d}, c.Fd * rb_gu, c.Fd * rb_gu, c.D * rb_d, c.E};
+    CALL(hlc_moe_forward(dout.f(), dx.f(), di.i(), dwt.f(), c.T, c.k, &mw));
+    auto out = dout.get<float>(ref.size());
+    // Q8_0: the hidden activations are re-quantized between the two GEMMs, and
+    // an f32-vs-f64 difference in h can flip one rounding (one Q8 step, ~1e-3 relative).
+    const double rtol = c.t == DType::Q8_0 ? 3e-3 : 1e-4, nmse = c.t == DType::Q8_0 ? 1e-5 : 1e-7;
+    report(name, {{"out", compare(out.data(), ref.data(), ref.size(), rtol, rtol / 10)}}, nmse);
+  }
+}
+
+// ---- argmax
+
+void test_argmax() {
+  struct C { int64_t rows, vocab; bool ties, nan; };
+  const C cases[] = {{1, 10, false, false}, {3, 49155, false, false}, {5, 1000, true, false}, {2, 100003, false, true},
+                     {64, 257, true, true}};
+  for (const C& c : cases) {
+    std::string name = "argmax rows=" + std::to_string(c.rows) + " vocab=" + std::to_string(c.vocab) +
+                       (c.ties ? " ties" : "") + (c.nan ? " nan" : "");
+    if (!selected(name)) continue;
+    auto lg = rnd(c.rows * c.vocab, 71, -10, 10);
+    if (c.ties)
+      for (auto& v : lg) v = std::round(v);
+    if (c.nan)
+      for (size_t i = 0; i < lg.size(); i += 97) lg[i] = std::numeric_limits<float>::quiet_NaN();
+    std::vector<int32_t> ref(c.rows);
+    for (int64_t r = 0; r < c.rows; r++) {
+      int64_t best = -1;
+      for (int64_t v = 0; v < c.vocab; v++) {
+        const float x = lg[r * c.vocab + v];
+        if (std::isnan(x)) continue;
+        if (best < 0 || x > lg[r * c.vocab + best]) best = v;
+      }
+      ref[r] = (int32_t)std::max<int64_t>(0, best);
+    }
+    Dev dl(lg), dout(c.rows * 4);
+    CALL(hlc_argmax(dl.f(), dout.i(), c.rows, c.vocab));
+    auto out = dout.get<int32_t>(c.rows);
+    Cmp ic;
+    for (int64_t r = 0; r < c.rows; r++)
+      if (out[r] != ref[r] && ic.bad < 0) {
+        ic.bad = r;
+        ic.bad_out = (float)out[r];
+        ic.bad_ref = (float)ref[r];
+      }
+    report(name, {{"ids", ic}}, 1e-7);
+  }
+}
+
+// ---- data movement (copy_columns, gather_rows, add_scaled, kv_write)
+
+void test_data() {
+  {
+    const std::string name = "data copy_columns rows=37 stride=100 col=13 width=51";
+    if (selected(name)) {
+      const int64_t rows = 37, stride = 100, col = 13, width = 51;
+      auto src = rnd(rows * stride, 81);
+      std::vector<float> ref(rows * width);
+      for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < width; c++) ref[r * width + c] = src[r * stride + col + c];
+      Dev ds(src), dd(ref.size() * 4);
+      CALL(hlc_copy_columns(dd.f(), ds.f(), rows, stride, col, width));
+      auto out = dd.get<float>(ref.size());
+      report(name, {{"dst", compare(out.data(), ref.data(), ref.size(), 0, 0)}}, 0);
+    }
+  }
+  {
+    const std::string name = "data gather_rows n=9 width=300";
+    if (selected(name)) {
+      const int64_t n_src = 20, n = 9, width = 300;
+      auto src = rnd(n_src * width, 82);
+      std::vector<int64_t> rows = {3, 3, 19, 0, 7, 12, 1, 18, 5};
+      std::vector<float> ref(n * width);
+      for (int64_t i = 0; i < n; i++)
+        for (int64_t c = 0; c < width; c++) ref[i * width + c] = src[rows[i] * width + c];
+      Dev ds(src), dd(ref.size() * 4);
+      CALL(hlc_gather_rows(dd.f(), ds.f(), rows.data(), n, width));
+      auto out = dd.get<float>(ref.size());
+      report(name, {{"dst", compare(out.data(), ref.data(), ref.size(), 0, 0)}}, 0);
+    }
+  }
+  {
+    const std::string name = "data add_scaled n=100003 alpha=0.22";
+    if (selected(name)) {
+      const int64_t n = 100003;
+      auto y = rnd(n, 83), x = rnd(n, 84);
+      std::vector<float> ref(y);
+      for (int64_t i = 0; i < n; i++) ref[i] += 0.22f * x[i];
+      Dev dy(y), dx(x);
+      CALL(hlc_add_scaled(dy.f(), dx.f(), 0.22f, n));
+      auto out = dy.get<float>(n);
+      report(name, {{"y", compare(out.data(), ref.data(), n, 1e-6, 1e-7)}}, 1e-7);
+    }
+  }
+  struct K { int64_t page, pos0, n, n_kv, dh; };
+  const K kvs[] = {{16, 0, 1, 4, 64}, {16, 15, 2, 4, 64}, {32, 40, 100, 8, 128}, {64, 63, 1, 1, 80}};
+  for (const K& c : kvs) {
+    const std::string name = "data kv_write page=" + std::to_string(c.page) + " pos0=" + std::to_string(c.pos0) +
+                             " n=" + std::to_string(c.n) + " Hkv=" + std::to_string(c.n_kv) + " Dh=" +
+                             std::to_string(c.dh);
+    if (!selected(name)) continue;
+    const int64_t n_pages = (c.pos0 + c.n - 1) / c.page + 2, page_floats = c.n_kv * c.page * c.dh;
+    auto pool = rnd(n_pages * page_floats, 85), src = rnd(c.n * c.n_kv * c.dh, 86);
+    std::vector<float> ref(pool);
+    for (int64_t t = 0; t < c.n; t++) {
+      const int64_t p = c.pos0 + t;
+      for (int64_t h = 0; h < c.n_kv; h++)
+        for (int64_t d = 0; d < c.dh; d++)
+          ref[(p / c.page) * page_floats + (h * c.page + p % c.page) * c.dh + d] = src[(t * c.n_kv + h) * c.dh + d];
+    }
+    Dev dp(pool), ds(src);
+    std::vector<float*> pages;
+    for (int64_t i = 0; i < n_pages; i++) pages.push_back(dp.f() + i * page_floats);
+    CALL(hlc_kv_write(pages.data(), n_pages, c.page, ds.f(), c.pos0, c.n, c.n_kv, c.dh));
+    auto out = dp.get<float>(pool.size());
+    report(name, {{"pages", compare(out.data(), ref.data(), ref.size(), 0, 0)}}, 0);
+  }
+}
+
+// ---- error paths (must not crash, must name the op)
+
+void test_errors() {
+  const std::string name = "errors: bad arguments return a status and a message";
+  if (!selected(name)) return;
+  bool ok = true;
+  std::string why;
+  auto expect = [&](int st, const char* what) {
+    if (st == 0 || std::strlen(hlc_last_error()) == 0) {
+      ok = false;
+      why += std::string(" ") + what;
+    }
+  };
+  expect(hlc_rmsnorm(nullptr, nullptr, nullptr, 4, 0, 1e-6f), "rmsnorm dim=0");
+  hl::WeightView w{};
+  w.dtype = static_cast<DType>(9);  // not a weight type of this build
+  w.rows = 4;
+  w.cols = 32;
+  w.row_bytes = 18;
+  w.data = reinterpret_cast<const uint8_t*>(16);
+  float* dummy = reinterpret_cast<float*>(16);
+  expect(hlc_matmul(dummy, dummy, 1, &w), "matmul dtype 9");
+  hl::AttentionDims ad{6, 4, 64, 1.0f};
+  int32_t cu[2] = {0, 1};
+  hl::KvView kv{};
+  expect(hlc_attention(dummy, dummy, &ad, cu, 1, &kv), "attention Hq % Hkv");
+  hl::SsmDims sd{3, 4, 8, 2};
+  float* st[1] = {nullptr};
+  expect(hlc_ssm_scan(dummy, dummy, dummy, dummy, dummy, dummy, nullptr, nullptr, &sd, cu, 1, st, 0), "ssm H % G");
+  std::printf("%s %s%s\n", ok ? "PASS" : "FAIL", name.c_str(), ok ? "" : (" not rejected:" + why).c_str());
+  (ok ? g_pass : g_fail)++;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc > 1) g_filter = argv[1];
+  int n_dev = 0;
+  if (hlc_device_count(&n_dev) != 0 || n_dev == 0) {
+    std::printf("SKIPPED: %s\n", hlc_last_error());
+    return 0;
+  }
+  struct hlc_device_info info{};
+  if (hlc_device_info(0, &info) == 0)
+    std::printf("device 0: %s (sm_%d%d, %d SMs, %.1f GiB, driver %d, runtime %d, %.0f GB/s theoretical)\n", info.name,
+                info.major, info.minor, info.multiprocessors, info.total_memory / 1073741824.0, info.driver_version,
+                info.runtime_version, info.memory_bandwidth_gbs);
+  if (hlc_set_device(0) != 0) {
+    std::printf("FAIL set_device: %s\n0 passed, 1 failed\n", hlc_last_error());
+    return 1;
+  }
+  hl::ThreadPool pool(std::max(1, std::min(8, hl::default_thread_count())));
+  g_pool = &pool;
+  test_rmsnorm();
+  test_swiglu();
+  test_embed();
+  test_conv1d();
+  test_ssm();
+  test_attention();
+  test_matmul();
+  test_moe();
+  test_argmax();
+  test_data();
+  test_errors();
+  // sm_80+: GEMM / SSD tiles and attention prefill above ran on tensor cores
+  // (3xTF32); run those families again on the SIMT path.
+  if (info.major >= 8 && hlc_use_tensor_cores(0) == 0) {
+    g_suffix = " [simt]";
+    test_matmul();
+    test_moe();
+    test_ssm();
+    test_attention();
+    hlc_use_tensor_cores(-1);
+    g_suffix.clear();
+  }
+  std::printf("%d passed, %d failed\n", g_pass, g_fail);
+  return g_fail == 0 ? 0 : 1;
+}
