@@ -259,7 +259,8 @@ const CudaStatus& cuda_status() {
     }
     int count = 0;
     if (api->hlc_device_count(&count) != HLC_OK || count <= 0) {
-      status.reason = std::string("no usable CUDA device: ") + (api->hlc_last_error() ? api->hlc_last_error() : "none found");
+      const char* e = api->hlc_last_error();
+      status.reason = e && *e ? e : "no CUDA device found";
       return;
     }
     struct hlc_device_info info {};
