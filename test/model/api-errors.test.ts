@@ -64,3 +64,16 @@ test('the JS thread stays responsive while a long eval runs', async () => {
   expect(ticks).toBeGreaterThanOrEqual(1);
   await model.dispose();
 });
+
+test('with the CUDA library built but no GPU, auto falls back to CPU and names the reason', async () => {
+  const { native } = await import('../../lib/native');
+  const status = native().cudaStatus();
+  expect(typeof status.reason).toBe('string');
+  expect(status.reason.length).toBeGreaterThan(0);
+  if (status.available) return; // a GPU machine: covered by npm run test:gpu
+  const m = await loadModel(fixtureGguf('granite-h-tiny-dense'), { device: 'auto', threads: 1 });
+  expect(m.device).toBe('cpu');
+  expect(m.deviceReason).toContain(status.reason);
+  await m.dispose();
+  await expect(loadModel(fixtureGguf('granite-h-tiny-dense'), { device: 'cuda' })).rejects.toThrow(status.reason);
+});
