@@ -1,16 +1,33 @@
 #!/usr/bin/env node
-// npm run test:gpu: the GPU test entry point. Until the CUDA backend lands
-// (cuda/README.md) there is nothing to run on a GPU; say so visibly and exit 0.
+// npm run test:gpu: on a machine with a CUDA device, runs the CUDA kernel test
+// binary (CUDA vs the CPU twins) and the jest GPU suites (golden fixtures on
+// device 'cuda'). Without a device it says why, visibly, and exits 0.
 'use strict';
-let cuda = false;
-let reason = 'this build has no CUDA backend yet';
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const path = require('path');
+
+const root = path.resolve(__dirname, '..');
+let status = { available: false, reason: 'the native addon did not load' };
 try {
-  cuda = require('node-gyp-build')(require('path').resolve(__dirname, '..')).cudaAvailable();
+  status = require('node-gyp-build')(root).cudaStatus();
 } catch (e) {
-  reason = `the native addon did not load: ${e.message.split('\n')[0]}`;
+  status.reason = `the native addon did not load: ${e.message.split('\n')[0]}`;
 }
-if (!cuda) {
-  console.log(`[hybridlm] GPU tests SKIPPED: ${reason}.`);
+if (!status.available) {
+  console.log(`[hybridlm] GPU tests SKIPPED: ${status.reason}`);
   console.log('0 passed, 0 failed, 1 skipped');
   process.exit(0);
 }
+console.log(`[hybridlm] CUDA device: ${status.reason} (${status.library})`);
+let failed = false;
+const bin = path.join(root, 'build-cuda', 'hybridlm_cuda_test');
+if (fs.existsSync(bin)) {
+  failed = spawnSync(bin, [], { stdio: 'inherit' }).status !== 0 || failed;
+} else {
+  console.log('[hybridlm] build-cuda/hybridlm_cuda_test missing: run `npm run build:cuda` first');
+  failed = true;
+}
+const jest = require.resolve('jest/bin/jest', { paths: [root] });
+failed = spawnSync(process.execPath, [jest, 'test/gpu'], { cwd: root, stdio: 'inherit' }).status !== 0 || failed;
+process.exit(failed ? 1 : 0);
