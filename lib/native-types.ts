@@ -18,6 +18,8 @@ export interface NativeCpuInfo {
   neon: boolean;
   dotprod: boolean;
   threads: number;
+  /** The SIMD path the kernels run ('scalar' | 'avx2' | 'avx512' | 'neon'); HYBRIDLM_CPU caps it. */
+  simd: string;
 }
 
 export interface NativeAddon extends NativeKernelAddon, NativeModelAddon {

@@ -3,13 +3,15 @@
  * last dim contiguous) and the data. f32 tensors hold a Float32Array; weight
  * dtypes hold their raw little-endian bytes exactly as the native kernels and
  * GGUF files store them (f16/bf16: 2 bytes per element; q8_0: per 32 elements
- * along the last dim, an f16 scale d then 32 int8 q, w = d * q).
+ * along the last dim, an f16 scale d then 32 int8 q, w = d * q; q4_0, q4_k,
+ * q5_k, q6_k: GGUF blocks along the last dim, see lib/quant/blocks.ts).
  */
 import { types } from 'util';
 import { ArgumentError, ShapeError } from './errors';
+import { BLOCK, dequantizeBlocks, quantizeBlocks, type BlockFormat } from './quant/blocks';
 
 /** Element types a {@link Tensor} can hold. */
-export type TensorDType = 'f32' | 'f16' | 'bf16' | 'q8_0';
+export type TensorDType = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0' | 'q4_k' | 'q5_k' | 'q6_k';
 
 /** Weight dtypes {@link Tensor.quantize} can produce. */
 export type QuantizedDType = Exclude<TensorDType, 'f32'>;
@@ -19,7 +21,16 @@ export const Q8_0_BLOCK = 32;
 const Q8_0_BYTES = 34;
 
 /** GGUF `ggml_type` ids of the dtypes, as the native addon expects them. */
-export const GGML_TYPE: Readonly<Record<TensorDType, number>> = Object.freeze({ f32: 0, f16: 1, q8_0: 8, bf16: 30 });
+export const GGML_TYPE: Readonly<Record<TensorDType, number>> = Object.freeze({
+  f32: 0,
+  f16: 1,
+  q4_0: 2,
+  q8_0: 8,
+  q4_k: 12,
+  q5_k: 13,
+  q6_k: 14,
+  bf16: 30,
+});
 
 const f32buf = new Float32Array(1);
 const u32buf = new Uint32Array(f32buf.buffer);
@@ -98,6 +109,16 @@ export function tensorByteLength(dtype: TensorDType, shape: readonly number[]): 
         throw new ShapeError(`Expected the last dim of a q8_0 tensor to be a multiple of 32, got ${JSON.stringify(shape)}`);
       return (n / Q8_0_BLOCK) * Q8_0_BYTES;
     }
+    case 'q4_0':
+    case 'q4_k':
+    case 'q5_k':
+    case 'q6_k': {
+      const { elems, bytes } = BLOCK[dtype];
+      const last = shape.length ? shape[shape.length - 1] : 1;
+      if (last % elems !== 0)
+        throw new ShapeError(`Expected the last dim of a ${dtype} tensor to be a multiple of ${elems}, got ${JSON.stringify(shape)}`);
+      return (n / elems) * bytes;
+    }
     default:
       dtype satisfies never;
       throw new ArgumentError(`Unknown dtype ${String(dtype)}`);
@@ -151,7 +172,8 @@ export class Tensor {
    * Converts an f32 tensor to a weight dtype: f16 and bf16 round to nearest
    * even; q8_0 takes blocks of 32 along the last dim with d = absmax / 127
    * (stored as f16) and q = round(x / d) (half away from zero, clamped to
-   * [-127, 127]), as GGUF does.
+   * [-127, 127]), as GGUF does; q4_0 / q4_k / q5_k / q6_k use the block
+   * quantizers of lib/quant/blocks.ts.
    */
   static quantize(t: Tensor, dtype: QuantizedDType): Tensor {
     if (t.dtype !== 'f32') throw new ArgumentError(`Expected an f32 tensor to quantize, got ${t.dtype}`);
@@ -178,6 +200,12 @@ export class Tensor {
             view.setInt8(b * Q8_0_BYTES + 2 + i, q);
           }
         }
+        break;
+      case 'q4_0':
+      case 'q4_k':
+      case 'q5_k':
+      case 'q6_k':
+        quantizeBlocks(dtype satisfies BlockFormat, src, out);
         break;
       default:
         dtype satisfies never;
@@ -209,6 +237,12 @@ export class Tensor {
           const d = f16BitsToF32(view.getUint16(b * Q8_0_BYTES, true));
           for (let i = 0; i < Q8_0_BLOCK; i++) out[b * Q8_0_BLOCK + i] = Math.fround(d * view.getInt8(b * Q8_0_BYTES + 2 + i));
         }
+        break;
+      case 'q4_0':
+      case 'q4_k':
+      case 'q5_k':
+      case 'q6_k':
+        dequantizeBlocks(this.dtype, this.data as Uint8Array, out);
         break;
       default:
         this.dtype satisfies never;

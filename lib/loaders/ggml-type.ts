@@ -109,7 +109,7 @@ export function ggmlTypeName(id: number): string {
 
 /**
  * The {@link TensorType} hybridlm runs for a ggml type, or undefined when the
- * type is known but not run yet (only F32, F16, BF16 and Q8_0 are today).
+ * type is known but not run yet (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K and Q6_K run).
  */
 export function runnableTensorType(t: GgmlType): TensorType | undefined {
   switch (t) {
@@ -117,9 +117,12 @@ export function runnableTensorType(t: GgmlType): TensorType | undefined {
     case GgmlType.F16: return TensorType.F16;
     case GgmlType.BF16: return TensorType.BF16;
     case GgmlType.Q8_0: return TensorType.Q8_0;
-    case GgmlType.Q4_0: case GgmlType.Q4_1: case GgmlType.Q5_0: case GgmlType.Q5_1:
-    case GgmlType.Q8_1: case GgmlType.Q2_K: case GgmlType.Q3_K: case GgmlType.Q4_K:
-    case GgmlType.Q5_K: case GgmlType.Q6_K: case GgmlType.Q8_K: case GgmlType.IQ2_XXS:
+    case GgmlType.Q4_0: return TensorType.Q4_0;
+    case GgmlType.Q4_K: return TensorType.Q4_K;
+    case GgmlType.Q5_K: return TensorType.Q5_K;
+    case GgmlType.Q6_K: return TensorType.Q6_K;
+    case GgmlType.Q4_1: case GgmlType.Q5_0: case GgmlType.Q5_1:
+    case GgmlType.Q8_1: case GgmlType.Q2_K: case GgmlType.Q3_K: case GgmlType.Q8_K: case GgmlType.IQ2_XXS:
     case GgmlType.IQ2_XS: case GgmlType.IQ3_XXS: case GgmlType.IQ1_S: case GgmlType.IQ4_NL:
     case GgmlType.IQ3_S: case GgmlType.IQ2_S: case GgmlType.IQ4_XS: case GgmlType.I8:
     case GgmlType.I16: case GgmlType.I32: case GgmlType.I64: case GgmlType.F64:

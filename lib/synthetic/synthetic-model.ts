@@ -7,14 +7,42 @@ import { Tensor, type TensorDType, GGML_TYPE, tensorByteLength } from '../tensor
 import { writeGguf, type GgufMetaValue, type GgufTensorSource } from '../writers/gguf-writer';
 import type { ModelShape } from './shapes';
 
+/**
+ * Weight type of a synthetic model's matrices: one tensor dtype for all of
+ * them, or 'q4_k_m', the mix GGUF's Q4_K_M names: Q4_K everywhere except
+ * Q6_K for the embedding and for attn_v / ffn_down on the "more bits" layers
+ * (the first and last eighth, and every third layer in between).
+ */
+export type SyntheticDType = TensorDType | 'q4_k_m';
+
 /** Options of {@link writeSyntheticGguf}. */
 export interface SyntheticModelOptions {
   /** Type of the big matrices (norms, conv, A, D, dt bias and router stay F32). Default 'f16'. */
-  dtype?: TensorDType;
+  dtype?: SyntheticDType;
   /** PRNG seed. Default 1. */
   seed?: number;
   /** Keep only the first n layers (default: all). */
   layers?: number;
+  /**
+   * Add a placeholder byte-level BPE vocabulary (`tokenizer.ggml.*`: the 256
+   * byte tokens, then `<t N>` names, no merges) so engines that insist on a
+   * tokenizer (llama.cpp) load the file; token ids are all a benchmark needs.
+   * Default false.
+   */
+  withTokenizer?: boolean;
+  /**
+   * Quantize every matrix to its dtype, then store the decoded values as F32:
+   * the float model of exactly the quantized weights (the reference a
+   * quantized model is checked against). Default false.
+   */
+  storeDequantized?: boolean;
+}
+
+/** GPT-2 byte-level alphabet: byte b -> the character that stands for it. */
+function byteLevelChars(): string[] {
+  const printable = (b: number) => (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+  let extra = 0;
+  return Array.from({ length: 256 }, (_, b) => String.fromCodePoint(printable(b) ? b : 256 + extra++));
 }
 
 function prng(seed: number): () => number {
@@ -28,6 +56,11 @@ function prng(seed: number): () => number {
     return s / 4294967296;
   };
 }
+
+/** GGUF general.file_type ids (llama.cpp's LLAMA_FTYPE_MOSTLY_*). */
+const FILE_TYPE: Record<SyntheticDType, number> = {
+  f32: 0, f16: 1, q4_0: 2, q8_0: 7, q4_k: 14, q5_k: 16, q6_k: 18, q4_k_m: 15, bf16: 32,
+};
 
 /** Writes a synthetic model of `shape` to `path`; returns the tensor count. */
 export function writeSyntheticGguf(path: string, shape: ModelShape, options: SyntheticModelOptions = {}): number {
@@ -47,17 +80,30 @@ export function writeSyntheticGguf(path: string, shape: ModelShape, options: Syn
     for (let i = 0; i < n; i++) a[i] = offset + (rand() * 2 - 1) * scale;
     return a;
   };
-  // A matrix [rows, cols] (GGUF ne {cols, rows}) in the chosen dtype.
+  const moreBits = (l: number) => l < L / 8 || l >= (7 * L) / 8 || (l - Math.floor(L / 8)) % 3 === 2;
+  const typeOf = (name: string, cols: number): TensorDType => {
+    if (dtype !== 'q4_k_m') return dtype;
+    if (cols % 256 !== 0) return 'q8_0'; // K-quants need whole 256-element blocks
+    const layer = /^blk\.(\d+)\./.exec(name);
+    if (name === 'token_embd.weight') return 'q6_k';
+    if (layer && /attn_v|ffn_down/.test(name) && moreBits(Number(layer[1]))) return 'q6_k';
+    return 'q4_k';
+  };
+  // A matrix [rows, cols] (GGUF ne {cols, rows}) in its dtype.
   const matrix = (name: string, rows: number, cols: number, experts = 0) => {
     const shp = experts ? [experts, rows, cols] : [rows, cols];
+    const dtype = typeOf(name, cols);
+    const stored = options.storeDequantized ? 'f32' : dtype;
     tensors.push({
       name,
       ne: experts ? [cols, rows, experts] : [cols, rows],
-      type: GGML_TYPE[dtype],
-      byteLength: tensorByteLength(dtype, shp),
+      type: GGML_TYPE[stored],
+      byteLength: tensorByteLength(stored, shp),
       data: () => {
         const t = Tensor.from(uniform(shp.reduce((a, b) => a * b, 1), Math.sqrt(3 / cols)), shp);
-        return dtype === 'f32' ? new Uint8Array((t.data as Float32Array).buffer) : (Tensor.quantize(t, dtype).data as Uint8Array);
+        if (dtype === 'f32') return new Uint8Array((t.data as Float32Array).buffer);
+        const q = Tensor.quantize(t, dtype);
+        return stored === 'f32' ? new Uint8Array((q.toFloat32().data as Float32Array).buffer) : (q.data as Uint8Array);
       },
     });
   };
@@ -108,7 +154,7 @@ export function writeSyntheticGguf(path: string, shape: ModelShape, options: Syn
   const metadata: Array<[string, GgufMetaValue]> = [
     ['general.architecture', { type: 'string', value: 'granitehybrid' }],
     ['general.name', { type: 'string', value: `synthetic granite-4.0-${shape.name}` }],
-    ['general.file_type', u32(dtype === 'f32' ? 0 : dtype === 'f16' ? 1 : dtype === 'q8_0' ? 7 : 32)],
+    ['general.file_type', u32(FILE_TYPE[dtype])],
     ['general.quantization_version', u32(2)],
     [A('block_count'), u32(L)],
     [A('context_length'), u32(1048576)],
@@ -134,6 +180,18 @@ export function writeSyntheticGguf(path: string, shape: ModelShape, options: Syn
     [A('ssm.time_step_rank'), u32(H)],
     [A('vocab_size'), u32(shape.vocab)],
   ];
+  if (options.withTokenizer) {
+    const tokens = [...byteLevelChars(), ...Array.from({ length: shape.vocab - 256 }, (_, i) => `<t ${i + 256}>`)];
+    metadata.push(
+      ['tokenizer.ggml.model', { type: 'string', value: 'gpt2' }],
+      ['tokenizer.ggml.pre', { type: 'string', value: 'dbrx' }],
+      ['tokenizer.ggml.tokens', { type: 'array', itemType: 'string', values: tokens }],
+      ['tokenizer.ggml.token_type', { type: 'array', itemType: 'i32', values: tokens.map(() => 1) }],
+      ['tokenizer.ggml.merges', { type: 'array', itemType: 'string', values: [] }],
+      ['tokenizer.ggml.bos_token_id', u32(0)],
+      ['tokenizer.ggml.eos_token_id', u32(0)],
+    );
+  }
   writeGguf(path, metadata, tensors);
   return tensors.length;
 }

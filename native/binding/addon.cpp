@@ -5,6 +5,7 @@
 #include "../core/cuda_bridge.h"
 #include "../core/thread_pool.h"
 #include "../cpu/cpu_features.h"
+#include "../cpu/simd/ops.h"
 #include "exports.h"
 
 namespace hl::binding {
@@ -24,6 +25,7 @@ static Napi::Value cpu_info(const Napi::CallbackInfo& info) {
   o.Set("neon", Napi::Boolean::New(env, f.neon));
   o.Set("dotprod", Napi::Boolean::New(env, f.dotprod));
   o.Set("threads", Napi::Number::New(env, default_thread_count()));
+  o.Set("simd", Napi::String::New(env, cpu::simd_ops().name));
   return o;
 }
 

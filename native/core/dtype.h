@@ -1,7 +1,7 @@
 // native/core/dtype.h: element / block types of weights.
 // Values equal the GGUF `ggml_type` ids so the TS loader can pass them through;
-// a type is usable only where dtype_supported() says so (Q4_0/Q4_K/Q5_K/Q6_K
-// plug in next: add the block layout here and a block decoder in cpu/quant).
+// a type is usable only where dtype_supported() says so. Block layouts are
+// below; their decoders live in native/cpu/quant.cpp.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -38,7 +38,11 @@ inline const char* dtype_name(DType t) {
 
 // Types the CPU kernels implement today.
 inline bool dtype_supported(DType t) {
-  return t == DType::F32 || t == DType::F16 || t == DType::BF16 || t == DType::Q8_0;
+  switch (t) {
+    case DType::F32: case DType::F16: case DType::BF16: case DType::Q8_0:
+    case DType::Q4_0: case DType::Q4_K: case DType::Q5_K: case DType::Q6_K: return true;
+  }
+  return false;
 }
 
 // Elements per block (1 for plain types) and bytes per block.
@@ -151,5 +155,44 @@ struct BlockQ8_0 {
   int8_t qs[32];
 };
 static_assert(sizeof(BlockQ8_0) == 34, "Q8_0 block must be 34 bytes");
+
+// GGUF Q4_0 block: fp16 d, 16 bytes; byte j low nibble = element j, high
+// nibble = element j + 16; w = d * (q - 8).
+struct BlockQ4_0 {
+  uint16_t d;
+  uint8_t qs[16];
+};
+static_assert(sizeof(BlockQ4_0) == 18, "Q4_0 block must be 18 bytes");
+
+// GGUF Q4_K super-block of 256: fp16 d, fp16 dmin, 12 bytes of eight 6-bit
+// scales + eight 6-bit mins, 128 bytes of nibbles (per 64-element group i the
+// low nibbles are sub-block 2i, the high nibbles sub-block 2i+1);
+// w = d * sc_j * q - dmin * m_j.
+struct BlockQ4_K {
+  uint16_t d, dmin;
+  uint8_t scales[12];
+  uint8_t qs[128];
+};
+static_assert(sizeof(BlockQ4_K) == 144, "Q4_K block must be 144 bytes");
+
+// GGUF Q5_K: as Q4_K plus qh[32] holding the fifth bit (bit 2i of qh[l] for
+// element l of sub-block 2i, bit 2i+1 for sub-block 2i+1).
+struct BlockQ5_K {
+  uint16_t d, dmin;
+  uint8_t scales[12];
+  uint8_t qh[32];
+  uint8_t qs[128];
+};
+static_assert(sizeof(BlockQ5_K) == 176, "Q5_K block must be 176 bytes");
+
+// GGUF Q6_K: ql[128] low nibbles, qh[64] high 2-bit pairs, sixteen int8
+// scales (one per 16 elements), fp16 d; w = d * scale_j * (q - 32).
+struct BlockQ6_K {
+  uint8_t ql[128];
+  uint8_t qh[64];
+  int8_t scales[16];
+  uint16_t d;
+};
+static_assert(sizeof(BlockQ6_K) == 210, "Q6_K block must be 210 bytes");
 
 }  // namespace hl

@@ -15,8 +15,13 @@
 // short prompts), each item's key range is split into parts of >= kMinSplitKeys
 // keys; parts write (m, l, o) partials and a merge computes
 //   M = max m_i, l = sum l_i e^(m_i - M), o = sum o_i e^(m_i - M) / l.
+// Per key tile, the R x 64 scores come from one register-blocked call
+// (SimdOps::gemm), exp(s - m) and its sum from SimdOps::exp_sub_sum, and P·V
+// from SimdOps::pv_accumulate, which keeps a row of o in registers across the
+// tile's keys.
 // Parallelisation: items are handed out dynamically, most expensive first.
-// Numerics: scores, exp, m, l, o in f32; a row with no visible key yet uses 0
+// Numerics: scores, exp, m, l, o in f32 (exp: ~2 ulp polynomial on the SIMD
+// paths, std::exp on scalar); a row with no visible key yet uses 0
 // as the exp base, so exp(-inf - (-inf)) never happens; an all-masked row is 0.
 #include <algorithm>
 #include <cmath>
@@ -73,8 +78,9 @@ struct Ctx {
 // ---- kernels
 
 // Online softmax of one item over keys [k0, k1). m, l: [R]; o: [R, Dh].
-static void attention_tile(const Ctx& c, const Item& it, float* m, float* l, float* o, float* sc,
-                           const float** kp, const float** vp) {
+static void attention_tile(const Ctx& c, const Item& it, float* m, float* l, float* o,
+                           float* sc /* [R, kKeyTile] */, const float** kp, const float** vp,
+                           const float** qp /* [R] */) {
   const int64_t Dh = c.d.head_dim, G = c.G, R = (it.q1 - it.q0) * G;
   const float ninf = -std::numeric_limits<float>::infinity();
   for (int64_t r = 0; r < R; r++) {
@@ -82,21 +88,25 @@ static void attention_tile(const Ctx& c, const Item& it, float* m, float* l, flo
     l[r] = 0.0f;
   }
   std::fill(o, o + R * Dh, 0.0f);
+  const SimdOps& ops = simd_ops();
+  for (int64_t r = 0; r < R; r++) qp[r] = c.q + c.row_offset(it.seq, it.q0 + r / G, r % G, it.kvh);  // [Dh]
   for (int64_t j0 = it.k0; j0 < it.k1; j0 += kKeyTile) {
     const int64_t j1 = std::min(it.k1, j0 + kKeyTile);
     for (int64_t j = j0; j < j1; j++) {
       kp[j - j0] = c.key(it.seq, it.kvh, j);
       vp[j - j0] = c.value(it.seq, it.kvh, j);
     }
+    // All R x (j1 - j0) raw scores q·k of the tile in one register-blocked call.
+    ops.gemm(sc, kKeyTile, qp, R, reinterpret_cast<const uint8_t* const*>(kp), j1 - j0, Dh, RowKind::F32);
     for (int64_t r = 0; r < R; r++) {
       const int64_t qi = it.q0 + r / G;
       const int64_t jend = std::min(j1, c.pos(it.seq, qi) + 1);
       if (jend <= j0) continue;
-      const float* qr = c.q + c.row_offset(it.seq, qi, r % G, it.kvh);  // [Dh]
+      float* srow = sc + r * kKeyTile;  // [kKeyTile]
       float mx = ninf;
       for (int64_t j = j0; j < jend; j++) {
-        sc[j - j0] = c.d.scale * dot_f32(qr, kp[j - j0], Dh);
-        mx = std::max(mx, sc[j - j0]);
+        srow[j - j0] *= c.d.scale;
+        mx = std::max(mx, srow[j - j0]);
       }
       float* orow = o + r * Dh;
       const float m_new = std::max(m[r], mx);
@@ -106,12 +116,8 @@ static void attention_tile(const Ctx& c, const Item& it, float* m, float* l, flo
         l[r] *= corr;
         for (int64_t e = 0; e < Dh; e++) orow[e] *= corr;
       }
-      float sum = 0.0f;
-      for (int64_t j = j0; j < jend; j++) {
-        const float p = std::exp(sc[j - j0] - base);
-        sum += p;
-        axpy_f32(orow, p, vp[j - j0], Dh);
-      }
+      const float sum = ops.exp_sub_sum(srow, srow, jend - j0, base);
+      ops.pv_accumulate(orow, srow, vp, jend - j0, Dh);
       l[r] += sum;
       m[r] = m_new;
     }
@@ -179,12 +185,13 @@ void attention(ThreadPool& pool, float* out, const float* q, const AttentionDims
     const int64_t R = (it.q1 - it.q0) * c.G;
     thread_local std::vector<float> buf;
     thread_local std::vector<const float*> ptrs;
-    buf.resize((size_t)(R * (Dh + 2) + kKeyTile));
-    ptrs.resize(2 * kKeyTile);
+    buf.resize((size_t)(R * (Dh + 2) + R * kKeyTile));
+    ptrs.resize((size_t)(2 * kKeyTile + R));
     float* m = it.partial >= 0 ? partials.get() + it.partial : buf.data();
     float* l = m + R;
     float* o = l + R;
-    attention_tile(c, it, m, l, o, buf.data() + R * (Dh + 2), ptrs.data(), ptrs.data() + kKeyTile);
+    attention_tile(c, it, m, l, o, buf.data() + R * (Dh + 2), ptrs.data(), ptrs.data() + kKeyTile,
+                   ptrs.data() + 2 * kKeyTile);
     if (it.partial < 0) write_rows(c, it.seq, it.kvh, it.q0, R, l, o);
   });
 

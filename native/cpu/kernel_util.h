@@ -1,9 +1,8 @@
 // native/cpu/kernel_util.h: small helpers shared by the CPU kernel files
 // (private to native/cpu; the executor uses kernels.h only).
-// The loops are written so GCC/Clang auto-vectorise them at baseline flags:
-// reductions keep kLanes independent partial sums (a float reduction in one
-// accumulator cannot be vectorised without -ffast-math), elementwise loops
-// have no loop-carried dependence. SIMD dispatch replaces these later.
+// The loops left here are written so GCC/Clang auto-vectorise them at
+// baseline flags (elementwise, no loop-carried dependence); dot products and
+// axpy go through the per-ISA table (simd/ops.h).
 #pragma once
 #include <algorithm>
 #include <atomic>
@@ -13,6 +12,7 @@
 
 #include "../core/tensor.h"
 #include "../core/thread_pool.h"
+#include "simd/ops.h"
 
 namespace hl::cpu {
 
@@ -23,24 +23,14 @@ inline float silu(float v) { return v / (1.0f + std::exp(-v)); }
 // softplus(v) = log(1 + e^v), = v above 20 where e^-v < f32 epsilon.
 inline float softplus(float v) { return v > 20.0f ? v : std::log1p(std::exp(v)); }
 
-// sum_i a[i] * b[i], f32 with kLanes partial sums.
-inline float dot_f32(const float* a, const float* b, int64_t n) {
-  float acc[kLanes] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int l = 0; l < kLanes; l++) acc[l] += a[i + l] * b[i + l];
-  float tail = 0.0f;
-  for (; i < n; i++) tail += a[i] * b[i];
-  return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
-}
+// sum_i a[i] * b[i], f32 (SIMD partial sums).
+inline float dot_f32(const float* a, const float* b, int64_t n) { return simd_ops().dot_f32(a, b, n); }
 
 // sum_i a[i]^2.
 inline float sumsq_f32(const float* a, int64_t n) { return dot_f32(a, a, n); }
 
 // y[i] += alpha * x[i]
-inline void axpy_f32(float* y, float alpha, const float* x, int64_t n) {
-  for (int64_t i = 0; i < n; i++) y[i] += alpha * x[i];
-}
+inline void axpy_f32(float* y, float alpha, const float* x, int64_t n) { simd_ops().axpy_f32(y, alpha, x, n); }
 
 // Uninitialised f32 scratch (the kernels overwrite what they read).
 inline std::unique_ptr<float[]> scratch_f32(int64_t n) {
@@ -64,16 +54,19 @@ void parallel_items(ThreadPool& pool, int64_t n_items, Fn&& fn) {
 // f16 -> f32 through a 64K-entry table (built once, thread-safe).
 const float* f16_table();
 
+// Widen/dequantize one row of K elements of type t (quant.cpp; exact in f32).
+void dequantize_row(DType t, const uint8_t* src, float* out, int64_t K);
+
 // Widen/dequantize rows [r0, r0 + n) of w into out[n, w.cols].
 void weight_rows_to_f32(const WeightView& w, int64_t r0, int64_t n, float* out);
 
 // Serial matmul core shared by matmul() and moe_forward():
 //   y[t * ldy + (r - r0)] = sum_k x_row(t)[k] * W[r, k]   for t < n_tokens, r0 <= r < r1
 // where x_row(t) = x + (x_idx ? x_idx[t] : t) * ldx. `scratch` holds at least
-// matmul_scratch_floats(w, r1 - r0) floats.
+// matmul_scratch_floats(w, r1 - r0, n_tokens) floats.
 void matmul_rows(float* y, int64_t ldy, const float* x, int64_t ldx, const int32_t* x_idx, int64_t n_tokens,
                  const WeightView& w, int64_t r0, int64_t r1, float* scratch);
-int64_t matmul_scratch_floats(const WeightView& w, int64_t n_rows);
+int64_t matmul_scratch_floats(const WeightView& w, int64_t n_rows, int64_t n_tokens);
 // Output rows per thread piece so that each piece streams >= 32 KiB of weights.
 int64_t matmul_row_grain(const WeightView& w);
 

@@ -1,29 +1,43 @@
-// native/cpu/matmul.cpp: y = x · Wᵀ over F32 / F16 / BF16 / Q8_0 weights (KERNELS.md §8).
+// native/cpu/matmul.cpp: y = x · Wᵀ over F32 / F16 / BF16 / Q8_0 / Q4_0 / Q4_K /
+// Q5_K / Q6_K weights (KERNELS.md §8).
 //   y[t, r] = sum_k x[t, k] * W[r, k]       x [n_tokens, K]; W [rows, K]; y [n_tokens, rows]
-// Weight rows are GGUF-style: F16/BF16 elements, or Q8_0 blocks along K
-// (per 32: fp16 scale d, 32 int8 q; w = d * q).
-// Parallelisation: threads split output rows, each piece >= 32 KiB of weights.
-// Inside a piece, rows go in blocks sized so their f32 form (~64 KiB) stays in
-// L2: a block is widened/dequantized once into thread scratch (F32 rows are
-// used in place) and reused for every token, so conversion costs
-// rows * K per call, not rows * K * n_tokens. The inner kernel is one
-// (token, row) dot at a time with kLanes partial sums: at baseline flags GCC
-// vectorises that form cleanly (~30 GFLOP/s/core from L1 on SSE), while
-// multi-row register blocks written in plain C++ compile to spills; the
-// register-blocked micro-kernel belongs to the SIMD issue.
-// Numerics: dequantization is exact in f32 (d * q, f16 -> f32 exact);
-// accumulation in f32 with kLanes partial sums. Int8 dot products (activations
-// quantized to Q8) come with the SIMD issue.
+// Parallelisation: threads split output rows (pieces >= 32 KiB of weights), so
+// the cores stream disjoint weight bytes.
+// Paths (the inner loops are the per-ISA SimdOps of simd/ops.h):
+//   Q8_0: the piece's activation rows are quantized once to Q8 blocks of 32
+//         (d = absmax / 127, round half even). Decode: every weight block meets
+//         them in int8 dot products (gemm_q8_0). Prefill: the rounded
+//         activations are widened back to f32 (d * q) and take the prefill
+//         path below with the decoded weights (faster than int8 dots in the
+//         dot-product form here). Either way: equal to an f64 matmul of the
+//         dequantized weights with the *quantized* activations, up to f32
+//         accumulation.
+//   F32/F16/BF16 with n_tokens <= kDirectTokens (decode GEMV): the
+//         dot-form micro-kernel reads the weight rows in place, widening
+//         f16/bf16 in registers; each weight byte is read once.
+//   Q4_0 / Q4_K / Q5_K / Q6_K with n_tokens <= kDirectTokens: each row is
+//         decoded 256 elements at a time into an L1 buffer and dotted at once
+//         (gemv_blocks), so the weights stream once.
+//   otherwise (prefill): the activations are
+//         packed K-major into panels of 2 vector widths of tokens; a block of
+//         rows is widened/dequantized once into ~256 KiB of f32 thread scratch
+//         (L2) and every panel runs the outer-product micro-kernel over it
+//         (gemm_xt), so conversion costs rows * K per call. Dequantization is
+//         exact in f32 (quant.cpp), so these match f64 on the dequantized
+//         weights and the unrounded activations.
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "kernel_util.h"
 #include "kernels.h"
 
 namespace hl::cpu {
 
-constexpr int64_t kWeightTileBytes = 64 * 1024;  // f32 bytes of one converted row block
-constexpr int64_t kPieceBytes = 32 * 1024;       // minimum weight bytes per thread piece
+constexpr int64_t kWeightTileBytes = 256 * 1024;  // f32 bytes of one converted row block
+constexpr int64_t kQ8TileBytes = 256 * 1024;      // Q8_0 weight bytes per row block
+constexpr int64_t kPieceBytes = 32 * 1024;        // minimum weight bytes per thread piece
+constexpr int64_t kDirectTokens = 4;              // F16/BF16 rows read in place up to this many tokens
 
 const float* f16_table() {
   static const float* table = [] {
@@ -36,61 +50,24 @@ const float* f16_table() {
 
 // ---- conversion
 
-static inline uint16_t load_u16(const uint8_t* p) {
-  uint16_t v;
-  std::memcpy(&v, p, 2);
-  return v;
-}
-
-static void row_to_f32(const WeightView& w, const uint8_t* src, float* out) {
-  const int64_t K = w.cols;
-  switch (w.dtype) {
-    case DType::F32:
-      std::memcpy(out, src, (size_t)K * sizeof(float));
-      return;
-    case DType::F16: {
-      // A 256 KiB table beat a branch-free bit conversion at baseline flags
-      // (no F16C); F16C conversion comes with the SIMD issue.
-      const float* tab = f16_table();
-      for (int64_t k = 0; k < K; k++) out[k] = tab[load_u16(src + 2 * k)];
-      return;
-    }
-    case DType::BF16:
-      for (int64_t k = 0; k < K; k++) {
-        uint32_t bits = (uint32_t)load_u16(src + 2 * k) << 16;
-        std::memcpy(out + k, &bits, 4);
-      }
-      return;
-    case DType::Q8_0: {
-      const float* tab = f16_table();
-      for (int64_t b = 0; b < K / 32; b++) {
-        const uint8_t* blk = src + b * (int64_t)sizeof(BlockQ8_0);
-        const float d = tab[load_u16(blk)];
-        const int8_t* q = reinterpret_cast<const int8_t*>(blk + 2);
-        for (int i = 0; i < 32; i++) out[b * 32 + i] = d * (float)q[i];
-      }
-      return;
-    }
-    default:
-      throw Error(ErrorCode::Unsupported, std::string("matmul: weight type ") + dtype_name(w.dtype) +
-                                              " is not supported by the CPU kernels yet");
-  }
-}
-
 void weight_rows_to_f32(const WeightView& w, int64_t r0, int64_t n, float* out) {
-  for (int64_t r = 0; r < n; r++) row_to_f32(w, w.row(r0 + r), out + r * w.cols);
+  for (int64_t r = 0; r < n; r++) dequantize_row(w.dtype, w.row(r0 + r), out + r * w.cols, w.cols);
 }
 
-void weight_row_to_f32(const WeightView& w, int64_t r, float* out) { row_to_f32(w, w.row(r), out); }
+void weight_row_to_f32(const WeightView& w, int64_t r, float* out) { dequantize_row(w.dtype, w.row(r), out, w.cols); }
 
 // ---- kernels
 
 static int64_t block_rows(const WeightView& w) {
-  return std::clamp<int64_t>(kWeightTileBytes / std::max<int64_t>(1, w.cols * 4), 4, 64);
+  return std::clamp<int64_t>(kWeightTileBytes / std::max<int64_t>(1, w.cols * 4), 4, 256);
 }
 
-int64_t matmul_scratch_floats(const WeightView& w, int64_t n_rows) {
-  if (w.dtype == DType::F32) return 1;
+static RowKind row_kind(DType t) {
+  return t == DType::F16 ? RowKind::F16 : t == DType::BF16 ? RowKind::BF16 : RowKind::F32;
+}
+
+int64_t matmul_scratch_floats(const WeightView& w, int64_t n_rows, int64_t n_tokens) {
+  if (w.dtype == DType::F32 || n_tokens <= kDirectTokens) return 1;
   return std::min(block_rows(w), std::max<int64_t>(1, n_rows)) * w.cols;
 }
 
@@ -100,22 +77,90 @@ int64_t matmul_row_grain(const WeightView& w) {
 
 void matmul_rows(float* y, int64_t ldy, const float* x, int64_t ldx, const int32_t* x_idx, int64_t n_tokens,
                  const WeightView& w, int64_t r0, int64_t r1, float* scratch) {
+  const SimdOps& ops = simd_ops();
   const int64_t K = w.cols;
+  thread_local std::vector<const float*> xr;
+  thread_local std::vector<const uint8_t*> wr;
+  xr.resize((size_t)n_tokens);
+  for (int64_t t = 0; t < n_tokens; t++) xr[t] = x + (x_idx ? (int64_t)x_idx[t] : t) * ldx;  // [K]
+
+  if (w.dtype == DType::Q8_0) {
+    const int64_t nb = K / kQ8Block;
+    thread_local std::vector<int8_t> xq;
+    thread_local std::vector<float> xd;
+    xq.resize((size_t)(n_tokens * K));
+    xd.resize((size_t)(n_tokens * nb));
+    for (int64_t t = 0; t < n_tokens; t++) ops.quantize_q8(xq.data() + t * K, xd.data() + t * nb, xr[t], K);
+    if (n_tokens <= kDirectTokens) {
+      // Decode GEMV: int8 dot products, each weight block read once.
+      thread_local std::vector<const int8_t*> xqp;
+      thread_local std::vector<const float*> xdp;
+      xqp.resize((size_t)n_tokens);
+      xdp.resize((size_t)n_tokens);
+      for (int64_t t = 0; t < n_tokens; t++) {
+        xqp[t] = xq.data() + t * K;
+        xdp[t] = xd.data() + t * nb;
+      }
+      const int64_t rb = std::clamp<int64_t>(kQ8TileBytes / std::max<int64_t>(1, w.row_bytes), 4, 4096);
+      wr.resize((size_t)rb);
+      for (int64_t b0 = r0; b0 < r1; b0 += rb) {
+        const int64_t n = std::min(rb, r1 - b0);
+        for (int64_t r = 0; r < n; r++) wr[r] = w.row(b0 + r);
+        ops.gemm_q8_0(y + (b0 - r0), ldy, xqp.data(), xdp.data(), n_tokens, wr.data(), n, K);
+      }
+      return;
+    }
+    // Prefill: the same rounded activations, widened back (d * q) so the f32
+    // micro-kernel below runs them against the decoded weights: same numerics
+    // as the int8 path, at f32 GEMM speed.
+    thread_local std::vector<float> xdq;
+    xdq.resize((size_t)(n_tokens * K));
+    for (int64_t t = 0; t < n_tokens; t++) {
+      for (int64_t i = 0; i < K; i++) xdq[t * K + i] = xd[t * nb + i / kQ8Block] * (float)xq[t * K + i];
+      xr[t] = xdq.data() + t * K;
+    }
+  }
+
+  if (n_tokens <= kDirectTokens && (w.dtype == DType::F32 || w.dtype == DType::F16 || w.dtype == DType::BF16)) {
+    // Decode GEMV: one pass over the rows, widened in registers.
+    wr.resize((size_t)(r1 - r0));
+    for (int64_t r = r0; r < r1; r++) wr[r - r0] = w.row(r);
+    ops.gemm(y, ldy, xr.data(), n_tokens, wr.data(), r1 - r0, K, row_kind(w.dtype));
+    return;
+  }
+
+  if (n_tokens <= kDirectTokens) {
+    // Decode GEMV over 4/5/6-bit rows: decoded 256 at a time in L1 and dotted.
+    wr.resize((size_t)(r1 - r0));
+    for (int64_t r = r0; r < r1; r++) wr[r - r0] = w.row(r);
+    ops.gemv_blocks(y, ldy, xr.data(), n_tokens, wr.data(), r1 - r0, K, (int)w.dtype);
+    return;
+  }
+
+  // Prefill: activations packed once into panels of x_panel tokens (K-major),
+  // weights widened/dequantized one L2-sized block of rows at a time (F32
+  // rows in place); every panel passes over the block while it is in L2.
+  const int64_t P = ops.x_panel, n_panels = (n_tokens + P - 1) / P;
+  thread_local std::vector<float> xt;
+  xt.resize((size_t)(n_panels * P * K));
+  for (int64_t p = 0; p < n_panels; p++)
+    ops.pack_x(xt.data() + p * P * K, xr.data() + p * P, std::min(P, n_tokens - p * P), K);
   const int64_t rb = block_rows(w);
-  const float* rows[64];
+  thread_local std::vector<const float*> wf;
+  wf.resize((size_t)rb);
   for (int64_t b0 = r0; b0 < r1; b0 += rb) {
     const int64_t n = std::min(rb, r1 - b0);
     if (w.dtype == DType::F32) {
-      for (int64_t r = 0; r < n; r++) rows[r] = reinterpret_cast<const float*>(w.row(b0 + r));
+      for (int64_t r = 0; r < n; r++) wf[r] = reinterpret_cast<const float*>(w.row(b0 + r));
     } else {
       weight_rows_to_f32(w, b0, n, scratch);  // [n, K]
-      for (int64_t r = 0; r < n; r++) rows[r] = scratch + r * K;
+      for (int64_t r = 0; r < n; r++) wf[r] = scratch + r * K;
     }
-    for (int64_t t = 0; t < n_tokens; t++) {
-      const float* xt = x + (x_idx ? (int64_t)x_idx[t] : t) * ldx;  // [K]
-      float* yt = y + t * ldy + (b0 - r0);                          // [n]
-      for (int64_t r = 0; r < n; r++) yt[r] = dot_f32(xt, rows[r], K);
-    }
+    // (Blocking K as well was slower here: the transposed tile stores then
+    // revisit y once per K block.)
+    for (int64_t p = 0; p < n_panels; p++)
+      ops.gemm_xt(y + p * P * ldy + (b0 - r0), ldy, xt.data() + p * P * K, std::min(P, n_tokens - p * P), wf.data(),
+                  n, K, false);
   }
 }
 
@@ -126,8 +171,9 @@ void matmul(ThreadPool& pool, float* y, const float* x, int64_t n_tokens, const 
   pool.parallel_for(
       w.rows,
       [&](int64_t b, int64_t e, int) {
-        auto scratch = scratch_f32(matmul_scratch_floats(w, e - b));
-        matmul_rows(y + b, w.rows, x, w.cols, nullptr, n_tokens, w, b, e, scratch.get());
+        thread_local std::vector<float> scratch;
+        scratch.resize((size_t)matmul_scratch_floats(w, e - b, n_tokens));
+        matmul_rows(y + b, w.rows, x, w.cols, nullptr, n_tokens, w, b, e, scratch.data());
       },
       matmul_row_grain(w));
 }

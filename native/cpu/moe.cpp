@@ -127,14 +127,14 @@ static void moe_forward_batch(ThreadPool& pool, float* out, const float* x, cons
       thread_local std::vector<float> scratch;
       if (it.which == 2) {
         WeightView v = expert_view(w.down, w.down_expert_stride, it.expert);
-        scratch.resize((size_t)matmul_scratch_floats(v, it.r1 - it.r0));
+        scratch.resize((size_t)matmul_scratch_floats(v, it.r1 - it.r0, n_e));
         matmul_rows(o_sorted + s0 * D + it.r0, D, h_gate + s0 * F, F, nullptr, n_e, v, it.r0, it.r1,
                     scratch.data());
       } else {
         WeightView v = it.which == 0 ? expert_view(w.gate, w.gate_expert_stride, it.expert)
                                      : expert_view(w.up, w.up_expert_stride, it.expert);
         float* h = it.which == 0 ? h_gate : h_up;
-        scratch.resize((size_t)matmul_scratch_floats(v, it.r1 - it.r0));
+        scratch.resize((size_t)matmul_scratch_floats(v, it.r1 - it.r0, n_e));
         matmul_rows(h + s0 * F + it.r0, F, x, D, slot_token.data() + s0, n_e, v, it.r0, it.r1, scratch.data());
       }
     });

@@ -7,11 +7,11 @@
 // A, D, dt_bias [H]; states[s] [H, P, N] (N contiguous).
 //
 // Recurrence (chunk_size == 0; also ssm_step): work items are (sequence, head,
-// block of kRowBlock state rows). An item copies its state rows to a local
-// buffer once, sweeps tokens in tiles of kTokTile (so the B/C tile stays in L1/L2
-// while every row of the block passes over it), updates each row and forms its
-// y in one fused pass over N, and writes the rows back once: the state pool is
-// read and written once per call. dt and exp(a) are computed once per (item, token).
+// block of kRowBlock state rows). An item sweeps tokens in tiles of kTokTile
+// (so the B/C tile stays in L1/L2 while every row of the block passes over it);
+// each row is held in registers across the tile (SimdOps::ssm_row_scan), which
+// updates it and forms its y in one fused pass over N: the state pool is read
+// and written once per token tile. dt and exp(a) are computed once per (item, token).
 //
 // Chunked SSD (chunk_size = Q > 0; Dao & Gu 2024, Mamba-2 paper §6): sequences
 // are cut into chunks of <= Q tokens that never straddle a sequence boundary.
@@ -75,51 +75,29 @@ ScanArgs make_args(float* y, const float* x, const float* dt_raw, const float* A
 
 // ---- kernels
 
-// One state row: S = S * da + dx * B; returns S · C (fused, one pass over N).
-static inline float ssm_row_update(float* S, const float* Bt, const float* Ct, float da, float dx, int64_t N) {
-  float acc[kLanes] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t n = 0;
-  for (; n + kLanes <= N; n += kLanes)
-    for (int l = 0; l < kLanes; l++) {
-      float s = S[n + l] * da + dx * Bt[n + l];
-      S[n + l] = s;
-      acc[l] += s * Ct[n + l];
-    }
-  float tail = 0.0f;
-  for (; n < N; n++) {
-    float s = S[n] * da + dx * Bt[n];
-    S[n] = s;
-    tail += s * Ct[n];
-  }
-  return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
-}
-
-// Recurrence over tokens [start, start + len) for head h, rows [p0, p1).
+// Recurrence over tokens [start, start + len) for head h, rows [p0, p1),
+// updated in place in the state pool. Per token tile, each row runs through
+// ssm_row_scan, which keeps it in registers across the tile's tokens.
 static void ssm_scan_recurrent_rows(const ScanArgs& a, int64_t start, int64_t len, float* state /* [H, P, N] */,
-                                    int64_t h, int64_t p0, int64_t p1, float* S /* [p1-p0, N] */,
-                                    float* dtv /* [kTokTile] */, float* dav /* [kTokTile] */) {
-  const int64_t N = a.N, g = a.group_of(h), nr = p1 - p0;
+                                    int64_t h, int64_t p0, int64_t p1, float* dtv /* [kTokTile] */,
+                                    float* dav /* [kTokTile] */, float* dxv /* [kTokTile] */,
+                                    float* yv /* [kTokTile] */) {
+  const SimdOps& ops = simd_ops();
+  const int64_t N = a.N, g = a.group_of(h);
   const float Ah = a.A[h], Dh = a.skip(h);
-  float* rows = state + (h * a.P + p0) * N;
-  std::memcpy(S, rows, (size_t)(nr * N) * sizeof(float));
   for (int64_t t0 = 0; t0 < len; t0 += kTokTile) {
-    const int64_t nt = std::min(kTokTile, len - t0);
+    const int64_t nt = std::min(kTokTile, len - t0), ts = start + t0;
     for (int64_t i = 0; i < nt; i++) {
-      dtv[i] = a.dt(start + t0 + i, h);
+      dtv[i] = a.dt(ts + i, h);
       dav[i] = std::exp(dtv[i] * Ah);
     }
-    for (int64_t r = 0; r < nr; r++) {
-      float* Sr = S + r * N;
-      const int64_t p = p0 + r;
-      for (int64_t i = 0; i < nt; i++) {
-        const int64_t t = start + t0 + i;
-        const float xv = a.x_row(t, h)[p];
-        float yv = ssm_row_update(Sr, a.b_row(t, g), a.c_row(t, g), dav[i], dtv[i] * xv, N);
-        a.y_row(t, h)[p] = yv + Dh * xv;
-      }
+    for (int64_t p = p0; p < p1; p++) {
+      float* Sr = state + (h * a.P + p) * N;  // [N]
+      for (int64_t i = 0; i < nt; i++) dxv[i] = dtv[i] * a.x_row(ts + i, h)[p];
+      ops.ssm_row_scan(Sr, N, a.b_row(ts, g), a.c_row(ts, g), a.G * N, dav, dxv, yv, nt);
+      for (int64_t i = 0; i < nt; i++) a.y_row(ts + i, h)[p] = yv[i] + Dh * a.x_row(ts + i, h)[p];
     }
   }
-  std::memcpy(rows, S, (size_t)(nr * N) * sizeof(float));
 }
 
 namespace {
@@ -196,15 +174,13 @@ static void ssm_scan_recurrent(ThreadPool& pool, const ScanArgs& a, const int32_
   const int64_t n_rb = (a.P + kRowBlock - 1) / kRowBlock;
   const int64_t per_seq = a.H * n_rb;
   parallel_items(pool, (int64_t)n_seqs * per_seq, [&](int64_t it) {
-    thread_local std::vector<float> buf;
-    buf.resize((size_t)(kRowBlock * a.N + 2 * kTokTile));
+    float buf[4 * kTokTile];
     const int64_t s = it / per_seq, h = (it % per_seq) / n_rb, rb = it % n_rb;
     const int64_t start = cu_seqlens[s], len = cu_seqlens[s + 1] - start;
     if (len == 0) return;
     const int64_t p0 = rb * kRowBlock, p1 = std::min(a.P, p0 + kRowBlock);
-    float* S = buf.data();
-    ssm_scan_recurrent_rows(a, start, len, states[s], h, p0, p1, S, S + kRowBlock * a.N,
-                            S + kRowBlock * a.N + kTokTile);
+    ssm_scan_recurrent_rows(a, start, len, states[s], h, p0, p1, buf, buf + kTokTile, buf + 2 * kTokTile,
+                            buf + 3 * kTokTile);
   });
 }
 
@@ -270,6 +246,7 @@ void ssm_step(ThreadPool& pool, float* y, const float* x, const float* dt_raw, c
               float* const* states) {
   const ScanArgs a = make_args(y, x, dt_raw, A, B, C, D, dt_bias, dims);
   // Pure bandwidth: each (sequence, head) streams its [P, N] state once, in place.
+  const SimdOps& ops = simd_ops();
   pool.parallel_for(
       (int64_t)n_seqs * a.H,
       [&](int64_t b, int64_t e, int) {
@@ -279,8 +256,12 @@ void ssm_step(ThreadPool& pool, float* y, const float* x, const float* dt_raw, c
           float* S = states[s] + h * a.P * a.N;  // [P, N]
           const float* xr = a.x_row(s, h);
           float* yr = a.y_row(s, h);
-          for (int64_t p = 0; p < a.P; p++)
-            yr[p] = ssm_row_update(S + p * a.N, a.b_row(s, g), a.c_row(s, g), da, dt * xr[p], a.N) + Dh * xr[p];
+          for (int64_t p = 0; p < a.P; p++) {
+            const float dx = dt * xr[p];
+            float yv;
+            ops.ssm_row_scan(S + p * a.N, a.N, a.b_row(s, g), a.c_row(s, g), 0, &da, &dx, &yv, 1);
+            yr[p] = yv + Dh * xr[p];
+          }
         }
       },
       4);

@@ -1,12 +1,15 @@
 /**
- * matmul over F32 / F16 / BF16 / Q8_0 weights vs a float64 matmul of the
- * dequantized weights (error bounded by 1e-5 of sum |x·w| per output), and
- * embedding lookup over every dtype; bad inputs.
+ * matmul over F32 / F16 / BF16 / Q8_0 / Q4_0 / Q4_K / Q5_K / Q6_K weights vs a
+ * float64 matmul of the dequantized weights (error bounded by 1e-5 of
+ * sum |x·w| per output). Q8_0 runs int8 dot products on activations rounded
+ * to Q8 blocks, so its reference uses the *same* rounded activations
+ * (KERNELS.md §8). Embedding lookup over every dtype; bad inputs.
  */
 import { callNative, ArgumentError, ShapeError, UnsupportedError } from '../../lib/errors';
 import { kernels } from '../../lib/kernels';
 import { native } from '../../lib/native';
 import { Tensor, bf16BitsToF32, f16BitsToF32, type TensorDType } from '../../lib/tensor';
+import { q8RoundActivations } from '../../lib/quant/q8-activations';
 import { matmulRef } from '../reference/matmul';
 import { expectEqualArrays, prng, randn } from './helpers';
 import { MATMUL_REL } from './tolerances';
@@ -30,6 +33,16 @@ const cases: { T: number; N: number; K: number; dtype: TensorDType; seed: number
   { T: 33, N: 67, K: 256, dtype: 'q8_0', seed: 12 },
   { T: 4, N: 70, K: 4096, dtype: 'q8_0', seed: 13 },
   { T: 65, N: 9, K: 4096 + 32, dtype: 'f16', seed: 14 },
+  { T: 5, N: 4, K: 33, dtype: 'f16', seed: 15 },
+  { T: 4, N: 5, K: 17, dtype: 'bf16', seed: 16 },
+  { T: 7, N: 13, K: 1056, dtype: 'q8_0', seed: 17 },
+  { T: 1, N: 5, K: 32, dtype: 'q4_0', seed: 20 },
+  { T: 6, N: 33, K: 1024 + 32, dtype: 'q4_0', seed: 21 },
+  { T: 1, N: 3, K: 256, dtype: 'q4_k', seed: 22 },
+  { T: 9, N: 17, K: 768, dtype: 'q4_k', seed: 23 },
+  { T: 2, N: 9, K: 512, dtype: 'q5_k', seed: 24 },
+  { T: 1, N: 7, K: 256, dtype: 'q6_k', seed: 25 },
+  { T: 5, N: 31, K: 1280, dtype: 'q6_k', seed: 26 },
 ];
 
 describe('matmul vs float64 over dequantized weights', () => {
@@ -39,7 +52,8 @@ describe('matmul vs float64 over dequantized weights', () => {
     const w = weight(randn(r, [N, K], 0.5), dtype);
     const y = await kernels.matmul(x, w);
     expect(y.shape).toEqual([T, N]);
-    const { y: ref, absSum } = matmulRef(x.data, w.toFloat32().data, T, N, K);
+    const xs = dtype === 'q8_0' ? q8RoundActivations(x.data, K) : x.data;
+    const { y: ref, absSum } = matmulRef(xs, w.toFloat32().data, T, N, K);
     for (let i = 0; i < ref.length; i++) {
       const err = Math.abs(y.data[i] - ref[i]);
       if (!(err <= MATMUL_REL * absSum[i] + 1e-30))
@@ -57,6 +71,10 @@ describe('embed', () => {
     { V: 50, D: 64, dtype: 'f16' as const, scale: 10 },
     { V: 7, D: 31, dtype: 'bf16' as const, scale: 0.5 },
     { V: 300, D: 96, dtype: 'q8_0' as const, scale: 12 },
+    { V: 9, D: 64, dtype: 'q4_0' as const, scale: 1 },
+    { V: 9, D: 512, dtype: 'q4_k' as const, scale: 2 },
+    { V: 5, D: 256, dtype: 'q5_k' as const, scale: 1 },
+    { V: 6, D: 256, dtype: 'q6_k' as const, scale: 3 },
   ])('$dtype V=$V D=$D scale=$scale', async ({ V, D, dtype, scale }) => {
     const r = prng(V + D);
     const table = weight(randn(r, [V, D]), dtype);
@@ -102,7 +120,8 @@ describe('matmul / embed bad input', () => {
     await expect(callNative(() => n.matmul(new Float32Array(66), new Uint8Array(3 * 33 * 2), 2, 3, 33, 8))).rejects.toThrow(
       /multiple of 32 columns/,
     );
-    await expect(callNative(() => n.matmul(x, new Uint8Array(18 * 3), 2, 3, 32, 2))).rejects.toBeInstanceOf(UnsupportedError);
+    await expect(callNative(() => n.matmul(x, new Uint8Array(18 * 3), 2, 3, 32, 2))).resolves.toHaveLength(6);
+    await expect(callNative(() => n.matmul(x, new Uint8Array(20 * 3), 2, 3, 32, 3))).rejects.toBeInstanceOf(UnsupportedError);
     await expect(callNative(() => n.matmul(x, new Uint8Array(18 * 3), 2, 3, 32, 77))).rejects.toBeInstanceOf(UnsupportedError);
     await expect(callNative(() => n.embed(Int32Array.of(0, -1), new Float32Array(20), 5, 4, 0))).rejects.toThrow(
       /ids\[1\] = -1 is out of range \[0, 5\)/,

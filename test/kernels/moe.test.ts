@@ -8,6 +8,7 @@ import { callNative, ArgumentError, ShapeError } from '../../lib/errors';
 import { kernels } from '../../lib/kernels';
 import { native } from '../../lib/native';
 import { Tensor, type TensorDType } from '../../lib/tensor';
+import { q8RoundActivations } from '../../lib/quant/q8-activations';
 import { moeForwardRef, moeRouteRef } from '../reference/moe';
 import { expectClose, expectEqualArrays, prng, randn } from './helpers';
 import { TOL } from './tolerances';
@@ -54,7 +55,37 @@ const forwardCases: ForwardCase[] = [
   { T: 11, E: 8, k: 3, D: 64, F: 32, dtype: 'q8_0', mode: 'route', seed: 17 },
   { T: 1100, E: 8, k: 2, D: 32, F: 32, dtype: 'q8_0', mode: 'route', seed: 18 },
   { T: 40, E: 64, k: 6, D: 64, F: 32, dtype: 'f16', mode: 'route', seed: 19 },
+  { T: 3, E: 8, k: 2, D: 256, F: 256, dtype: 'q4_k', mode: 'route', seed: 20 },
+  { T: 2, E: 4, k: 2, D: 256, F: 512, dtype: 'q6_k', mode: 'skip-expert', seed: 21 },
 ];
+
+/** The dense f64 loop with both matmul inputs rounded as the native int8 path rounds them. */
+function moeForwardQ8Ref(x: Float32Array, ids: ArrayLike<number>, w: ArrayLike<number>, gate: Float32Array, up: Float32Array,
+  down: Float32Array, T: number, k: number, D: number, F: number): Float64Array {
+  const xq = q8RoundActivations(x, D);
+  const out = new Float64Array(T * D);
+  for (let t = 0; t < T; t++)
+    for (let j = 0; j < k; j++) {
+      const e = ids[t * k + j];
+      const h = new Float32Array(F);
+      for (let f = 0; f < F; f++) {
+        let g = 0;
+        let u = 0;
+        for (let d = 0; d < D; d++) {
+          g += gate[(e * F + f) * D + d] * xq[t * D + d];
+          u += up[(e * F + f) * D + d] * xq[t * D + d];
+        }
+        h[f] = (g / (1 + Math.exp(-g))) * u;
+      }
+      const hq = q8RoundActivations(h, F);
+      for (let d = 0; d < D; d++) {
+        let acc = 0;
+        for (let f = 0; f < F; f++) acc += down[(e * D + d) * F + f] * hq[f];
+        out[t * D + d] += w[t * k + j] * acc;
+      }
+    }
+  return out;
+}
 
 describe('moeForward vs dense reference', () => {
   test.each(forwardCases)('$dtype T=$T E=$E k=$k D=$D F=$F $mode', async (c) => {
@@ -71,10 +102,17 @@ describe('moeForward vs dense reference', () => {
     if (c.mode === 'one-expert') ids = ids.map((_, i) => (i % c.k === 0 ? 3 : (3 + (i % c.k)) % c.E)); // slot 0 of every token -> expert 3
     if (c.mode === 'skip-expert') ids = ids.map((e) => (e === 1 ? 0 : e)); // expert 1 gets no tokens (ids may repeat)
     const out = await kernels.moeForward(x, ids, route.weights, experts);
-    const ref = moeForwardRef(x.data, ids, route.weights.data, experts.gate.toFloat32().data, experts.up.toFloat32().data,
-      experts.down.toFloat32().data, c.T, c.k, c.D, c.F);
+    const [gate, up, down] = [experts.gate, experts.up, experts.down].map((t) => t.toFloat32().data as Float32Array);
     expect(out.shape).toEqual([c.T, c.D]);
-    expectClose('moeForward', out.data, ref, TOL.moe, out.shape);
+    if (c.dtype === 'q8_0') {
+      // Q8_0 experts run int8 dot products on activations rounded to Q8 blocks:
+      // the reference rounds x and the hidden rows the same way.
+      const ref = moeForwardQ8Ref(x.data as Float32Array, ids, route.weights.data, gate, up, down, c.T, c.k, c.D, c.F);
+      expectClose('moeForward', out.data, ref, TOL.q8Activations, out.shape);
+    } else {
+      const ref = moeForwardRef(x.data, ids, route.weights.data, gate, up, down, c.T, c.k, c.D, c.F);
+      expectClose('moeForward', out.data, ref, TOL.moe, out.shape);
+    }
   });
 
   test('all tokens on one expert (k = 1)', async () => {

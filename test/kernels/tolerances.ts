@@ -26,6 +26,12 @@ export const TOL = {
   attention: { rtol: 1e-4, atol: 1e-5, nmse: fp32Nmse },
   /** MoE FFN: two matmuls and a SwiGLU in f32 over dequantized weights */
   moe: { rtol: 1e-4, atol: 1e-5, nmse: fp32Nmse },
+  /**
+   * int8 MoE vs a reference that rounds its activations the same way: the
+   * hidden rows are rounded from f32 (native) vs f64 (reference) values, so a
+   * rare rounding tie can move one element by one step.
+   */
+  q8Activations: { rtol: 1e-3, atol: 2e-3, nmse: 1e-5 },
 } satisfies Record<string, Tolerance>;
 
 /** Quantized / widened matmul: |err| <= matmulRel * sum_k |x w| per output (fp32 accumulation). */

@@ -1,0 +1,67 @@
+// native/cpu/simd/ops.h: the per-ISA table of hot inner loops, picked once at
+// load from cpu_features() (HYBRIDLM_CPU=scalar|avx2|avx512 forces a lower
+// path). The kernel families in native/cpu/*.cpp stay ISA-free and call these.
+#pragma once
+#include <cstdint>
+
+namespace hl::cpu {
+
+enum class RowKind : int { F32 = 0, F16 = 1, BF16 = 2 };
+
+// Activations quantized for int8 dot products: per 32 elements one f32 scale
+// d = absmax / 127 and q = round_half_even(x * (1 / d)) in [-127, 127].
+constexpr int64_t kQ8Block = 32;
+
+struct SimdOps {
+  const char* name;
+  // sum_i a[i] * b[i]
+  float (*dot_f32)(const float* a, const float* b, int64_t n);
+  // y[i] += alpha * x[i]
+  void (*axpy_f32)(float* y, float alpha, const float* x, int64_t n);
+  // p[i] = exp(s[i] - base) (p may alias s); returns sum_i p[i]. Polynomial
+  // exp on the SIMD paths (~2 ulp), std::exp on scalar.
+  float (*exp_sub_sum)(float* p, const float* s, int64_t n, float base);
+  // o[e] += sum_j p[j] * v[j][e]   e < Dh, j < n (attention P·V, o held in registers)
+  void (*pv_accumulate)(float* o, const float* p, const float* const* v, int64_t n, int64_t Dh);
+  // exact widening of n halves / bfloats
+  void (*f16_to_f32)(float* out, const uint16_t* in, int64_t n);
+  void (*bf16_to_f32)(float* out, const uint16_t* in, int64_t n);
+  // GGUF block rows -> f32, exact: type is the ggml id (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)
+  void (*dequant)(int type, const uint8_t* src, float* out, int64_t K);
+  // y[t * ldy + r] = sum_k x[t][k] * w[r][k]   t < n_x, r < n_w; weight rows of `kind`
+  // (register-blocked micro-kernel; K need not be a multiple of the width).
+  void (*gemm)(float* y, int64_t ldy, const float* const* x, int64_t n_x, const uint8_t* const* w, int64_t n_w,
+               int64_t K, RowKind kind);
+  // Decode GEMV over GGUF block rows (Q4_0, Q4_K, Q5_K, Q6_K; type = ggml id), n_x <= 4:
+  // y[t * ldy + r] = sum_k x[t][k] * decode(w[r])[k], decoded 256 at a time in L1.
+  void (*gemv_blocks)(float* y, int64_t ldy, const float* const* x, int64_t n_x, const uint8_t* const* w,
+                      int64_t n_w, int64_t K, int type);
+  // Prefill form: activations of up to x_panel tokens packed K-major,
+  // xt[k * x_panel + t] (zero-padded); then
+  // y[t * ldy + r] (+)= sum_k xt[k][t] * w[r][k]   t < n_x <= x_panel, r < n_w; f32 weight
+  // rows; acc_y adds to y (K-blocked callers), otherwise overwrites.
+  int x_panel;
+  void (*pack_x)(float* xt, const float* const* x, int64_t n_x, int64_t K);
+  void (*gemm_xt)(float* y, int64_t ldy, const float* xt, int64_t n_x, const float* const* w, int64_t n_w, int64_t K,
+                  bool acc_y);
+  // q[K], d[K / 32] from x[K]; K a multiple of 32.
+  void (*quantize_q8)(int8_t* q, float* d, const float* x, int64_t K);
+  // y[t * ldy + r] = sum_b dw[r, b] * dx[t, b] * sum_i qw[r, b, i] * qx[t, b, i]  over Q8_0 weight rows
+  void (*gemm_q8_0)(float* y, int64_t ldy, const int8_t* const* xq, const float* const* xd, int64_t n_x,
+                    const uint8_t* const* w, int64_t n_w, int64_t K);
+  // One Mamba-2 state row S[N] over nt tokens (B/C rows bc_stride apart):
+  //   S = S * da[t] + dx[t] * B_t;  y[t] = S · C_t
+  void (*ssm_row_scan)(float* S, int64_t N, const float* B, const float* C, int64_t bc_stride, const float* da,
+                       const float* dx, float* y, int64_t nt);
+};
+
+// The active table (chosen once, thread-safe).
+const SimdOps& simd_ops();
+
+// Every table this build has (null where the ISA is not compiled for this arch).
+const SimdOps* simd_ops_scalar();
+const SimdOps* simd_ops_avx2();
+const SimdOps* simd_ops_avx512();
+const SimdOps* simd_ops_neon();
+
+}  // namespace hl::cpu

@@ -1,0 +1,23 @@
+// native/cpu/simd/vec.h: the one vector abstraction the fast CPU kernels are
+// written against (kernels_simd.h), instantiated once per ISA.
+//
+// Each ISA header defines, in its own namespace hl::simd::<isa>, a struct Vec:
+//   F, W             f32 register type and its lane count (scalar: float, 1)
+//   zero/set1/load/store/add/mul/fma(a, b, c) = a*b + c/hsum
+//   load_f16/load_bf16  W halves/bfloats -> F (exact widening)
+//   f16(h)           one half -> float (exact)
+//   exp(x)           e^x per lane (polynomial, ~2 ulp; scalar: std::exp)
+//   Q, q8_zero, q8_fma(acc, w, x, scale), q8_hsum:
+//                    one 32-element int8 block dot, int32 lanes -> f32, times a
+//                    scale, added to acc (w may be -128..127; x must be in
+//                    [-127, 127] so AVX2 maddubs pairs cannot saturate);
+//                    q8_fma2: two consecutive blocks at once (one zmm on AVX-512)
+// The ISA translation units (isa_*.cpp) are the only files compiled with
+// wider flags. They include exactly one ISA header, then kernels_simd.h, and
+// export one SimdOps table (ops.h); nothing else in the addon sees the
+// intrinsics. Because inline functions shared with baseline files could be
+// emitted with AVX-512 encodings and picked by the linker, code in these TUs
+// uses only its Vec, its own templates and extern libm calls.
+#pragma once
+#include <cstdint>
+#include <cstring>

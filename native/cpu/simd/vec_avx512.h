@@ -1,0 +1,76 @@
+// native/cpu/simd/vec_avx512.h: 16 x f32 in zmm; AVX-512F/BW/VL + VNNI (+BF16
+// flags). Int8 block dot: 256-bit VNNI dpbusd(|w|, sign(x, w)) straight to int32.
+#pragma once
+#include <immintrin.h>
+
+#include "vec.h"
+
+namespace hl::simd::avx512 {
+
+struct Vec {
+  using F = __m512;
+  static constexpr int W = 16;
+  static constexpr const char* name = "avx512";
+  static F zero() { return _mm512_setzero_ps(); }
+  static F set1(float v) { return _mm512_set1_ps(v); }
+  static F load(const float* p) { return _mm512_loadu_ps(p); }
+  static void store(float* p, F v) { _mm512_storeu_ps(p, v); }
+  static F add(F a, F b) { return _mm512_add_ps(a, b); }
+  static F mul(F a, F b) { return _mm512_mul_ps(a, b); }
+  static F fma(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
+  static float hsum(F v) {
+    __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+  static float f16(uint16_t h) { return _cvtsh_ss(h); }
+  static F load_f16(const uint16_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*)p)); }
+  static F load_bf16(const uint16_t* p) {
+    __m512i v = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*)p));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+  }
+  // e^x (Cephes-style range reduction + degree-6 polynomial, ~2 ulp); x <= -103 -> 0.
+  static F exp(F x) {
+    x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.3762626647949f)), _mm512_set1_ps(-103.0f));
+    const F n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    F r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    F p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(p, n);
+  }
+  using Q = __m512;
+  static Q q8_zero() { return _mm512_setzero_ps(); }
+  static Q q8_fma(Q acc, const int8_t* w, const int8_t* x, float scale) {
+    const __m256i wv = _mm256_loadu_si256((const __m256i*)w), xv = _mm256_loadu_si256((const __m256i*)x);
+    const __m256i p32 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(wv, wv), _mm256_sign_epi8(xv, wv));
+    const __m256 prod = _mm256_mul_ps(_mm256_cvtepi32_ps(p32), _mm256_set1_ps(scale));
+    return _mm512_add_ps(acc, _mm512_zextps256_ps512(prod));
+  }
+  // Two blocks in one zmm: |w| via abs, the sign of w moved onto x through a
+  // mask subtract (AVX-512BW has no vpsignb on zmm).
+  static Q q8_fma2(Q acc, const int8_t* w0, const int8_t* w1, const int8_t* x0, const int8_t* x1, float s0,
+                   float s1) {
+    const __m512i wv = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i*)w0)),
+                                          _mm256_loadu_si256((const __m256i*)w1), 1);
+    const __m512i xv = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i*)x0)),
+                                          _mm256_loadu_si256((const __m256i*)x1), 1);
+    const __mmask64 neg = _mm512_movepi8_mask(wv);
+    const __m512i sx = _mm512_mask_sub_epi8(xv, neg, _mm512_setzero_si512(), xv);
+    const __m512i p32 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(wv), sx);
+    const __m512 sc = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_set1_ps(s0)),
+                                                          _mm256_castps_pd(_mm256_set1_ps(s1)), 1));
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(p32), sc, acc);
+  }
+  static float q8_hsum(Q v) { return hsum(v); }
+};
+
+}  // namespace hl::simd::avx512

@@ -1,0 +1,68 @@
+// native/cpu/simd/vec_neon.h: 4 x f32 in a q register; arm64 baseline NEON
+// (+ sdot when the compiler targets dotprod).
+#pragma once
+#include <arm_neon.h>
+
+#include "vec.h"
+
+namespace hl::simd::neon {
+
+struct Vec {
+  using F = float32x4_t;
+  static constexpr int W = 4;
+  static constexpr const char* name = "neon";
+  static F zero() { return vdupq_n_f32(0.0f); }
+  static F set1(float v) { return vdupq_n_f32(v); }
+  static F load(const float* p) { return vld1q_f32(p); }
+  static void store(float* p, F v) { vst1q_f32(p, v); }
+  static F add(F a, F b) { return vaddq_f32(a, b); }
+  static F mul(F a, F b) { return vmulq_f32(a, b); }
+  static F fma(F a, F b, F c) { return vfmaq_f32(c, a, b); }
+  static float hsum(F v) { return vaddvq_f32(v); }
+  static float f16(uint16_t h) {
+    float16x4_t v = vreinterpret_f16_u16(vdup_n_u16(h));
+    return vgetq_lane_f32(vcvt_f32_f16(v), 0);
+  }
+  static F load_f16(const uint16_t* p) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p))); }
+  static F load_bf16(const uint16_t* p) { return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(p), 16)); }
+  // e^x (Cephes-style range reduction + degree-6 polynomial, ~2 ulp); x clamped
+  // to [-87.3, 88.3] so 2^n stays a normal float.
+  static F exp(F x) {
+    x = vmaxq_f32(vminq_f32(x, vdupq_n_f32(88.3762626647949f)), vdupq_n_f32(-87.33654475f));
+    const F n = vrndnq_f32(vmulq_f32(x, vdupq_n_f32(1.44269504088896341f)));
+    F r = vfmsq_f32(x, n, vdupq_n_f32(0.693359375f));
+    r = vfmsq_f32(r, n, vdupq_n_f32(-2.12194440e-4f));
+    F p = vdupq_n_f32(1.9875691500e-4f);
+    p = vfmaq_f32(vdupq_n_f32(1.3981999507e-3f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(8.3334519073e-3f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(4.1665795894e-2f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.6666665459e-1f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(5.0000001201e-1f), p, r);
+    p = vfmaq_f32(vaddq_f32(r, vdupq_n_f32(1.0f)), p, vmulq_f32(r, r));
+    const int32x4_t e = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23);
+    return vmulq_f32(p, vreinterpretq_f32_s32(e));
+  }
+  using Q = float32x4_t;
+  static Q q8_zero() { return vdupq_n_f32(0.0f); }
+  static Q q8_fma(Q acc, const int8_t* w, const int8_t* x, float scale) {
+    const int8x16_t w0 = vld1q_s8(w), w1 = vld1q_s8(w + 16), x0 = vld1q_s8(x), x1 = vld1q_s8(x + 16);
+#if defined(__ARM_FEATURE_DOTPROD)
+    int32x4_t s = vdotq_s32(vdotq_s32(vdupq_n_s32(0), w0, x0), w1, x1);
+#else
+    int16x8_t p = vmull_s8(vget_low_s8(w0), vget_low_s8(x0));
+    p = vmlal_s8(p, vget_high_s8(w0), vget_high_s8(x0));
+    int32x4_t s = vpaddlq_s16(p);
+    int16x8_t p1 = vmull_s8(vget_low_s8(w1), vget_low_s8(x1));
+    p1 = vmlal_s8(p1, vget_high_s8(w1), vget_high_s8(x1));
+    s = vpadalq_s16(s, p1);
+#endif
+    return vfmaq_f32(acc, vcvtq_f32_s32(s), vdupq_n_f32(scale));
+  }
+  static Q q8_fma2(Q acc, const int8_t* w0, const int8_t* w1, const int8_t* x0, const int8_t* x1, float s0,
+                   float s1) {
+    return q8_fma(q8_fma(acc, w0, x0, s0), w1, x1, s1);
+  }
+  static float q8_hsum(Q v) { return vaddvq_f32(v); }
+};
+
+}  // namespace hl::simd::neon

@@ -1,0 +1,185 @@
+// test/kernels/native/simd_consistency.cpp: every SimdOps table this build has
+// vs the scalar table, on random inputs and odd sizes. The jest suites test
+// the x86 paths through the addon; this program is how the NEON path is
+// checked without arm hardware (cross-compiled, run under qemu-user):
+//   aarch64-linux-gnu-g++ -std=c++17 -O2 -ffp-contract=off -I. -static \
+//     test/kernels/native/simd_consistency.cpp native/cpu/simd/isa_*.cpp native/cpu/simd_dispatch.cpp \
+//     native/cpu/cpu_features.cpp -o /tmp/simd_check && qemu-aarch64 /tmp/simd_check
+// (natively: g++ with the per-ISA flags of CMakeLists.txt, or link the build's objects.)
+// Exact equality where the math is exact (activation quantization, block
+// decoding); relative error bounds elsewhere. Exit status 1 on any mismatch.
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "native/core/dtype.h"
+#include "native/cpu/cpu_features.h"
+#include "native/cpu/simd/ops.h"
+
+using namespace hl;
+using namespace hl::cpu;
+
+static int failures = 0;
+static std::mt19937 rng(7);
+
+static std::vector<float> randv(size_t n, float s = 1.0f) {
+  std::normal_distribution<float> g(0.0f, s);
+  std::vector<float> v(n);
+  for (auto& x : v) x = g(rng);
+  return v;
+}
+
+static void check(const char* isa, const char* what, const float* got, const float* ref, size_t n, double tol) {
+  double scale = 1e-30;
+  for (size_t i = 0; i < n; i++) scale = std::max(scale, (double)std::fabs(ref[i]));
+  for (size_t i = 0; i < n; i++)
+    if (!(std::fabs((double)got[i] - ref[i]) <= tol * scale)) {
+      std::printf("FAIL %s %s: [%zu] got %g ref %g\n", isa, what, i, got[i], ref[i]);
+      failures++;
+      return;
+    }
+}
+
+static void run(const SimdOps& o, const SimdOps& s) {
+  const char* isa = o.name;
+  for (int64_t n : {1, 7, 16, 33, 128, 1025}) {
+    auto a = randv(n), b = randv(n);
+    float g = o.dot_f32(a.data(), b.data(), n), r = s.dot_f32(a.data(), b.data(), n);
+    check(isa, "dot_f32", &g, &r, 1, 1e-4 * std::sqrt((double)n));
+    auto y1 = b, y2 = b;
+    o.axpy_f32(y1.data(), 0.5f, a.data(), n);
+    s.axpy_f32(y2.data(), 0.5f, a.data(), n);
+    check(isa, "axpy_f32", y1.data(), y2.data(), n, 1e-6);
+    std::vector<float> p1(n), p2(n);
+    float s1 = o.exp_sub_sum(p1.data(), a.data(), n, 0.7f), s2 = s.exp_sub_sum(p2.data(), a.data(), n, 0.7f);
+    check(isa, "exp_sub_sum", p1.data(), p2.data(), n, 1e-6);
+    check(isa, "exp_sub_sum sum", &s1, &s2, 1, 1e-6);
+    for (int64_t Dh : {64, 80, 7}) {
+      auto v = randv(n * Dh), o1 = randv(Dh), o2 = o1;
+      std::vector<const float*> vr(n);
+      for (int64_t j = 0; j < n; j++) vr[j] = v.data() + j * Dh;
+      o.pv_accumulate(o1.data(), p1.data(), vr.data(), n, Dh);
+      s.pv_accumulate(o2.data(), p1.data(), vr.data(), n, Dh);
+      check(isa, "pv_accumulate", o1.data(), o2.data(), Dh, 1e-4);
+    }
+  }
+  const std::vector<std::array<int64_t, 3>> shapes = {{1, 9, 33}, {3, 13, 128}, {5, 8, 1536}, {37, 19, 96}};
+  for (auto [T, N, K] : shapes) {
+    auto x = randv(T * K), wf = randv(N * K, 0.1f);
+    std::vector<uint16_t> wh(N * K);
+    for (int64_t i = 0; i < N * K; i++) wh[i] = f32_to_f16(wf[i]);
+    std::vector<const float*> xr(T);
+    for (int64_t t = 0; t < T; t++) xr[t] = x.data() + t * K;
+    for (RowKind kind : {RowKind::F32, RowKind::F16, RowKind::BF16}) {
+      std::vector<const uint8_t*> wr(N);
+      for (int64_t r = 0; r < N; r++)
+        wr[r] = kind == RowKind::F32 ? reinterpret_cast<const uint8_t*>(wf.data() + r * K)
+                                     : reinterpret_cast<const uint8_t*>(wh.data() + r * K);
+      std::vector<float> y1(T * N), y2(T * N);
+      o.gemm(y1.data(), N, xr.data(), T, wr.data(), N, K, kind);
+      s.gemm(y2.data(), N, xr.data(), T, wr.data(), N, K, kind);
+      check(isa, "gemm", y1.data(), y2.data(), T * N, 1e-4);
+    }
+    // packed prefill form vs scalar gemm
+    std::vector<const float*> wfr(N);
+    for (int64_t r = 0; r < N; r++) wfr[r] = wf.data() + r * K;
+    std::vector<float> y1(T * N), y2(T * N);
+    std::vector<float> xt(o.x_panel * K);
+    for (int64_t t0 = 0; t0 < T; t0 += o.x_panel) {
+      int64_t nt = std::min<int64_t>(o.x_panel, T - t0);
+      o.pack_x(xt.data(), xr.data() + t0, nt, K);
+      o.gemm_xt(y1.data() + t0 * N, N, xt.data(), nt, wfr.data(), N, K, false);
+    }
+    std::vector<const uint8_t*> wr(N);
+    for (int64_t r = 0; r < N; r++) wr[r] = reinterpret_cast<const uint8_t*>(wfr[r]);
+    s.gemm(y2.data(), N, xr.data(), T, wr.data(), N, K, RowKind::F32);
+    check(isa, "gemm_xt", y1.data(), y2.data(), T * N, 1e-4);
+    if (K % 32 == 0) {
+      // activation quantization is exact: compare bytes
+      std::vector<int8_t> q1(T * K), q2(T * K);
+      std::vector<float> d1(T * K / 32), d2(T * K / 32);
+      for (int64_t t = 0; t < T; t++) {
+        o.quantize_q8(q1.data() + t * K, d1.data() + t * K / 32, xr[t], K);
+        s.quantize_q8(q2.data() + t * K, d2.data() + t * K / 32, xr[t], K);
+      }
+      if (q1 != q2 || d1 != d2) {
+        std::printf("FAIL %s quantize_q8 differs\n", isa);
+        failures++;
+      }
+      std::vector<uint8_t> wq(N * K / 32 * 34);
+      for (auto& b : wq) b = (uint8_t)rng();
+      for (int64_t blk = 0; blk < N * K / 32; blk++) {  // sane scales
+        uint16_t h = f32_to_f16(0.01f * (float)(blk % 7 + 1));
+        std::memcpy(&wq[blk * 34], &h, 2);
+      }
+      std::vector<const uint8_t*> qr(N);
+      std::vector<const int8_t*> xq(T);
+      std::vector<const float*> xd(T);
+      for (int64_t r = 0; r < N; r++) qr[r] = wq.data() + r * (K / 32) * 34;
+      for (int64_t t = 0; t < T; t++) xq[t] = q2.data() + t * K, xd[t] = d2.data() + t * K / 32;
+      o.gemm_q8_0(y1.data(), N, xq.data(), xd.data(), T, qr.data(), N, K);
+      s.gemm_q8_0(y2.data(), N, xq.data(), xd.data(), T, qr.data(), N, K);
+      check(isa, "gemm_q8_0", y1.data(), y2.data(), T * N, 1e-4);
+    }
+  }
+  // block decoders: random bytes (finite scales), bit-exact
+  const std::vector<std::array<int, 3>> formats = {{8, 34, 32}, {2, 18, 32}, {12, 144, 256}, {13, 176, 256}, {14, 210, 256}};
+  for (auto [type, bytes, elems] : formats) {
+    const int nb = 8;
+    std::vector<uint8_t> src(nb * bytes);
+    for (auto& b : src) b = (uint8_t)rng();
+    for (int blk = 0; blk < nb; blk++) {
+      uint16_t h = f32_to_f16(0.37f * (blk - 3)), h2 = f32_to_f16(-0.11f * blk);
+      int off = type == 14 ? 208 : 0;
+      std::memcpy(&src[blk * bytes + off], &h, 2);
+      if (type == 12 || type == 13) std::memcpy(&src[blk * bytes + 2], &h2, 2);
+    }
+    std::vector<float> y1(nb * elems), y2(nb * elems);
+    {  // gemv_blocks: 2 rows of nb * elems / 2, 3 tokens
+      const int64_t K = nb * elems / 2;
+      auto x = randv(3 * K);
+      const float* xr[3] = {x.data(), x.data() + K, x.data() + 2 * K};
+      const uint8_t* wr[2] = {src.data(), src.data() + nb / 2 * bytes};
+      float g1[6], g2[6];
+      o.gemv_blocks(g1, 2, xr, 3, wr, 2, K, type);
+      s.gemv_blocks(g2, 2, xr, 3, wr, 2, K, type);
+      check(isa, "gemv_blocks", g1, g2, 6, 1e-4);
+    }
+    o.dequant(type, src.data(), y1.data(), nb * elems);
+    s.dequant(type, src.data(), y2.data(), nb * elems);
+    if (std::memcmp(y1.data(), y2.data(), y1.size() * 4) != 0) {
+      std::printf("FAIL %s dequant type %d not bit-exact\n", isa, type);
+      failures++;
+    }
+  }
+  for (int64_t N : {128, 64, 100, 16, 3}) {
+    const int64_t nt = 9, st = N + 5;
+    auto S1 = randv(N), B = randv(nt * st), C = randv(nt * st), da = randv(nt), dx = randv(nt);
+    for (auto& v : da) v = std::exp(-std::fabs(v));
+    auto S2 = S1;
+    std::vector<float> y1(nt), y2(nt);
+    o.ssm_row_scan(S1.data(), N, B.data(), C.data(), st, da.data(), dx.data(), y1.data(), nt);
+    s.ssm_row_scan(S2.data(), N, B.data(), C.data(), st, da.data(), dx.data(), y2.data(), nt);
+    check(isa, "ssm_row_scan y", y1.data(), y2.data(), nt, 1e-5);
+    check(isa, "ssm_row_scan S", S1.data(), S2.data(), N, 1e-5);
+  }
+}
+
+int main() {
+  const SimdOps* s = simd_ops_scalar();
+  int n = 0;
+  const CpuFeatures& f = cpu_features();
+  const bool avx2 = f.avx2 && f.fma && f.f16c, avx512 = avx2 && f.avx512bw && f.avx512vl && f.avx512vnni;
+  for (const SimdOps* o : {avx2 ? simd_ops_avx2() : nullptr, avx512 ? simd_ops_avx512() : nullptr, simd_ops_neon()}) {
+    if (!o) continue;  // not built for this arch, or this CPU lacks the ISA
+    run(*o, *s);
+    n++;
+    std::printf("%s vs scalar: %s\n", o->name, failures ? "FAIL" : "ok");
+  }
+  std::printf("%d table(s) checked, %d failure(s)\n", n, failures);
+  return failures ? 1 : 0;
+}
