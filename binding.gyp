@@ -35,7 +35,8 @@
         "<!@(node -e \"const fs=require('fs');for(const d of ['core','cpu','model','state','binding'])for(const f of fs.readdirSync('native/'+d).sort())if(f.endsWith('.cpp'))console.log('native/'+d+'/'+f)\")",
         "native/cpu/simd/isa_scalar.cpp",
         "native/cpu/simd/isa_neon.cpp"
-      ]
+      ],
+      "conditions": [["OS=='linux'", { "libraries": ["-ldl"] }]]
     }
   ]
 }
