@@ -26,7 +26,8 @@ export interface GgufTensorSource {
 
 const VALUE_TYPE = { u32: 4, i32: 5, f32: 6, bool: 7, string: 8, array: 9, u64: 10, i64: 11, f64: 12 } as const;
 
-class ByteSink {
+/** Little-endian GGUF byte builder (also used by tests that craft broken files). */
+export class GgufByteSink {
   private chunks: Buffer[] = [];
   length = 0;
   push(b: Buffer): void {
@@ -38,7 +39,7 @@ class ByteSink {
     b.writeUInt32LE(v >>> 0);
     this.push(b);
   }
-  u64(v: number): void {
+  u64(v: number | bigint): void {
     const b = Buffer.alloc(8);
     b.writeBigUInt64LE(BigInt(v));
     this.push(b);
@@ -47,6 +48,11 @@ class ByteSink {
     const b = Buffer.from(s, 'utf8');
     this.u64(b.length);
     this.push(b);
+  }
+  /** Zero bytes up to the next multiple of `alignment`. */
+  pad(alignment: number): void {
+    const n = (alignment - (this.length % alignment)) % alignment;
+    if (n) this.push(Buffer.alloc(n));
   }
   scalar(type: string, v: number | string | boolean): void {
     const b = Buffer.alloc(8);
@@ -76,7 +82,7 @@ export function writeGguf(
   tensors: readonly GgufTensorSource[],
   alignment = 32,
 ): void {
-  const head = new ByteSink();
+  const head = new GgufByteSink();
   head.push(Buffer.from('GGUF', 'ascii'));
   head.u32(3);
   head.u64(tensors.length);

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import { GgmlType, ggmlTypeLayout } from '../../lib/loaders/ggml-type';
 import { GgufArray, GgufValue, GgufValueType, parseGgufBuffer } from '../../lib/loaders/gguf';
+import { GgufByteSink } from '../../lib/writers/gguf-writer';
 
 /** One tensor: its info and its bytes. */
 export interface EditableTensor {
@@ -101,32 +102,7 @@ export function setTensorShape(g: EditableGguf, name: string, ne: number[]): voi
   if (n !== undefined) t.data = Buffer.alloc(n);
 }
 
-class Writer {
-  private chunks: Buffer[] = [];
-  length = 0;
-  push(b: Buffer): void {
-    this.chunks.push(b);
-    this.length += b.length;
-  }
-  u32(v: number): void {
-    const b = Buffer.alloc(4);
-    b.writeUInt32LE(v >>> 0);
-    this.push(b);
-  }
-  u64(v: number | bigint): void {
-    const b = Buffer.alloc(8);
-    b.writeBigUInt64LE(BigInt(v));
-    this.push(b);
-  }
-  str(s: string): void {
-    const b = Buffer.from(s, 'utf8');
-    this.u64(b.length);
-    this.push(b);
-  }
-  pad(alignment: number): void {
-    const n = (alignment - (this.length % alignment)) % alignment;
-    if (n) this.push(Buffer.alloc(n));
-  }
+class Writer extends GgufByteSink {
   value(t: GgufValueType, v: GgufValue): void {
     const b8 = Buffer.alloc(8);
     switch (t) {
@@ -152,9 +128,6 @@ class Writer {
       default:
         t satisfies never;
     }
-  }
-  concat(): Buffer {
-    return Buffer.concat(this.chunks);
   }
 }
 

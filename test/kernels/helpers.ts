@@ -5,17 +5,7 @@
 import { Tensor } from '../../lib/tensor';
 import type { Tolerance } from './tolerances';
 
-/** mulberry32: small, fast, seeded. Returns uniform floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../helpers/random';
 
 /** Normal(0, 1) samples (Box-Muller) from a uniform source. */
 export function gauss(rand: () => number): () => number {

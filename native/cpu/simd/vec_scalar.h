@@ -3,6 +3,7 @@
 #pragma once
 #include <cmath>
 
+#include "../../core/dtype.h"
 #include "vec.h"
 
 namespace hl::simd::scalar {
@@ -19,25 +20,7 @@ struct Vec {
   static F mul(F a, F b) { return a * b; }
   static F fma(F a, F b, F c) { return a * b + c; }
   static float hsum(F v) { return v; }
-  static float f16(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-    if (exp == 0) {
-      if (man == 0) {
-        bits = sign;
-      } else {
-        int e = -1;
-        do { e++; man <<= 1; } while (!(man & 0x400));
-        bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((man & 0x3ff) << 13);
-      }
-    } else if (exp == 31) {
-      bits = sign | 0x7f800000u | (man << 13);
-    } else {
-      bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
-    }
-    float f;
-    std::memcpy(&f, &bits, 4);
-    return f;
-  }
+  static float f16(uint16_t h) { return hl::f16_to_f32(h); }
   static F load_f16(const uint16_t* p) { return f16(*p); }
   static F load_bf16(const uint16_t* p) {
     uint32_t bits = (uint32_t)*p << 16;
