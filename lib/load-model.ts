@@ -19,6 +19,18 @@ export interface LoadModelOptions {
    * split into chunks so other sequences' decodes interleave with them.
    */
   maxStepTokens?: number;
+  /**
+   * Quantize the weight matrices while loading (default 'none': use them as
+   * stored). 'q8_0' or 'q4_k' converts every F32/F16/BF16 matrix (projections,
+   * MLPs, experts, embedding / LM head) once, off the JS thread, into an owned
+   * copy in that GGUF block format; the mapped float bytes are then no longer
+   * referenced, so `model.memory().weights` shrinks. A matrix whose row length
+   * is not a multiple of 256 cannot be Q4_K and becomes Q8_0 instead (or stays
+   * as stored if the row is not a multiple of 32). Norms, conv filters, SSM
+   * parameters and the MoE router stay f32; tensors a GGUF already stores
+   * quantized are kept as they are.
+   */
+  quantize?: 'none' | 'q8_0' | 'q4_k';
   /** Called as loading advances (fraction in [0, 1]). */
   onProgress?: (progress: { phase: 'validate' | 'map' | 'ready'; fraction: number }) => void;
 }
@@ -63,6 +75,10 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
   if (!Number.isInteger(maxStepTokens) || maxStepTokens < 1) {
     throw new ArgumentError(`Expected maxStepTokens to be a positive integer, got ${String(options.maxStepTokens)}`);
   }
+  const quantize = options.quantize ?? 'none';
+  if (quantize !== 'none' && quantize !== 'q8_0' && quantize !== 'q4_k') {
+    throw new ArgumentError(`Expected quantize to be 'none', 'q8_0' or 'q4_k', got ${String(options.quantize)}`);
+  }
   const { device, reason } = pickDevice(options.device);
   options.onProgress?.({ phase: 'validate', fraction: 0 });
   const files = await openModelFiles(path);
@@ -76,6 +92,7 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
       threads,
       pageSize,
       device,
+      quantize,
     }),
   );
   // A model without a usable tokenizer still runs on token ids; model.tokenizer reports why.

@@ -17,7 +17,7 @@ import { toTokenArray } from './tokens';
 
 /** Bytes the runtime really holds for a model. */
 export interface ModelMemory {
-  /** Weight bytes referenced (memory-mapped) plus owned f32 copies of small vectors. */
+  /** Weight bytes referenced (memory-mapped) plus owned copies: f32 small vectors and weights quantized on load. */
   weights: number;
   /** Conv + SSM state of every live sequence (fixed per sequence). */
   recurrentState: number;

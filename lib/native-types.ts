@@ -50,6 +50,8 @@ export interface NativeLoadSpec {
   device: 'cpu' | 'cuda';
   /** Tokens per KV page. */
   pageSize: number;
+  /** Quantize float matrices on load ('none' when absent). */
+  quantize?: 'none' | 'q8_0' | 'q4_k';
 }
 
 /** Bytes the native side holds for one model. */

@@ -354,12 +354,20 @@ Napi::Value load_model(const Napi::CallbackInfo& info) {
     int64_t page_size = get_int(spec, "pageSize", "spec");
     HL_CHECK(threads >= 1 && threads <= 1024, Argument, "threads must be within 1..1024");
     HL_CHECK(page_size >= 1 && page_size <= 4096, Argument, "pageSize must be within 1..4096");
+    // Quantize on load (WeightStore::matrix): absent means 'none'.
+    DType quantize = DType::F32;
+    if (!spec.Get("quantize").IsUndefined()) {
+      std::string q = get_str(spec, "quantize", "spec");
+      HL_CHECK(q == "none" || q == "q8_0" || q == "q4_k", Argument,
+               "spec.quantize must be 'none', 'q8_0' or 'q4_k', got '" + q + "'");
+      quantize = q == "q8_0" ? DType::Q8_0 : q == "q4_k" ? DType::Q4_K : DType::F32;
+    }
     auto result = std::make_shared<std::shared_ptr<GraniteHybrid>>();
     auto recs = std::make_shared<std::vector<TensorRecord>>(std::move(records));
     return run_async(
         env, "hybridlm.load",
-        [paths, expected, dims, recs, threads, page_size, device, result]() {
-          auto store = std::make_unique<WeightStore>(paths, expected, std::move(*recs));
+        [paths, expected, dims, recs, threads, page_size, device, quantize, result]() {
+          auto store = std::make_unique<WeightStore>(paths, expected, std::move(*recs), quantize);
           auto backend = device == "cuda" ? make_cuda_backend(0) : make_cpu_backend((int)threads);
           *result = std::make_shared<GraniteHybrid>(dims, std::move(store), std::move(backend), page_size);
         },

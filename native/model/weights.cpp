@@ -6,9 +6,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <exception>
+#include <thread>
+
+#include "../core/thread_pool.h"
+#include "quantize.h"
 
 namespace hl {
 
@@ -43,7 +49,10 @@ static std::string shape_str(const std::vector<int64_t>& s) {
 }
 
 WeightStore::WeightStore(const std::vector<std::string>& paths, const std::vector<uint64_t>& expected_sizes,
-                         std::vector<TensorRecord> records) {
+                         std::vector<TensorRecord> records, DType quantize)
+    : quantize_(quantize) {
+  HL_CHECK(quantize == DType::F32 || quantize == DType::Q8_0 || quantize == DType::Q4_K, Argument,
+           std::string("weights: cannot quantize on load to ") + dtype_name(quantize) + " (only Q8_0 and Q4_K)");
   HL_CHECK(paths.size() == expected_sizes.size() && !paths.empty(), Argument,
            "weights: files and fileSizes must be non-empty and of equal length");
   for (size_t i = 0; i < paths.size(); i++) {
@@ -91,7 +100,94 @@ const TensorRecord& WeightStore::record(const std::string& name) const {
   return it->second;
 }
 
-const uint8_t* WeightStore::base(const TensorRecord& r) const { return files_[r.file]->data() + r.offset; }
+const uint8_t* WeightStore::base(const TensorRecord& r) const {
+  return r.owned ? r.owned : files_[r.file]->data() + r.offset;
+}
+
+// One row of a float tensor as f32 (no transform).
+static void widen_row(DType t, const uint8_t* src, float* out, int64_t cols) {
+  for (int64_t j = 0; j < cols; j++) {
+    if (t == DType::F32) {
+      std::memcpy(&out[j], src + 4 * j, 4);
+    } else {
+      uint16_t h;
+      std::memcpy(&h, src + 2 * j, 2);
+      out[j] = t == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
+    }
+  }
+}
+
+DType WeightStore::quantize_target(const TensorRecord& r) const {
+  if (quantize_ == DType::F32 || r.owned) return DType::F32;
+  if (r.dtype != DType::F32 && r.dtype != DType::F16 && r.dtype != DType::BF16) return DType::F32;
+  if (r.shape.size() < 2 || r.transform != TensorTransform::None) return DType::F32;
+  static const std::string router = "ffn_gate_inp";
+  if (r.name.size() >= router.size() && r.name.compare(r.name.size() - router.size(), router.size(), router) == 0)
+    return DType::F32;
+  const int64_t cols = r.shape.back();
+  if (cols % dtype_block_size(quantize_) == 0) return quantize_;
+  if (cols % dtype_block_size(DType::Q8_0) == 0) return DType::Q8_0;
+  return DType::F32;
+}
+
+// Converts r ([rows, cols] or [E, rows, cols], any strides) into contiguous
+// rows of `target` blocks, split over the machine's cores by rows, and points
+// r at the owned copy. The mapped source pages are dropped from this
+// process's resident set afterwards (read-only private mapping: they would
+// simply be read from the file again if touched).
+void WeightStore::quantize_tensor(TensorRecord& r, DType target) {
+  const int64_t cols = r.shape.back();
+  const int64_t rows = r.shape[r.shape.size() - 2];
+  const int64_t mats = r.shape.size() == 3 ? r.shape[0] : 1;
+  const int64_t n_rows = mats * rows;
+  const uint64_t qrow = (uint64_t)dtype_row_bytes(target, cols);
+  Buffer buf((size_t)(qrow * (uint64_t)n_rows));
+  uint8_t* dst = static_cast<uint8_t*>(buf.data());
+  const uint8_t* src = base(r);
+  const DType from = r.dtype;
+  const uint64_t row_stride = r.row_bytes, mat_stride = r.matrix_bytes;
+  auto work = [&](int64_t begin, int64_t end) {
+    std::vector<float> row((size_t)cols);
+    for (int64_t k = begin; k < end; k++) {
+      widen_row(from, src + (uint64_t)(k / rows) * mat_stride + (uint64_t)(k % rows) * row_stride, row.data(), cols);
+      quantize_row(target, row.data(), cols, dst + (uint64_t)k * qrow);
+    }
+  };
+  const int64_t work_items = n_rows * cols;
+  const int n_threads = (int)std::min<int64_t>({(int64_t)default_thread_count(), n_rows,
+                                                 std::max<int64_t>(1, work_items / (1 << 16))});
+  if (n_threads <= 1) {
+    work(0, n_rows);
+  } else {
+    std::vector<std::thread> threads;
+    std::vector<std::exception_ptr> errors((size_t)n_threads);
+    for (int t = 0; t < n_threads; t++) {
+      threads.emplace_back([&, t]() {
+        try {
+          work(n_rows * t / n_threads, n_rows * (t + 1) / n_threads);
+        } catch (...) {
+          errors[(size_t)t] = std::current_exception();
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    for (auto& e : errors)
+      if (e) std::rethrow_exception(e);
+  }
+  if (!r.owned) {
+    const uint64_t extent = (uint64_t)(mats - 1) * mat_stride + (uint64_t)(rows - 1) * row_stride +
+                            (uint64_t)dtype_row_bytes(from, cols);
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t)src + page - 1) / page * page, hi = ((uintptr_t)src + extent) / page * page;
+    if (page > 0 && hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+  }
+  r.owned = dst;
+  r.dtype = target;
+  r.row_bytes = qrow;
+  r.matrix_bytes = (uint64_t)rows * qrow;
+  r.data_bytes = (uint64_t)n_rows * qrow;
+  quantized_[r.name] = std::move(buf);
+}
 
 void WeightStore::check_shape(const TensorRecord& r, const std::vector<int64_t>& expected) const {
   HL_CHECK(r.shape == expected, Shape,
@@ -99,11 +195,14 @@ void WeightStore::check_shape(const TensorRecord& r, const std::vector<int64_t>&
                ", expected " + shape_str(expected));
 }
 
-WeightView WeightStore::matrix(const std::string& name, int64_t rows, int64_t cols) const {
-  const TensorRecord& r = record(name);
+WeightView WeightStore::matrix(const std::string& name, int64_t rows, int64_t cols) {
+  record(name);  // throws naming the tensor if it is missing
+  TensorRecord& r = records_.at(name);
   HL_CHECK(r.shape.size() >= 2, Shape, files_[r.file]->path() + ": tensor '" + r.source_name + "' must be a matrix");
   std::vector<int64_t> tail(r.shape.end() - 2, r.shape.end());
   check_shape(TensorRecord{r.name, r.source_name, r.file, 0, r.dtype, tail}, {rows, cols});
+  const DType target = quantize_target(r);
+  if (target != DType::F32) quantize_tensor(r, target);
   WeightView v;
   v.data = base(r);
   v.dtype = r.dtype;
@@ -129,18 +228,10 @@ const float* WeightStore::vector_f32(const std::string& name, int64_t numel) {
   int64_t cols = r.shape.back();
   int64_t rows = numel / cols;
   for (int64_t i = 0; i < rows; i++) {
-    const uint8_t* src = base(r) + i * r.row_bytes;
-    for (int64_t j = 0; j < cols; j++) {
-      float v;
-      if (r.dtype == DType::F32) {
-        std::memcpy(&v, src + 4 * j, 4);
-      } else {
-        uint16_t h;
-        std::memcpy(&h, src + 2 * j, 2);
-        v = r.dtype == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
-      }
-      out[i * cols + j] = r.transform == TensorTransform::NegExp ? -std::exp(v) : v;
-    }
+    float* o = out + i * cols;
+    widen_row(r.dtype, base(r) + i * r.row_bytes, o, cols);
+    if (r.transform == TensorTransform::NegExp)
+      for (int64_t j = 0; j < cols; j++) o[j] = -std::exp(o[j]);
   }
   const float* p = buf.f32();
   owned_.emplace(name, std::move(buf));
