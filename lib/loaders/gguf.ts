@@ -11,8 +11,9 @@
  * relative to the data section), then padding to `general.alignment`
  * (default 32) and the data section.
  */
-import { promises as fsp } from 'node:fs';
+import type { promises as fsp } from 'node:fs';
 import { ModelFormatError, UnsupportedError } from '../errors';
+import { withModelFile } from './open-file';
 import { GgmlType, ggmlTypeLayout, ggmlTypeName, rowByteSize, runnableTensorType } from './ggml-type';
 
 /** GGUF metadata value type ids. */
@@ -440,16 +441,7 @@ export function parseGgufBuffer(buf: Buffer, path: string, options: GgufReadOpti
  * UnsupportedError for a version or tensor type hybridlm does not handle.
  */
 export async function readGguf(path: string, options: GgufReadOptions = {}): Promise<GgufFile> {
-  let fh: fsp.FileHandle;
-  try {
-    fh = await fsp.open(path, 'r');
-  } catch (err) {
-    throw new ModelFormatError(`${path}: cannot open (${(err as Error).message})`, { cause: err });
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new ModelFormatError(`${path}: not a regular file`);
-    const fileSize = st.size;
+  return withModelFile(path, async (fh, fileSize) => {
     let buf = Buffer.alloc(0);
     let want = Math.min(fileSize, INITIAL_WINDOW);
     for (;;) {
@@ -469,9 +461,7 @@ export async function readGguf(path: string, options: GgufReadOptions = {}): Pro
         want = Math.min(fileSize, MAX_HEADER_BYTES, Math.max(buf.length * 2, err.end + INITIAL_WINDOW));
       }
     }
-  } finally {
-    await fh.close();
-  }
+  });
 }
 
 async function readFully(fh: fsp.FileHandle, buf: Buffer, from: number, path: string): Promise<void> {

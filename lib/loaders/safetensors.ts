@@ -5,9 +5,10 @@
  * Also reads sharded checkpoints (`model.safetensors.index.json`). Only the
  * header is read; every offset, size and overlap is checked against the file.
  */
-import { promises as fsp } from 'node:fs';
+import type { promises as fsp } from 'node:fs';
 import * as nodePath from 'node:path';
 import { ModelFormatError, UnsupportedError } from '../errors';
+import { withModelFile } from './open-file';
 import { readJsonFile } from './read-json';
 import { TensorType } from './types';
 
@@ -142,16 +143,7 @@ export function parseSafetensorsHeader(
  * dtype hybridlm does not run (unless allowed).
  */
 export async function readSafetensors(path: string, options: SafetensorsReadOptions = {}): Promise<SafetensorsFile> {
-  let fh: fsp.FileHandle;
-  try {
-    fh = await fsp.open(path, 'r');
-  } catch (err) {
-    throw new ModelFormatError(`${path}: cannot open (${(err as Error).message})`, { cause: err });
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new ModelFormatError(`${path}: not a regular file`);
-    const fileSize = st.size;
+  return withModelFile(path, async (fh, fileSize) => {
     if (fileSize < 8) throw new ModelFormatError(`${path}: file is ${fileSize} bytes, too short to be safetensors`);
     const lenBuf = await readAt(fh, 0, 8, path);
     const len = lenBuf.readBigUInt64LE(0);
@@ -169,9 +161,7 @@ export async function readSafetensors(path: string, options: SafetensorsReadOpti
       throw new ModelFormatError(`${path}: safetensors header is not valid JSON (${(err as Error).message})`, { cause: err });
     }
     return parseSafetensorsHeader(header, path, fileSize, 8 + n, options);
-  } finally {
-    await fh.close();
-  }
+  });
 }
 
 async function readAt(fh: fsp.FileHandle, pos: number, length: number, path: string): Promise<Buffer> {
