@@ -13,7 +13,6 @@ import { StepScheduler } from './scheduler/step-scheduler';
 import { Sequence } from './sequence';
 import type { Tokenizer } from './tokenizer/tokenizer';
 import type { ChatMessage } from './tokenizer/types';
-import { toTokenArray } from './tokens';
 
 /** Bytes the runtime really holds for a model. */
 export interface ModelMemory {
@@ -127,7 +126,6 @@ export class Model {
 
   /** Logits of every position of `tokens` fed from an empty state: Float32Array [tokens.length * vocab_size]. */
   async logits(tokens: ArrayLike<number>): Promise<Float32Array> {
-    toTokenArray(tokens, this.config.vocab_size);
     const seq = this.createSequence();
     try {
       return await seq.eval(tokens, { allLogits: true });

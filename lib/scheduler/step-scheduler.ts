@@ -54,11 +54,6 @@ export class StepScheduler {
     this.queue = keep;
   }
 
-  /** True while a step runs or requests wait. */
-  get busy(): boolean {
-    return this.running || this.queue.length > 0;
-  }
-
   private kick(): void {
     if (this.running || this.scheduled || this.queue.length === 0) return;
     this.scheduled = true;

@@ -189,18 +189,14 @@ void WeightStore::quantize_tensor(TensorRecord& r, DType target) {
   quantized_[r.name] = std::move(buf);
 }
 
-void WeightStore::check_shape(const TensorRecord& r, const std::vector<int64_t>& expected) const {
-  HL_CHECK(r.shape == expected, Shape,
-           files_[r.file]->path() + ": tensor '" + r.source_name + "' has shape " + shape_str(r.shape) +
-               ", expected " + shape_str(expected));
-}
-
 WeightView WeightStore::matrix(const std::string& name, int64_t rows, int64_t cols) {
   record(name);  // throws naming the tensor if it is missing
   TensorRecord& r = records_.at(name);
   HL_CHECK(r.shape.size() >= 2, Shape, files_[r.file]->path() + ": tensor '" + r.source_name + "' must be a matrix");
-  std::vector<int64_t> tail(r.shape.end() - 2, r.shape.end());
-  check_shape(TensorRecord{r.name, r.source_name, r.file, 0, r.dtype, tail}, {rows, cols});
+  const std::vector<int64_t> tail(r.shape.end() - 2, r.shape.end()), expected{rows, cols};
+  HL_CHECK(tail == expected, Shape,
+           files_[r.file]->path() + ": tensor '" + r.source_name + "' has shape " + shape_str(tail) + ", expected " +
+               shape_str(expected));
   const DType target = quantize_target(r);
   if (target != DType::F32) quantize_tensor(r, target);
   WeightView v;

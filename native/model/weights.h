@@ -79,7 +79,6 @@ class WeightStore {
   uint64_t bytes() const;
 
  private:
-  void check_shape(const TensorRecord& r, const std::vector<int64_t>& expected) const;
   const uint8_t* base(const TensorRecord& r) const;
   DType quantize_target(const TensorRecord& r) const;
   void quantize_tensor(TensorRecord& r, DType target);

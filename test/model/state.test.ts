@@ -107,7 +107,7 @@ for (const name of FIXTURE_NAMES) {
   });
 }
 
-test('HF directory and GGUF give identical weights byte counts per tensor role', async () => {
+test('HF directory and GGUF agree on the layer pattern, and disposed models reject further use', async () => {
   const a = await loadModel(fixtureDir('granite-h-tiny-dense'), { threads: 1 });
   const b = await loadModel(fixtureGguf('granite-h-tiny-dense'), { threads: 1 });
   expect(a.config.layer_types).toEqual(b.config.layer_types);
