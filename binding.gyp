@@ -32,7 +32,7 @@
       "target_name": "hybridlm",
       "dependencies": ["hybridlm_simd_avx2", "hybridlm_simd_avx512"],
       "sources": [
-        "<!@(node -e \"const fs=require('fs');for(const d of ['core','cpu','model','state','binding'])for(const f of fs.readdirSync('native/'+d).sort())if(f.endsWith('.cpp'))console.log('native/'+d+'/'+f)\")",
+        "<!@(node -e \"const fs=require('fs');for(const d of ['core','cpu','cuda','model','state','binding'])for(const f of fs.readdirSync('native/'+d).sort())if(f.endsWith('.cpp'))console.log('native/'+d+'/'+f)\")",
         "native/cpu/simd/isa_scalar.cpp",
         "native/cpu/simd/isa_neon.cpp"
       ],

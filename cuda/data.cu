@@ -1,5 +1,5 @@
 // cuda/data.cu: data movement between ops (the Backend's copy_columns,
-// gather_rows, add_scaled, kv_write; twins of native/cpu/backend.cpp).
+// gather_rows, add_scaled, kv_write; twins of native/cpu/cpu_backend.cpp).
 //   copy_columns: dst[r, 0:width] = src[r, col:col+width]    src rows src_stride floats apart
 //   gather_rows:  dst[i, :] = src[rows[i], :]                 rows: host int64 array (copied)
 //   add_scaled:   y[i] += alpha * x[i]

@@ -29,7 +29,7 @@ export interface NativeAddon extends NativeKernelAddon, NativeModelAddon {
   cudaStatus(): NativeCudaStatus;
 }
 
-/** Result of the CUDA probe (native/core/cuda_bridge.cpp). */
+/** Result of the CUDA probe (native/cuda/cuda_backend.cpp). */
 export interface NativeCudaStatus {
   available: boolean;
   /** Why CUDA is unavailable, or the device name. */

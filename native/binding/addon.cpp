@@ -2,7 +2,7 @@
 // registers its own exports.
 #include <napi.h>
 
-#include "../core/cuda_bridge.h"
+#include "../cuda/cuda_backend.h"
 #include "../core/thread_pool.h"
 #include "../cpu/cpu_features.h"
 #include "../cpu/simd/ops.h"

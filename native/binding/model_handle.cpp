@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "../core/cuda_bridge.h"
+#include "../core/backend_registry.h"
 #include "../model/granite_hybrid.h"
 #include "async_job.h"
 #include "exports.h"
@@ -365,7 +365,9 @@ Napi::Value load_model(const Napi::CallbackInfo& info) {
         env, "hybridlm.load",
         [paths, expected, dims, recs, threads, page_size, device, quantize, result]() {
           auto store = std::make_unique<WeightStore>(paths, expected, std::move(*recs), quantize);
-          auto backend = device == "cuda" ? make_cuda_backend(0) : make_cpu_backend((int)threads);
+          BackendOptions opts;
+          opts.n_threads = (int)threads;
+          auto backend = make_backend(device == "cuda" ? Device::CUDA : Device::CPU, opts);
           *result = std::make_shared<GraniteHybrid>(dims, std::move(store), std::move(backend), page_size);
         },
         [result](Napi::Env env) -> Napi::Value {

@@ -1,7 +1,8 @@
 // native/core/backend.h: one table of ops per device (KERNELS.md families).
 // The executor asks supports() when it binds weights, then calls the ops; a
 // backend owns its threads/streams. CpuBackend (native/cpu/backend.cpp) is
-// always built; the CUDA backend implements the same table (cuda/).
+// always built; CudaBackend (native/cuda/) implements the same table over the
+// CUDA library. Backends are obtained through backend_registry.h.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -135,8 +136,5 @@ class DeviceBuffer {
   void* ptr_ = nullptr;
   size_t bytes_ = 0;
 };
-
-// The CPU backend with its own pool of n_threads threads.
-std::unique_ptr<Backend> make_cpu_backend(int n_threads);
 
 }  // namespace hl

@@ -10,7 +10,7 @@
 
 #include "../core/backend.h"
 #include "../state/state_pool.h"
-#include "config.h"
+#include "../core/model_dims.h"
 #include "weights.h"
 
 namespace hl {

@@ -13,7 +13,7 @@
 
 #include "../core/backend.h"
 #include "../core/tensor.h"
-#include "../model/config.h"
+#include "../core/model_dims.h"
 #include "kv_pages.h"
 
 namespace hl {

@@ -1,6 +1,7 @@
-// native/cpu/backend.cpp: the CPU op table — each op forwards to its kernel
+// native/cpu/cpu_backend.cpp: the CPU op table — each op forwards to its kernel
 // in native/cpu/*.cpp with the backend's own thread pool.
 #include "../core/backend.h"
+#include "../core/backend_registry.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -9,24 +10,6 @@
 #include "kernels.h"
 
 namespace hl {
-
-const char* op_name(Op op) {
-  switch (op) {
-    case Op::RmsNorm: return "rmsnorm";
-    case Op::GatedRmsNorm: return "gated_rmsnorm";
-    case Op::Conv1dPrefill: return "conv1d_causal_prefill";
-    case Op::Conv1dStep: return "conv1d_causal_step";
-    case Op::SsmScan: return "ssm_scan";
-    case Op::SsmStep: return "ssm_step";
-    case Op::Attention: return "attention";
-    case Op::Matmul: return "matmul";
-    case Op::Embed: return "embed";
-    case Op::Swiglu: return "swiglu";
-    case Op::MoeRoute: return "moe_route";
-    case Op::MoeForward: return "moe_forward";
-  }
-  return "unknown";
-}
 
 namespace {
 
@@ -130,6 +113,11 @@ class CpuBackend final : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cpu_backend(int n_threads) { return std::make_unique<CpuBackend>(n_threads); }
+// Always available: the CPU backend is built into every addon.
+const BackendRegistration cpu_registration{
+    Device::CPU, "cpu", [](const BackendOptions& o) -> std::unique_ptr<Backend> {
+      return std::make_unique<CpuBackend>(o.n_threads);
+    },
+    []() { return BackendAvailability{true, "built in"}; }};
 
 }  // namespace hl

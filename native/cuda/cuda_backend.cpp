@@ -1,7 +1,9 @@
-// native/core/cuda_bridge.cpp: see cuda_bridge.h. The library is looked for
+// native/cuda/cuda_backend.cpp: see cuda_backend.h. The library is looked for
 // in $HYBRIDLM_CUDA_LIB, then beside this addon (build/Release or the
 // prebuild folder). Every hlc_* call's status becomes a typed hl::Error.
-#include "cuda_bridge.h"
+#include "cuda_backend.h"
+
+#include "../core/backend_registry.h"
 
 #include <dlfcn.h>
 #include <unistd.h>
@@ -281,5 +283,14 @@ std::unique_ptr<Backend> make_cuda_backend(int device) {
            "CUDA device " + std::to_string(device) + " does not exist (" + std::to_string(st.device_count) + " found)");
   return std::make_unique<CudaBackend>(*api, device);
 }
+
+namespace {
+const BackendRegistration cuda_registration{
+    Device::CUDA, "cuda", [](const BackendOptions& o) { return make_cuda_backend(o.device_index); },
+    []() {
+      const CudaStatus& st = cuda_status();
+      return BackendAvailability{st.available, st.reason};
+    }};
+}  // namespace
 
 }  // namespace hl

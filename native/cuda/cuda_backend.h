@@ -1,11 +1,11 @@
-// native/core/cuda_bridge.h: finds and opens libhybridlm_cuda (cuda/) at run
+// native/cuda/cuda_backend.h: finds and opens libhybridlm_cuda (cuda/) at run
 // time. The CPU addon never links CUDA: without the library, a driver or a
 // device, cuda_status() says why and make_cuda_backend() throws DeviceError.
 #pragma once
 #include <memory>
 #include <string>
 
-#include "backend.h"
+#include "../core/backend.h"
 
 namespace hl {
 

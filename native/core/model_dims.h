@@ -1,6 +1,7 @@
-// native/model/config.h: the model's dimensions in kernel vocabulary
-// (STYLE.md §7), mapped once from the frozen TS ModelConfig
-// (GRANITE_HYBRID.md field names) that the binding passes in.
+// native/core/model_dims.h: the model's dimensions in kernel vocabulary,
+// mapped once from the frozen TS ModelConfig (config field names as in
+// docs/MODEL.md) that the binding passes in. In core because both the
+// executor (native/model) and the state pool (native/state) size by it.
 #pragma once
 #include <cstdint>
 #include <string>

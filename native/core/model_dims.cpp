@@ -1,8 +1,8 @@
-// native/model/config.cpp: re-checks of the dims the TS loader already
+// native/core/model_dims.cpp: re-checks of the dims the TS loader already
 // validated; these guard memory, so they run again here.
-#include "config.h"
+#include "model_dims.h"
 
-#include "../core/error.h"
+#include "error.h"
 
 namespace hl {
 

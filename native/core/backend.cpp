@@ -1,0 +1,66 @@
+// native/core/backend.cpp: op names and the backend registry. Each backend
+// folder (native/cpu, native/cuda) registers its factory here; nothing in
+// core knows a concrete backend.
+#include "backend.h"
+
+#include <array>
+#include <string>
+
+#include "backend_registry.h"
+
+namespace hl {
+
+const char* op_name(Op op) {
+  switch (op) {
+    case Op::RmsNorm: return "rmsnorm";
+    case Op::GatedRmsNorm: return "gated_rmsnorm";
+    case Op::Conv1dPrefill: return "conv1d_causal_prefill";
+    case Op::Conv1dStep: return "conv1d_causal_step";
+    case Op::SsmScan: return "ssm_scan";
+    case Op::SsmStep: return "ssm_step";
+    case Op::Attention: return "attention";
+    case Op::Matmul: return "matmul";
+    case Op::Embed: return "embed";
+    case Op::Swiglu: return "swiglu";
+    case Op::MoeRoute: return "moe_route";
+    case Op::MoeForward: return "moe_forward";
+  }
+  return "unknown";
+}
+
+namespace {
+
+struct Entry {
+  const char* name = nullptr;
+  BackendFactory make = nullptr;
+  BackendProbe probe = nullptr;
+};
+
+// Indexed by Device; filled by static registrations before any lookup
+// (function-local static: no cross-file initialisation order issue).
+std::array<Entry, 2>& registry() {
+  static std::array<Entry, 2> entries;
+  return entries;
+}
+
+const char* device_name(Device d) { return d == Device::CUDA ? "cuda" : "cpu"; }
+
+}  // namespace
+
+BackendRegistration::BackendRegistration(Device device, const char* name, BackendFactory make, BackendProbe probe) {
+  registry()[static_cast<size_t>(device)] = Entry{name, make, probe};
+}
+
+BackendAvailability backend_availability(Device device) {
+  const Entry& e = registry()[static_cast<size_t>(device)];
+  if (!e.make) return {false, std::string("no ") + device_name(device) + " backend in this build"};
+  return e.probe();
+}
+
+std::unique_ptr<Backend> make_backend(Device device, const BackendOptions& options) {
+  const Entry& e = registry()[static_cast<size_t>(device)];
+  HL_CHECK(e.make != nullptr, Device, std::string("no ") + device_name(device) + " backend in this build");
+  return e.make(options);
+}
+
+}  // namespace hl
