@@ -4,7 +4,7 @@
  * token ids. Prints a markdown table; no assertions.
  *   npm run bench:e2e -- [shape=h-350m] [dtype=f16|q8_0|q4_k_m|…] [threads=2] [--quick] [--rounds=N] [--build-source]
  *
- * Peers (issue 4): node-llama-cpp 3.21.1 from npm ("prebuilt": its bundled CPU
+ * Peers: node-llama-cpp 3.21.1 from npm ("prebuilt": its bundled CPU
  * binary) and, when present, the same release built from source on this
  * machine ("source": getLlama('lastBuild'); made once with --build-source, which
  * runs `npx node-llama-cpp source download --gpu false` in the peers folder —

@@ -1,6 +1,6 @@
 /**
  * Per-kernel throughput on every SIMD path this CPU runs, beside the machine's
- * own ceilings measured in the same run (KERNELS.md §10): a read / copy
+ * own ceilings measured in the same run (docs/KERNELS.md, Benchmarks): a read / copy
  * bandwidth probe and an FMA probe (bench/probe/peak.cpp, built here with the
  * host's native flags — bench only). Decode-type kernels report GB/s over the
  * bytes they must touch, prefill-type kernels GFLOP/s. Each path runs in its

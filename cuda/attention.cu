@@ -1,5 +1,5 @@
 // cuda/attention.cu: causal GQA attention over a (paged) f32 KV cache, prefill and
-// decode in one kernel (KERNELS.md §5, §6), twin of native/cpu/attention.cpp.
+// decode in one kernel (docs/KERNELS.md), twin of native/cpu/attention.cpp.
 //   out[i, hq, :] = sum_j softmax_j(scale * q[i, hq, :] · k[j, kvh, :]) * v[j, kvh, :],
 //   j = 0 .. pos(i),  kvh = hq / (Hq / Hkv),  pos(i) = n_ctx - n_q + i
 // Layouts: q, out [n_tokens, Hq, Dh] packed by cu_seqlens (host); key j of kv

@@ -8,7 +8,7 @@
 //   every op runs on the one stream, so a later op's argument upload cannot
 //   overtake an earlier op's kernels).
 // - warp / block reductions, 16-byte vector loads, f16/bf16 decoding.
-// Indexing: kernels compute element offsets in int64_t (KERNELS.md §0).
+// Indexing: kernels compute element offsets in int64_t (docs/KERNELS.md, Conventions).
 #pragma once
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>

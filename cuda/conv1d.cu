@@ -1,4 +1,4 @@
-// cuda/conv1d.cu: causal depthwise conv1d + bias + SiLU (KERNELS.md §2), twin of native/cpu/conv1d.cpp.
+// cuda/conv1d.cu: causal depthwise conv1d + bias + SiLU (docs/KERNELS.md), twin of native/cpu/conv1d.cpp.
 //   out[t, c] = silu(bias[c] + sum_{j<K} w[c, j] * in[t - (K-1) + j, c])     K = d_conv <= 8
 // Rows before a sequence's first token come from its conv state [K-1, channels]
 // (oldest first; zeros when the state pointer is null = padding row); after the

@@ -97,7 +97,7 @@ int hlc_kv_write(float* const* pages, int64_t n_pages, int64_t page_size, const 
 // (1 = yes): F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K.
 int hlc_supports_dtype(int32_t dtype);
 
-// Added by the CUDA issue (ABI version unchanged: additions only).
+// Later additions (ABI version unchanged: additions only).
 // Greedy sampling on the device: out[r] = argmax_v logits[r, v] (ties -> the
 // lowest index; NaN entries skipped). logits [rows, vocab] f32; out [rows] int32.
 int hlc_argmax(const float* logits, int32_t* out, int64_t rows, int64_t vocab);

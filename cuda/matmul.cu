@@ -1,5 +1,5 @@
 // cuda/matmul.cu: y = x · Wᵀ over F32 / F16 / BF16 / Q8_0 / Q4_0 / Q4_K / Q5_K / Q6_K weights
-// (KERNELS.md §8), twin of native/cpu/matmul.cpp.
+// (docs/KERNELS.md), twin of native/cpu/matmul.cpp.
 //   y[t, r] = sum_k x[t, k] * W[r, k]      x [n_tokens, K] f32; W [rows, K]; y [n_tokens, rows] f32
 // Paths:
 //  - GEMV (n_tokens <= 8, decode): one warp per output row streams the row
@@ -15,8 +15,9 @@
 //    CPU twin's rounding exactly); GEMV = dp4a int8 dots per block, scaled by
 //    d_w * d_x in f32; GEMM = the tile kernel over the dequantized q * d_x.
 // Numerics: exact f32 dequantization, f32 accumulation (same as the CPU twin;
-// only the summation order differs). The mma.sync (tensor-core) GEMM of §8 is
-// not written yet (TODO #5): this file is the correctness baseline.
+// only the summation order differs). On sm_80+ the GEMM tile runs 3xTF32
+// mma.sync (f32-level results); int8 / fp16-operand tensor-core GEMMs are not
+// written yet.
 #include "matmul.cuh"
 #include "mma.cuh"
 

@@ -24,7 +24,7 @@ struct GemmArgs {
   int64_t x_rows;  // rows of x (x_idx values are < x_rows); Q8_0 quantizes them all once
 };
 
-// Q8_0 weights take Q8-quantized activations (KERNELS.md §8; bit-identical
+// Q8_0 weights take Q8-quantized activations (docs/KERNELS.md, Matmul; bit-identical
 // rounding to the CPU twin's quantize_q8: d = amax / 127, q = round-half-even(x / d)):
 // the GEMV runs int8 dp4a dots per 32-block scaled by d_w * d_x; the GEMM
 // multiplies the dequantized q * d_x in f32 (exact products up to f32 rounding).

@@ -1,4 +1,4 @@
-// cuda/moe.cu: MoE routing and grouped expert FFN (KERNELS.md §7), twins of native/cpu/moe.cpp.
+// cuda/moe.cu: MoE routing and grouped expert FFN (docs/KERNELS.md), twins of native/cpu/moe.cpp.
 // moe_route:   ids[t, :] = the top_k largest logits[t, :] (ties -> lower expert
 //              index), weights[t, :] = softmax over those k logits (f32).
 //              One warp per token: lanes hold experts lane, lane+32, ...; k rounds
@@ -21,7 +21,7 @@
 // supported weight type). Pairs with an id outside [0, E) contribute nothing.
 // Numerics: f32 accumulation, softmax in f32. Decode-sized batches still go
 // through the 64-row GEMM tile (weights are read once per active expert);
-// a dedicated grouped GEMV is TODO #5.
+// a dedicated grouped GEMV is not written yet.
 #include <algorithm>
 
 #include "matmul.cuh"

@@ -1,5 +1,5 @@
 // cuda/quant.cuh: weight-row decoders shared by matmul, embed and moe.
-// One decoder per weight type (native/core/dtype.h ids, GGUF layouts, KERNELS.md §8):
+// One decoder per weight type (native/core/dtype.h ids, GGUF layouts, docs/KERNELS.md):
 //   load1(row, k)        -> element k of the row as f32 (any k)
 //   load8(row, k0, w[8]) -> elements k0 .. k0+7 (k0 % 8 == 0, inside the row)
 // Block layouts (bytes):

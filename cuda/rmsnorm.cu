@@ -1,4 +1,4 @@
-// cuda/rmsnorm.cu: RMSNorm and gated RMSNorm (KERNELS.md §1), twins of native/cpu/rmsnorm.cpp.
+// cuda/rmsnorm.cu: RMSNorm and gated RMSNorm (docs/KERNELS.md), twins of native/cpu/rmsnorm.cpp.
 //   rmsnorm:       y[t, :] = x[t, :] * rsqrt(mean(x[t, :]^2) + eps) * w
 //   gated_rmsnorm: u = x * silu(z); per group g of dim / n_groups channels:
 //                  y[t, g] = u[t, g] * rsqrt(mean(u[t, g]^2) + eps) * w[g]

@@ -1,4 +1,4 @@
-// cuda/ssm_scan.cu: Mamba-2 selective scan, prefill and decode (KERNELS.md §3, §4),
+// cuda/ssm_scan.cu: Mamba-2 selective scan, prefill and decode (docs/KERNELS.md),
 // twin of native/cpu/ssm_scan.cpp.
 // Per sequence s, head h (group g = h / (H / G)), token t:
 //   dt = softplus(dt_raw[t, h] + dt_bias[h]),  a = dt * A[h]

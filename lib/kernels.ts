@@ -3,7 +3,7 @@
  * over {@link Tensor}s (tests, benchmarks, experiments). Every function checks
  * argument types and shapes first (ShapeError / ArgumentError naming the
  * argument with expected vs actual), then runs the native CPU kernel off the
- * JS thread and resolves with new tensors. Layouts follow KERNELS.md:
+ * JS thread and resolves with new tensors. Layouts follow docs/KERNELS.md:
  * row-major, outermost first; packed sequences are given by `cuSeqlens`
  * (token offsets [nSeqs + 1], starting at 0 and ending at T).
  */

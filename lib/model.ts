@@ -38,7 +38,7 @@ export interface ModelMemory {
 export type DeviceName = 'cpu' | 'cuda';
 
 export class Model {
-  /** Normalised configuration (GRANITE_HYBRID.md field names), frozen. */
+  /** Normalised configuration (docs/MODEL.md field names), frozen. */
   readonly config: ModelConfig;
   /** What the model actually runs on. */
   readonly device: DeviceName;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/gpu-check.sh: the one-shot GPU check (issue 5). On a machine with an
+# scripts/gpu-check.sh: the one-shot GPU check. On a machine with an
 # NVIDIA GPU, in one go, everything written to $OUT (default ./gpu-out):
 #   1. nvidia-smi / toolchain info                     -> $OUT/env.txt
 #   2. build cuda/ for the local arch (compute_cap)    -> $OUT/build.log

@@ -1,5 +1,5 @@
 // bench/probe/peak.cpp: the machine's own ceilings, measured in the same run
-// as the kernel benchmarks (KERNELS.md §10). Built by bench/kernels.ts with
+// as the kernel benchmarks (docs/KERNELS.md, Benchmarks). Built by bench/kernels.ts with
 // the host's native flags (bench only; the addon never uses -march=native).
 //   read  GB/s: threads sum disjoint slices of a 512 MiB buffer (what a GEMV streams)
 //   copy  GB/s: threads memcpy disjoint slices (read + write bytes counted)

@@ -1,5 +1,5 @@
 // cuda/bench/cuda_bench.cpp: hybridlm_cuda_bench — per-kernel throughput of
-// libhybridlm_cuda on synthetic Granite-4.0-H-like shapes (KERNELS.md §10).
+// libhybridlm_cuda on synthetic Granite-4.0-H-like shapes (docs/KERNELS.md, Benchmarks).
 // Prints one line per case: kernel, shape, dtype, median time, the metric
 // (GB/s for decode-type kernels, TFLOP/s for prefill-type) and its % of the
 // card's peak: measured device-to-device copy bandwidth (and the theoretical
@@ -205,7 +205,7 @@ void bench_ssm() {
       int32_t cu[2] = {0, (int32_t)T};
       float* states[1] = {st.f()};
       const double Q = 256;
-      const double flops = T * (2 * Q * G * N + 2 * Q * H * P + 4.0 * H * P * N);  // KERNELS.md §3 nominal
+      const double flops = T * (2 * Q * G * N + 2 * Q * H * P + 4.0 * H * P * N);  // docs/KERNELS.md nominal
       for (int tc : {-1, 0}) {
         if ((chunk == 0 && tc == 0) || hlc_use_tensor_cores(tc) != 0) continue;
         double s = time_op([&] {

@@ -2,15 +2,15 @@
 // libhybridlm_cuda run over a case table and compared with its CPU twin
 // (native/cpu, hl::cpu::*) or, for weight types the CPU kernels do not have
 // yet (Q4_K, Q6_K), with an f64 reference over a scalar dequantizer written
-// here from KERNELS.md §8. Plain C++ over the C ABI: no Node.js, no CUDA headers.
+// here from docs/KERNELS.md (Weight blocks). Plain C++ over the C ABI: no Node.js, no CUDA headers.
 // Prints one line per case, then "N passed, N failed"; exit 1 on any failure.
 // Without a device: "SKIPPED: <reason>" and exit 0.
 // matmul and moe_forward are checked against an f64 reference over the
 // spec dequantizer: f32 activations for every weight type except Q8_0, whose
 // activations are first quantized to Q8 exactly as the kernels (and the CPU
-// twin's quantize_q8) do it (KERNELS.md §8: "the *same* quantized activations").
-// Tolerances: KERNELS.md §9 (fp32 column); atol is scaled by the reference RMS
-// when that is above 1 (§9: "scale atol by the reference RMS").
+// twin's quantize_q8) do it (docs/KERNELS.md, Matmul: the same quantized activations).
+// Tolerances: docs/KERNELS.md, Numerics contract; atol is scaled by the reference RMS
+// when that is above 1 (atol scaled by the reference RMS).
 //   usage: hybridlm_cuda_test [filter-substring]
 #include <algorithm>
 #include <cmath>
@@ -147,7 +147,7 @@ void report(const std::string& name, const std::vector<std::pair<std::string, Cm
     }                                                \
   } while (0)
 
-// ---- weights: generation and an independent scalar dequantizer (KERNELS.md §8)
+// ---- weights: generation and an independent scalar dequantizer (docs/KERNELS.md, Weight blocks)
 
 float h2f(uint16_t h) { return hl::f16_to_f32(h); }
 

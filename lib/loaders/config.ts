@@ -1,7 +1,7 @@
 /**
  * The one place that reads string-keyed model metadata: Hugging Face
  * `config.json` fields and GGUF `granitehybrid.*` keys become one frozen,
- * typed {@link ModelConfig} (GRANITE_HYBRID.md §2, §4.2). Nothing past this
+ * typed {@link ModelConfig} (docs/MODEL.md, Configuration). Nothing past this
  * file reads config fields or kv pairs by name.
  */
 import { ModelFormatError, UnsupportedError } from '../errors';
@@ -371,7 +371,7 @@ function positive(f: FieldReader, name: string, v: number): number {
 // ---- GGUF metadata
 
 /**
- * Builds the config from a GGUF header (§4.2 keys). Throws UnsupportedError
+ * Builds the config from a GGUF header (granitehybrid.* keys). Throws UnsupportedError
  * when `general.architecture` is not 'granitehybrid' or the file asks for
  * RoPE, ModelFormatError for missing or mistyped keys. Values llama.cpp treats
  * as "unset" when absent or 0 (embedding/residual/logit scale, attention

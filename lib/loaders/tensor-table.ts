@@ -1,7 +1,7 @@
 /**
  * Maps each format's tensor names onto the canonical {@link TensorEntry} list
  * (types.ts) and checks that every tensor the config implies exists with the
- * exact shape it predicts (GRANITE_HYBRID.md §3, §4.3). Extra tensors are
+ * exact shape it predicts (docs/MODEL.md, File formats). Extra tensors are
  * ignored. Shapes in messages are in the file's own convention (GGUF: `ne`,
  * fastest-varying first; safetensors: outermost first).
  */
@@ -49,7 +49,7 @@ interface Located {
   readonly offset: number;
 }
 
-/** The model geometry in the symbols of GRANITE_HYBRID.md §1.1, with labels. */
+/** The model geometry in the symbols of docs/MODEL.md, with labels. */
 function dims(c: ModelConfig) {
   const d = (n: number, label: string): Dim => ({ n, label });
   const G = c.mamba_n_groups;
@@ -121,7 +121,7 @@ function wantedTensors(c: ModelConfig, source: (canonical: string, layer: number
 /** The part of a canonical name after `blk.{i}.`. */
 const baseName = (canonical: string): string => canonical.replace(/^blk\.\d+\./, '');
 
-// ---- GGUF names (§4.3): ne order, fastest-varying first.
+// ---- GGUF names (docs/MODEL.md, GGUF): ne order, fastest-varying first.
 
 function ggufSource(c: ModelConfig) {
   const moe = c.num_local_experts > 0;
@@ -159,7 +159,7 @@ function ggufSource(c: ModelConfig) {
   };
 }
 
-// ---- Hugging Face names (§3): PyTorch order, outermost first.
+// ---- Hugging Face names (docs/MODEL.md, safetensors): PyTorch order, outermost first.
 
 function hfSource(canonical: string, layer: number, x: Dims): Source {
   const b = `model.layers.${layer}.`;

@@ -8,8 +8,8 @@
 export type LayerKind = 'mamba' | 'attention';
 
 /**
- * Normalised Granite 4.0-H configuration (field names as in GRANITE_HYBRID.md
- * §2.1 / Hugging Face `config.json`), identical whether read from GGUF or from
+ * Normalised Granite 4.0-H configuration (field names as in docs/MODEL.md
+ * / Hugging Face `config.json`), identical whether read from GGUF or from
  * a Hugging Face directory.
  */
 export interface ModelConfig {

@@ -1,5 +1,5 @@
 /**
- * GGUF block quantizers and decoders (KERNELS.md §8), bit-exact with the
+ * GGUF block quantizers and decoders (docs/KERNELS.md, Weight blocks), bit-exact with the
  * published layouts and with the native decoders (native/cpu/quant.cpp):
  * every decoded product is rounded to f32 in the same order, so native and TS
  * values agree bit for bit.

@@ -2,7 +2,7 @@
  * The activation rounding of the native int8 matmul path (Q8_0 weights):
  * per 32 values d = absmax / 127 (f32) and q = round_half_even(x · (1/d)) in
  * [−127, 127]. Exposed so tests can build the float64 reference on the *same*
- * quantized activations (KERNELS.md §8, §9).
+ * quantized activations (docs/KERNELS.md, Matmul).
  */
 
 const fr = Math.fround;

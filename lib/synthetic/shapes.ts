@@ -1,5 +1,5 @@
 /**
- * Real shapes of the released Granite 4.0-H models (GRANITE_HYBRID.md §2.2),
+ * Real shapes of the released Granite 4.0-H models (docs/MODEL.md, Configuration),
  * for synthetic random-weight models: benchmarks and memory estimates with
  * the true geometry, no download needed.
  */

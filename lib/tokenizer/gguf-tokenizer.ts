@@ -4,7 +4,7 @@
  * text gives the same ids. Covers `tokenizer.ggml.model = "gpt2"` (byte-level
  * BPE) with the pre-tokenizers llama.cpp names `gpt2`/`default` and the
  * cl100k-style family (`llama3`, `llama-bpe`, `dbrx`, `smaug-bpe`), which is
- * what Granite 4.0-H ships (GRANITE_HYBRID.md §5.1).
+ * what Granite 4.0-H ships (docs/MODEL.md, Tokenizer).
  */
 import { ModelFormatError, UnsupportedError } from '../errors';
 

@@ -1,6 +1,6 @@
 /**
  * Built-in Granite 4.0 chat renderer, written from the rules in
- * GRANITE_HYBRID.md §5.2. Used when a model file carries no chat template;
+ * docs/MODEL.md (Tokenizer and chat format). Used when a model file carries no chat template;
  * gives the same string as IBM's Jinja template for every conversation shape
  * (system or not, tools, documents, tool calls, runs of tool results).
  */
@@ -56,7 +56,7 @@ function renderToolCall(call: ChatToolCall): string {
 }
 
 /**
- * Renders `messages` with Granite 4.0's chat format (§5.2 rules 1–7): one
+ * Renders `messages` with Granite 4.0's chat format (docs/MODEL.md): one
  * system turn first (its own text, plus tools and documents blocks, or the
  * default system prompt), user/system/assistant turns, runs of tool results
  * merged into one user turn, and the assistant generation prompt.

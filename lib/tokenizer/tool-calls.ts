@@ -1,6 +1,6 @@
 /**
  * Granite tool calls in model output: `<tool_call>{"name": …, "arguments": …}</tool_call>`
- * blocks (GRANITE_HYBRID.md §5.2) become structured calls; the rest is content.
+ * blocks (docs/MODEL.md, chat format) become structured calls; the rest is content.
  */
 import type { ParsedToolCall } from './types';
 

@@ -1,6 +1,6 @@
-// native/core/backend.h: one table of ops per device (KERNELS.md families).
+// native/core/backend.h: one table of ops per device (docs/KERNELS.md families).
 // The executor asks supports() when it binds weights, then calls the ops; a
-// backend owns its threads/streams. CpuBackend (native/cpu/backend.cpp) is
+// backend owns its threads/streams. CpuBackend (native/cpu/cpu_backend.cpp) is
 // always built; CudaBackend (native/cuda/) implements the same table over the
 // CUDA library. Backends are obtained through backend_registry.h.
 #pragma once

@@ -1,5 +1,5 @@
 // native/cpu/attention.cpp: causal GQA attention over a (paged) KV cache,
-// prefill and decode in one kernel (KERNELS.md §5, §6).
+// prefill and decode in one kernel (docs/KERNELS.md, Attention).
 //   out[i, hq, :] = sum_j softmax_j(scale * q[i, hq, :] · k[j, kvh, :]) * v[j, kvh, :],
 //   j = 0 .. pos(i),  kvh = hq / (Hq / Hkv),  pos(i) = n_ctx - n_q + i
 // Layouts: q, out [n_tokens, Hq, Dh] (packed, cu_seqlens); keys/values through

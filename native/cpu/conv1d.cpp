@@ -1,4 +1,4 @@
-// native/cpu/conv1d.cpp: causal depthwise conv1d + bias + SiLU (KERNELS.md §2).
+// native/cpu/conv1d.cpp: causal depthwise conv1d + bias + SiLU (docs/KERNELS.md, conv1d).
 //   out[t, c] = silu(bias[c] + sum_{j<K} w[c, j] * in[t - (K-1) + j, c])
 // with K = d_conv; rows before a sequence's first token come from its conv
 // state [K-1, channels] (oldest first). Afterwards the state holds the last

@@ -1,4 +1,4 @@
-// native/cpu/kernels.h: the CPU kernel families (KERNELS.md §1-8).
+// native/cpu/kernels.h: the CPU kernel families (docs/KERNELS.md).
 // Activations are f32, row-major, contiguous unless a stride is given; all
 // accumulation is f32. Packed ragged batches use cu_seqlens[n_seqs + 1]
 // (token offsets) and one state pointer per sequence. Every function splits

@@ -1,5 +1,5 @@
 // native/cpu/matmul.cpp: y = x · Wᵀ over F32 / F16 / BF16 / Q8_0 / Q4_0 / Q4_K /
-// Q5_K / Q6_K weights (KERNELS.md §8).
+// Q5_K / Q6_K weights (docs/KERNELS.md, Matmul).
 //   y[t, r] = sum_k x[t, k] * W[r, k]       x [n_tokens, K]; W [rows, K]; y [n_tokens, rows]
 // Parallelisation: threads split output rows (pieces >= 32 KiB of weights), so
 // the cores stream disjoint weight bytes.

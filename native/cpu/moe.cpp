@@ -1,4 +1,4 @@
-// native/cpu/moe.cpp: MoE routing and grouped expert FFN (KERNELS.md §7).
+// native/cpu/moe.cpp: MoE routing and grouped expert FFN (docs/KERNELS.md, MoE).
 // moe_route:   ids[t, :] = the top_k largest logits[t, :] (ties -> lower expert
 //              index), weights[t, :] = softmax over those k logits (f32).
 // moe_forward: out[t] = sum_j weights[t, j] * down_e · (silu(gate_e · x[t]) * (up_e · x[t])),

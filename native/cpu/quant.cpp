@@ -1,4 +1,4 @@
-// native/cpu/quant.cpp: GGUF block decoders (KERNELS.md §8), bit-exact with
+// native/cpu/quant.cpp: GGUF block decoders (docs/KERNELS.md), bit-exact with
 // the published layouts (native/core/dtype.h has the structs):
 //   Q8_0  w = d * q
 //   Q4_0  w = d * (q - 8)              byte j: low nibble elem j, high nibble elem j + 16

@@ -1,4 +1,4 @@
-// native/cpu/rmsnorm.cpp: RMSNorm and gated RMSNorm (KERNELS.md §1).
+// native/cpu/rmsnorm.cpp: RMSNorm and gated RMSNorm (docs/KERNELS.md, RMSNorm).
 //   rmsnorm:       y[t, :] = x[t, :] * rsqrt(mean(x[t, :]^2) + eps) * w
 //   gated_rmsnorm: u = x * silu(z); per group of dim / n_groups channels,
 //                  y[t, g] = u[t, g] * rsqrt(mean(u[t, g]^2) + eps) * w[g]

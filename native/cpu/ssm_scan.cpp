@@ -1,4 +1,4 @@
-// native/cpu/ssm_scan.cpp: Mamba-2 selective scan, prefill and decode (KERNELS.md §3, §4).
+// native/cpu/ssm_scan.cpp: Mamba-2 selective scan, prefill and decode (docs/KERNELS.md, Mamba-2 scan).
 // Per sequence, head h (group g = h / (H / G)), token t:
 //   dt = softplus(dt_raw[t, h] + dt_bias[h]),  a = dt * A[h]
 //   S  = exp(a) * S + dt * x[t, h, :] ⊗ B[t, g, :]          S: [P, N]

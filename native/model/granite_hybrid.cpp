@@ -4,7 +4,7 @@
 //   v = rmsnorm(h, ffn_norm);  h += m_res * (SharedMLP(v) [+ MoE(v)])
 // then logits = rmsnorm(h, output_norm) · W_lm^T / logits_scaling, only for the
 // rows the caller asked for (the last token of each sequence, or all).
-// ref: GRANITE_HYBRID.md §1.2-1.5; HF modeling_granitemoehybrid.py.
+// ref: docs/MODEL.md (Forward pass); HF modeling_granitemoehybrid.py.
 #include "granite_hybrid.h"
 
 #include <algorithm>
@@ -261,7 +261,7 @@ void GraniteHybrid::compute_logits(std::vector<StepSequence>& batch) {
   backend_->matmul(dev_logits, x, R, lm_head_);
   std::vector<float> logits((size_t)(R * d.vocab));
   backend_->download(logits.data(), dev_logits, sizeof(float) * logits.size());
-  for (float& l : logits) l /= d.logits_scaling;  // a division (GRANITE_HYBRID.md §7.1)
+  for (float& l : logits) l /= d.logits_scaling;  // a division (docs/MODEL.md, Forward pass)
   int64_t r0 = 0;
   for (int s = 0; s < n_seqs; s++) {
     int64_t n = batch[s].all_logits ? (cu_seqlens_[s + 1] - cu_seqlens_[s]) : 1;

@@ -1,5 +1,5 @@
 // native/model/granite_hybrid.h: the Granite 4.0-H forward pass
-// (GRANITE_HYBRID.md §1) over a ragged batch: several sequences per step,
+// (docs/MODEL.md) over a ragged batch: several sequences per step,
 // each with its own new tokens and its own state slot, packed along the token
 // axis (cu_seqlens). One call = one step = every layer of every sequence.
 #pragma once

@@ -1,5 +1,5 @@
 // native/model/quantize.cpp: see quantize.h. Layouts in native/core/dtype.h
-// (KERNELS.md §8).
+// (docs/KERNELS.md, Weight blocks).
 //   Q8_0  d = f32(amax / 127), id = f32(1 / d); q = round_half_away(f32(x * id)) in [-127, 127]
 //   Q4_K  per sub-block j of 32: lo = min(0, min x), hi = max x,
 //         scale_j = (hi - lo) / 15, min_j = -lo                    (f64)

@@ -2,7 +2,7 @@
 // A page holds `page_size` consecutive tokens of one sequence for every
 // attention layer: layer a's keys at floats [a*2*blk, a*2*blk + blk), its
 // values at [(a*2+1)*blk, ...), blk = n_kv_heads * page_size * head_dim, each
-// block laid out [n_kv_heads][page_size][head_dim] (KERNELS.md §0). Pages are
+// block laid out [n_kv_heads][page_size][head_dim] (docs/KERNELS.md, Conventions). Pages are
 // allocated as a sequence grows and freed when it shrinks or is disposed, so
 // memory tracks context actually in use, never the maximum context.
 #pragma once

@@ -3,7 +3,7 @@
  * float64 matmul of the dequantized weights (error bounded by 1e-5 of
  * sum |x·w| per output). Q8_0 runs int8 dot products on activations rounded
  * to Q8 blocks, so its reference uses the *same* rounded activations
- * (KERNELS.md §8). Embedding lookup over every dtype; bad inputs.
+ * (docs/KERNELS.md). Embedding lookup over every dtype; bad inputs.
  */
 import { callNative, ArgumentError, ShapeError, UnsupportedError } from '../../lib/errors';
 import { kernels } from '../../lib/kernels';

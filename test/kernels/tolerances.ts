@@ -1,5 +1,5 @@
 /**
- * Per-kernel, per-dtype tolerances (KERNELS.md §9): optimised kernel vs the
+ * Per-kernel, per-dtype tolerances (docs/KERNELS.md, Numerics contract): optimised kernel vs the
  * float64 reference on the same rounded inputs. An element passes when
  * |got - ref| <= atol * refRms + rtol * |ref| (atol is scaled by the
  * reference RMS so outputs far from unit scale are judged fairly), and the

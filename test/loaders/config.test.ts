@@ -1,13 +1,13 @@
 /**
- * configFromHf on the geometry of released checkpoints (GRANITE_HYBRID.md
- * §2.2), written out by hand here, and on the non-hybrid siblings it must refuse.
+ * configFromHf on the geometry of released checkpoints (docs/MODEL.md,
+ * Configuration), written out by hand here, and on the non-hybrid siblings it must refuse.
  */
 import { ModelFormatError, UnsupportedError } from '../../lib/errors';
 import { configFromHf } from '../../lib/loaders/config';
 
 const attentionAt = (L: number, at: number[]) => Array.from({ length: L }, (_, i) => (at.includes(i) ? 'attention' : 'mamba'));
 
-/** granite-4.0-h-tiny as §2.1/§2.2 describe it. */
+/** granite-4.0-h-tiny as its published config describes it. */
 const hTiny = () => ({
   architectures: ['GraniteMoeHybridForCausalLM'],
   model_type: 'granitemoehybrid',

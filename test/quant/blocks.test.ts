@@ -1,5 +1,5 @@
 /**
- * GGUF block decoders vs hand-built blocks (KERNELS.md §8): each block is
+ * GGUF block decoders vs hand-built blocks (docs/KERNELS.md, Weight blocks): each block is
  * packed here bit by bit from chosen codes, scales and d / dmin (edge nibbles
  * 0/15, 6-bit scales at 0 and 63, negative d, nonzero dmin, int8 scales at
  * -128/127), and its values are computed from those parameters with the

@@ -84,7 +84,7 @@ const CASES: Array<[string, ChatMessage[], ChatTemplateOptions]> = [
   ], { addGenerationPrompt: true }],
 ];
 
-test('the §5.2 example renders exactly', () => {
+test('the documented default-system-prompt example renders exactly', () => {
   expect(renderGraniteChat([{ role: 'user', content: 'What is the largest ocean on Earth?' }], { addGenerationPrompt: true })).toBe(
     '<|start_of_role|>system<|end_of_role|>You are a helpful assistant. Please ensure responses are professional, accurate, and safe.<|end_of_text|>\n' +
       '<|start_of_role|>user<|end_of_role|>What is the largest ocean on Earth?<|end_of_text|>\n' +

@@ -1,7 +1,7 @@
 // native/cpu/simd/kernels_simd.h: the fast inner loops, written once against
 // Vec (vec.h) and instantiated per ISA by isa_*.cpp into a SimdOps table.
 //
-// gemm (KERNELS.md §8): register-blocked micro-kernel over RT activation rows
+// gemm (docs/KERNELS.md, Matmul): register-blocked micro-kernel over RT activation rows
 // x RN weight rows; per step of W columns it loads RN weight vectors (widened
 // from f16/bf16 in registers) and RT activation vectors and issues RT*RN FMAs
 // into RT*RN accumulators, so each weight vector is converted once and reused
@@ -12,7 +12,7 @@
 // gemm_q8_0: the same blocking over Q8_0 blocks with int8 dot products of
 // pre-quantized activations (Vec::q8_fma: VNNI dpbusd / AVX2 maddubs / NEON
 // sdot), one f32 FMA per block with d_w * d_x.
-// ssm_row_scan (KERNELS.md §3/§4): one state row held in 8 registers per
+// ssm_row_scan (docs/KERNELS.md, Mamba-2 scan): one state row held in 8 registers per
 // chunk of 8·W columns across all tokens, so state is read and written once.
 // Numerics: f32 accumulation everywhere; int8 block sums exact in int32.
 #pragma once
@@ -365,7 +365,7 @@ struct SimdKernels {
     }
   }
 
-  // ---- GGUF block decoders (layouts: native/core/dtype.h, KERNELS.md §8).
+  // ---- GGUF block decoders (layouts: native/core/dtype.h, docs/KERNELS.md).
   // Plain loops the compiler vectorises with this ISA's flags; every product
   // is rounded to f32 in the same order as the TS decoders (lib/quant/), and
   // no FMA contraction is allowed (-ffp-contract=off), so all ISAs and TS
