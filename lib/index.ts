@@ -8,5 +8,5 @@ export type { ModelConfig, LayerKind, TensorEntry, ModelFiles } from './loaders/
 export { TensorType } from './loaders/types';
 export { openModelFiles } from './loaders';
 export * from './errors';
-export { kernels } from './kernels';
+export { kernels, type KernelDevice, type KernelOptions } from './kernels';
 export { Tensor } from './tensor';

@@ -2,8 +2,10 @@
  * The kernel-level API: each compute kernel of the model callable on its own
  * over {@link Tensor}s (tests, benchmarks, experiments). Every function checks
  * argument types and shapes first (ShapeError / ArgumentError naming the
- * argument with expected vs actual), then runs the native CPU kernel off the
- * JS thread and resolves with new tensors. Layouts follow docs/KERNELS.md:
+ * argument with expected vs actual), then runs the kernel off the JS thread on
+ * the chosen device ({@link KernelOptions.device}: the CPU by default, or
+ * CUDA) through the same backend op table the model executor uses, and
+ * resolves with new host tensors. Layouts follow docs/KERNELS.md:
  * row-major, outermost first; packed sequences are given by `cuSeqlens`
  * (token offsets [nSeqs + 1], starting at 0 and ending at T).
  */
@@ -94,8 +96,27 @@ function stateArg(t: Tensor | undefined | null, name: string, nSeqs: number, inn
 
 // ---- options
 
+/** Device a kernel runs on. */
+export type KernelDevice = 'cpu' | 'cuda';
+
+/** Options every kernel accepts. */
+export interface KernelOptions {
+  /**
+   * 'cpu' (default) or 'cuda'. Inputs are copied to the device, the op runs
+   * there and results come back as host tensors. A device that is not
+   * available here rejects with DeviceError naming the reason.
+   */
+  device?: KernelDevice;
+}
+
+function deviceOf(options: KernelOptions | undefined): { device: KernelDevice } {
+  const device = options?.device ?? 'cpu';
+  if (device !== 'cpu' && device !== 'cuda') throw new ArgumentError(`Expected device to be 'cpu' or 'cuda', got ${String(device)}`);
+  return { device };
+}
+
 /** Options of {@link rmsNorm}. */
-export interface RmsNormOptions {
+export interface RmsNormOptions extends KernelOptions {
   /** Added to the mean square before rsqrt. Default 1e-5. */
   eps?: number;
 }
@@ -105,7 +126,7 @@ export interface GatedRmsNormOptions extends RmsNormOptions {
   nGroups?: number;
 }
 /** Options of {@link causalConv1d}. */
-export interface CausalConv1dOptions {
+export interface CausalConv1dOptions extends KernelOptions {
   /** Bias [C]. Default none. */
   bias?: Tensor;
   /** Conv state before the first token: [W-1, C] (one sequence) or [nSeqs, W-1, C]. Default zeros. */
@@ -114,12 +135,12 @@ export interface CausalConv1dOptions {
   cuSeqlens?: CuSeqlens;
 }
 /** Options of {@link causalConv1dStep}. */
-export interface CausalConv1dStepOptions {
+export interface CausalConv1dStepOptions extends KernelOptions {
   /** Bias [C]. Default none. */
   bias?: Tensor;
 }
 /** Options of {@link mamba2Scan}. */
-export interface Mamba2ScanOptions {
+export interface Mamba2ScanOptions extends KernelOptions {
   /** SSM state before the first token: [H, P, N] or [nSeqs, H, P, N]. Default zeros. */
   initialState?: Tensor;
   /** > 0: chunked SSD evaluation with this chunk length; 0: token recurrence. Default 0. */
@@ -132,7 +153,7 @@ export interface Mamba2ScanOptions {
   cuSeqlens?: CuSeqlens;
 }
 /** Options of {@link mamba2Step}. */
-export interface Mamba2StepOptions {
+export interface Mamba2StepOptions extends KernelOptions {
   /** SSM state [S, H, P, N]. Default zeros. */
   state?: Tensor;
   /** Skip connection D [H]. Default none. */
@@ -141,7 +162,7 @@ export interface Mamba2StepOptions {
   dtBias?: Tensor;
 }
 /** Options of {@link attention}. */
-export interface AttentionOptions {
+export interface AttentionOptions extends KernelOptions {
   /** Score multiplier (Granite: attention_multiplier). Default 1 / sqrt(Dh). */
   scale?: number;
   /** Only causal attention is implemented. Default true. */
@@ -150,13 +171,18 @@ export interface AttentionOptions {
   cuSeqlens?: CuSeqlens;
 }
 /** Options of {@link attentionDecode}. */
-export interface AttentionDecodeOptions {
+export interface AttentionDecodeOptions extends KernelOptions {
   /** Score multiplier. Default 1 / sqrt(Dh). */
   scale?: number;
   /** Batched caches only: keys visible per sequence (1..L). Default L for all. */
   contextLengths?: readonly number[];
   /** Run through a paged KV pool with this page size (tests the paged path). Default contiguous. */
   pageSize?: number;
+}
+/** Options of {@link embed}. */
+export interface EmbedOptions extends KernelOptions {
+  /** Multiplies the looked-up rows. Default 1. */
+  scale?: number;
 }
 /** Expert weights of {@link moeForward}, any weight dtype each. */
 export interface MoeExperts {
@@ -175,7 +201,8 @@ async function rmsNorm(x: Tensor, weight: Tensor, options: RmsNormOptions = {}):
   const [T, dim] = dims(x, 'x', ['T', 'dim']);
   same('weight', 'dim 0', dims(weight, 'weight', ['dim'])[0], dim, 'x dim 1');
   const eps = finite(options.eps ?? 1e-5, 'eps');
-  const y = await callNative(() => native().rmsNorm(f32(x), f32(weight), T, dim, { eps }));
+  const dev = deviceOf(options);
+  const y = await callNative(() => native().rmsNorm(f32(x), f32(weight), T, dim, { eps, ...dev }));
   return new Tensor('f32', [T, dim], y);
 }
 
@@ -189,7 +216,8 @@ async function gatedRmsNorm(x: Tensor, z: Tensor, weight: Tensor, options: Gated
   const nGroups = positiveInt(options.nGroups ?? 1, 'nGroups');
   if (dim % nGroups !== 0) throw new ShapeError(`Expected dim ${dim} to be divisible by nGroups ${nGroups}`);
   const eps = finite(options.eps ?? 1e-5, 'eps');
-  const y = await callNative(() => native().gatedRmsNorm(f32(x), f32(z), f32(weight), T, dim, { eps, nGroups }));
+  const dev = deviceOf(options);
+  const y = await callNative(() => native().gatedRmsNorm(f32(x), f32(z), f32(weight), T, dim, { eps, nGroups, ...dev }));
   return new Tensor('f32', [T, dim], y);
 }
 
@@ -202,7 +230,8 @@ async function causalConv1d(x: Tensor, weight: Tensor, options: CausalConv1dOpti
   const S = cu.length - 1;
   const bias = optionalF32(options.bias, 'bias', C, 'C');
   const states = stateArg(options.initialState, 'initialState', S, [W - 1, C], ['W-1', 'C']);
-  const r = await callNative(() => native().conv1dPrefill(f32(x), f32(weight), cu, T, C, W, { bias, states }));
+  const dev = deviceOf(options);
+  const r = await callNative(() => native().conv1dPrefill(f32(x), f32(weight), cu, T, C, W, { bias, states, ...dev }));
   const stateShape = options.cuSeqlens === undefined ? [W - 1, C] : [S, W - 1, C];
   return { out: new Tensor('f32', [T, C], r.out), state: new Tensor('f32', stateShape, r.states) };
 }
@@ -222,7 +251,8 @@ async function causalConv1dStep(
   same('state', 'dim 1', sw, W - 1, 'weight dim 1 - 1');
   same('state', 'dim 2', sc, C, 'x dim 1');
   const bias = optionalF32(options.bias, 'bias', C, 'C');
-  const r = await callNative(() => native().conv1dStep(f32(x), f32(weight), f32(state), S, C, W, { bias }));
+  const dev = deviceOf(options);
+  const r = await callNative(() => native().conv1dStep(f32(x), f32(weight), f32(state), S, C, W, { bias, ...dev }));
   return { out: new Tensor('f32', [S, C], r.out), state: new Tensor('f32', [S, W - 1, C], r.states) };
 }
 
@@ -261,8 +291,9 @@ async function mamba2Scan(
   const states = stateArg(options.initialState, 'initialState', S, [H, P, N], ['H', 'P', 'N']);
   const D = optionalF32(options.D, 'D', H, 'H');
   const dtBias = optionalF32(options.dtBias, 'dtBias', H, 'H');
+  const dev = deviceOf(options);
   const r = await callNative(() =>
-    native().ssmScan(f32(x), f32(dt), f32(A), f32(B), f32(C), cu, T, H, P, N, G, { D, dtBias, states, chunkSize }),
+    native().ssmScan(f32(x), f32(dt), f32(A), f32(B), f32(C), cu, T, H, P, N, G, { D, dtBias, states, chunkSize, ...dev }),
   );
   const stateShape = options.cuSeqlens === undefined ? [H, P, N] : [S, H, P, N];
   return { y: new Tensor('f32', [T, H, P], r.y), state: new Tensor('f32', stateShape, r.states) };
@@ -286,7 +317,10 @@ async function mamba2Step(
   }
   const D = optionalF32(options.D, 'D', H, 'H');
   const dtBias = optionalF32(options.dtBias, 'dtBias', H, 'H');
-  const r = await callNative(() => native().ssmStep(f32(x), f32(dt), f32(A), f32(B), f32(C), states, S, H, P, N, G, { D, dtBias }));
+  const dev = deviceOf(options);
+  const r = await callNative(() =>
+    native().ssmStep(f32(x), f32(dt), f32(A), f32(B), f32(C), states, S, H, P, N, G, { D, dtBias, ...dev }),
+  );
   return { y: new Tensor('f32', [S, H, P], r.y), state: new Tensor('f32', [S, H, P, N], r.states) };
 }
 
@@ -302,7 +336,8 @@ async function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpti
   if (Hq % Hkv !== 0) throw new ShapeError(`Expected Hq = ${Hq} to be divisible by Hkv = ${Hkv}`);
   const scale = finite(options.scale ?? 1 / Math.sqrt(Dh), 'scale');
   const cu = seqlens(options.cuSeqlens, T);
-  const out = await callNative(() => native().attention(f32(q), f32(k), f32(v), cu, cu, Hq, Hkv, Dh, { scale }));
+  const dev = deviceOf(options);
+  const out = await callNative(() => native().attention(f32(q), f32(k), f32(v), cu, cu, Hq, Hkv, Dh, { scale, ...dev }));
   return new Tensor('f32', [T, Hq, Dh], out);
 }
 
@@ -350,21 +385,29 @@ async function attentionDecode(q: Tensor, kCache: Tensor, vCache: Tensor, option
       v.set(f32(vCache).subarray(s * L * row, (s * L + n) * row), kvCu[s] * row);
     });
   }
-  const out = await callNative(() => native().attention(f32(q), k, v, qCu, kvCu, Hq, Hkv, Dh, { scale, pageSize }));
+  const dev = deviceOf(options);
+  const out = await callNative(() => native().attention(f32(q), k, v, qCu, kvCu, Hq, Hkv, Dh, { scale, pageSize, ...dev }));
   return new Tensor('f32', [...q.shape], out);
 }
 
 /** Top-k routing: ids [T, k] (largest logit first, ties to the lower id) and softmax weights [T, k]. */
-async function moeRoute(logits: Tensor, topK: number): Promise<{ ids: Int32Array; weights: Tensor }> {
+async function moeRoute(logits: Tensor, topK: number, options: KernelOptions = {}): Promise<{ ids: Int32Array; weights: Tensor }> {
   const [T, E] = dims(logits, 'logits', ['T', 'E']);
   positiveInt(topK, 'topK');
   if (topK > E) throw new ArgumentError(`Expected topK <= E = ${E}, got ${topK}`);
-  const r = await callNative(() => native().moeRoute(f32(logits), T, E, topK));
+  const dev = deviceOf(options);
+  const r = await callNative(() => native().moeRoute(f32(logits), T, E, topK, dev));
   return { ids: r.ids, weights: new Tensor('f32', [T, topK], r.weights) };
 }
 
 /** MoE FFN: out[t] = sum_j weights[t, j] * down_e(silu(gate_e x) * up_e x), e = ids[t, j]; x [T, D]. */
-async function moeForward(x: Tensor, ids: Int32Array | readonly number[], weights: Tensor, experts: MoeExperts): Promise<Tensor> {
+async function moeForward(
+  x: Tensor,
+  ids: Int32Array | readonly number[],
+  weights: Tensor,
+  experts: MoeExperts,
+  options: KernelOptions = {},
+): Promise<Tensor> {
   const [T, D] = dims(x, 'x', ['T', 'D']);
   const [wT, k] = dims(weights, 'weights', ['T', 'k']);
   same('weights', 'dim 0', wT, T, 'x dim 0');
@@ -378,36 +421,40 @@ async function moeForward(x: Tensor, ids: Int32Array | readonly number[], weight
   if (k > E) throw new ShapeError(`Expected top k = ${k} <= E = ${E}`);
   const idArr = int32Ids(ids, 'ids', T * k, E, 'E');
   const { gate, up, down } = experts;
+  const dev = deviceOf(options);
   const out = await callNative(() =>
     native().moeForward(f32(x), idArr, f32(weights), gate.data, up.data, down.data, T, k, E, D, F,
-      GGML_TYPE[gate.dtype], GGML_TYPE[up.dtype], GGML_TYPE[down.dtype]),
+      GGML_TYPE[gate.dtype], GGML_TYPE[up.dtype], GGML_TYPE[down.dtype], dev),
   );
   return new Tensor('f32', [T, D], out);
 }
 
 /** y = x · weightᵀ: x [T, K], weight [N, K] in any dtype -> [T, N]. */
-async function matmul(x: Tensor, weight: Tensor): Promise<Tensor> {
+async function matmul(x: Tensor, weight: Tensor, options: KernelOptions = {}): Promise<Tensor> {
   const [T, K] = dims(x, 'x', ['T', 'K']);
   const [N, wK] = dims(weight, 'weight', ['N', 'K'], true);
   same('weight', 'dim 1', wK, K, 'x dim 1');
-  const y = await callNative(() => native().matmul(f32(x), weight.data, T, N, K, GGML_TYPE[weight.dtype]));
+  const dev = deviceOf(options);
+  const y = await callNative(() => native().matmul(f32(x), weight.data, T, N, K, GGML_TYPE[weight.dtype], dev));
   return new Tensor('f32', [T, N], y);
 }
 
 /** SwiGLU: silu(gate) * up, both [T, n]. */
-async function swiglu(gate: Tensor, up: Tensor): Promise<Tensor> {
+async function swiglu(gate: Tensor, up: Tensor, options: KernelOptions = {}): Promise<Tensor> {
   const [T, n] = dims(gate, 'gate', ['T', 'n']);
   dims(up, 'up', ['T', 'n']).forEach((d, i) => same('up', `dim ${i}`, d, gate.shape[i], `gate dim ${i}`));
-  const y = await callNative(() => native().swiglu(f32(gate), f32(up), T, n));
+  const dev = deviceOf(options);
+  const y = await callNative(() => native().swiglu(f32(gate), f32(up), T, n, dev));
   return new Tensor('f32', [T, n], y);
 }
 
 /** Embedding lookup: table [V, D] in any dtype; out [T, D] = scale * table[ids]. */
-async function embed(ids: Int32Array | readonly number[], table: Tensor, options: { scale?: number } = {}): Promise<Tensor> {
+async function embed(ids: Int32Array | readonly number[], table: Tensor, options: EmbedOptions = {}): Promise<Tensor> {
   const [V, D] = dims(table, 'table', ['V', 'D'], true);
   const idArr = int32Ids(ids, 'ids', (ids as ArrayLike<number>)?.length ?? -1, V, 'V');
   const scale = finite(options.scale ?? 1, 'scale');
-  const out = await callNative(() => native().embed(idArr, table.data, V, D, GGML_TYPE[table.dtype], { scale }));
+  const dev = deviceOf(options);
+  const out = await callNative(() => native().embed(idArr, table.data, V, D, GGML_TYPE[table.dtype], { scale, ...dev }));
   return new Tensor('f32', [idArr.length, D], out);
 }
 

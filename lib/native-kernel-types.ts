@@ -1,7 +1,8 @@
 /**
  * Types of the addon's standalone kernel functions (native/binding/kernels.cpp).
  * Each validates its arguments (throwing synchronously with a string `code`),
- * copies them, and resolves off the JS thread with fresh arrays. Shapes are
+ * copies them, and resolves off the JS thread with fresh arrays; `device` in
+ * the options picks the backend whose op table runs it. Shapes are
  * row-major, outermost first; `cuSeqlens` are int32 token offsets [nSeqs + 1]
  * of packed sequences. Weight dtypes are GGUF `ggml_type` ids (0 F32, 1 F16,
  * 8 Q8_0, 30 BF16) and weight buffers are their raw bytes.
@@ -31,9 +32,14 @@ export interface NativeRouteResult {
   weights: Float32Array;
 }
 
+/** Where a kernel runs: 'cpu' (default) or 'cuda' (DeviceError naming the reason when unavailable). */
+export interface NativeDeviceOption {
+  device?: 'cpu' | 'cuda';
+}
+
 export interface NativeKernelAddon {
   /** x [nTokens, dim], weight [dim] -> y [nTokens, dim]. eps defaults to 1e-5. */
-  rmsNorm(x: Float32Array, weight: Float32Array, nTokens: number, dim: number, opts?: { eps?: number }): Promise<Float32Array>;
+  rmsNorm(x: Float32Array, weight: Float32Array, nTokens: number, dim: number, opts?: { eps?: number } & NativeDeviceOption): Promise<Float32Array>;
   /** x, z [nTokens, dim], weight [dim]; y = groupnorm(x * silu(z)) * weight. */
   gatedRmsNorm(
     x: Float32Array,
@@ -41,7 +47,7 @@ export interface NativeKernelAddon {
     weight: Float32Array,
     nTokens: number,
     dim: number,
-    opts?: { eps?: number; nGroups?: number },
+    opts?: { eps?: number; nGroups?: number } & NativeDeviceOption,
   ): Promise<Float32Array>;
   /** x [nTokens, channels], weight [channels, dConv]; states [nSeqs, dConv-1, channels] (zeros if absent). */
   conv1dPrefill(
@@ -51,7 +57,7 @@ export interface NativeKernelAddon {
     nTokens: number,
     channels: number,
     dConv: number,
-    opts?: { bias?: Float32Array | null; states?: Float32Array | null },
+    opts?: { bias?: Float32Array | null; states?: Float32Array | null } & NativeDeviceOption,
   ): Promise<NativeConvResult>;
   /** One token per sequence: x [nSeqs, channels]. */
   conv1dStep(
@@ -61,7 +67,7 @@ export interface NativeKernelAddon {
     nSeqs: number,
     channels: number,
     dConv: number,
-    opts?: { bias?: Float32Array | null },
+    opts?: { bias?: Float32Array | null } & NativeDeviceOption,
   ): Promise<NativeConvResult>;
   /**
    * x [nTokens, nHeads, headDim], dt [nTokens, nHeads], A [nHeads], B, C [nTokens, nGroups, dState];
@@ -79,7 +85,7 @@ export interface NativeKernelAddon {
     headDim: number,
     dState: number,
     nGroups: number,
-    opts?: { D?: Float32Array | null; dtBias?: Float32Array | null; states?: Float32Array | null; chunkSize?: number },
+    opts?: { D?: Float32Array | null; dtBias?: Float32Array | null; states?: Float32Array | null; chunkSize?: number } & NativeDeviceOption,
   ): Promise<NativeSsmResult>;
   /** One token per sequence: x [nSeqs, nHeads, headDim], ... */
   ssmStep(
@@ -94,7 +100,7 @@ export interface NativeKernelAddon {
     headDim: number,
     dState: number,
     nGroups: number,
-    opts?: { D?: Float32Array | null; dtBias?: Float32Array | null },
+    opts?: { D?: Float32Array | null; dtBias?: Float32Array | null } & NativeDeviceOption,
   ): Promise<NativeSsmResult>;
   /**
    * Causal attention: q [nQ, nHeads, headDim], k, v [nKv, nKvHeads, headDim]; sequence s's
@@ -109,7 +115,7 @@ export interface NativeKernelAddon {
     nHeads: number,
     nKvHeads: number,
     headDim: number,
-    opts?: { scale?: number; pageSize?: number },
+    opts?: { scale?: number; pageSize?: number } & NativeDeviceOption,
   ): Promise<Float32Array>;
   /** x [nTokens, cols], weight [rows, cols] in `dtype` -> y [nTokens, rows]. */
   matmul(
@@ -119,6 +125,7 @@ export interface NativeKernelAddon {
     rows: number,
     cols: number,
     dtype: number,
+    opts?: NativeDeviceOption,
   ): Promise<Float32Array>;
   /** ids [nTokens] < vocab, weight [vocab, dim] -> [nTokens, dim] * scale. */
   embed(
@@ -127,12 +134,12 @@ export interface NativeKernelAddon {
     vocab: number,
     dim: number,
     dtype: number,
-    opts?: { scale?: number },
+    opts?: { scale?: number } & NativeDeviceOption,
   ): Promise<Float32Array>;
   /** silu(gate) * up, both [nTokens, n]. */
-  swiglu(gate: Float32Array, up: Float32Array, nTokens: number, n: number): Promise<Float32Array>;
+  swiglu(gate: Float32Array, up: Float32Array, nTokens: number, n: number, opts?: NativeDeviceOption): Promise<Float32Array>;
   /** logits [nTokens, nExperts] -> top-k ids and softmax weights. */
-  moeRoute(logits: Float32Array, nTokens: number, nExperts: number, topK: number): Promise<NativeRouteResult>;
+  moeRoute(logits: Float32Array, nTokens: number, nExperts: number, topK: number, opts?: NativeDeviceOption): Promise<NativeRouteResult>;
   /** gate, up [nExperts, dFf, dModel], down [nExperts, dModel, dFf] -> [nTokens, dModel]. */
   moeForward(
     x: Float32Array,
@@ -149,5 +156,6 @@ export interface NativeKernelAddon {
     gateType: number,
     upType: number,
     downType: number,
+    opts?: NativeDeviceOption,
   ): Promise<Float32Array>;
 }

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/backend_registry.h"
 #include "../core/dtype.h"
 #include "../core/error.h"
 
@@ -54,6 +55,19 @@ class KernelArgs {
   }
 
   static bool absent(const Napi::Value& v) { return v.IsUndefined() || v.IsNull(); }
+
+  // The `device` option: 'cpu' (default) or 'cuda'; DeviceError with the
+  // registry's reason when that backend cannot run here.
+  Device device() const {
+    Napi::Value v = opt("device");
+    if (absent(v)) return Device::CPU;
+    const std::string name = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+    if (name != "cpu" && name != "cuda") fail(ErrorCode::Argument, "device must be 'cpu' or 'cuda', got " + describe(v));
+    const Device d = name == "cuda" ? Device::CUDA : Device::CPU;
+    BackendAvailability av = backend_availability(d);
+    if (!av.available) fail(ErrorCode::Device, "device '" + name + "' is not available: " + av.reason);
+    return d;
+  }
 
   int64_t to_int(const Napi::Value& v, const char* name, int64_t lo, int64_t hi) const {
     double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
@@ -161,7 +175,7 @@ class KernelArgs {
     }
     if (v.IsTypedArray()) return "a typed array of another element type";
     if (v.IsArray()) return "an Array";
-    if (v.IsString()) return "a string";
+    if (v.IsString()) return "'" + v.As<Napi::String>().Utf8Value().substr(0, 40) + "'";
     return "a value of another type";
   }
 

@@ -1,18 +1,22 @@
 // native/binding/kernels.cpp: the standalone kernel API (lib/kernels.ts).
 // One JS function per kernel family: fn(typedArrays..., numbers..., options?)
 // -> Promise. On the JS thread every argument is validated (kernel_args.h) and
-// copied into a Job; the kernel runs on a libuv worker over
-// ThreadPool::shared(); the Promise resolves with fresh Float32Array /
-// Int32Array results (plus the final conv/SSM states where a kernel updates
-// them). Signatures are typed in lib/native-kernel-types.ts.
+// copied into a Job, and options.device picks the backend ('cpu' default,
+// 'cuda'). On a libuv worker the job stages its inputs in that backend's
+// memory, runs the op through the Backend op table (the same entry points the
+// executor uses; kernel_device.h) and downloads the results; the Promise
+// resolves with fresh Float32Array / Int32Array results (plus the final
+// conv/SSM states where a kernel updates them). Signatures are typed in
+// lib/native-kernel-types.ts.
 #include <algorithm>
+#include <cstring>
 #include <memory>
 #include <vector>
 
-#include "../cpu/kernels.h"
 #include "async_job.h"
 #include "exports.h"
 #include "kernel_args.h"
+#include "kernel_device.h"
 
 namespace hl::binding {
 namespace {
@@ -22,8 +26,6 @@ using I32 = std::vector<int32_t>;
 using Bytes = std::vector<uint8_t>;
 
 constexpr int64_t kMaxSynth = int64_t(1) << 31;  // elements of a zero state we allocate ourselves
-
-ThreadPool& pool() { return ThreadPool::shared(); }
 
 Napi::Float32Array to_js(Napi::Env env, const F32& v) {
   auto a = Napi::Float32Array::New(env, v.size());
@@ -36,13 +38,6 @@ Napi::Int32Array to_js(Napi::Env env, const I32& v) {
   return a;
 }
 
-// Per-sequence state pointers into one [n_seqs, per_seq] buffer.
-std::vector<float*> state_ptrs(F32& states, int64_t n_seqs, int64_t per_seq) {
-  std::vector<float*> p((size_t)n_seqs);
-  for (int64_t s = 0; s < n_seqs; s++) p[s] = states.data() + s * per_seq;
-  return p;
-}
-
 // Optional float array: absent -> empty (the kernel gets null).
 F32 opt_f32(const KernelArgs& a, const Napi::Value& v, const char* name, int64_t n, const std::string& shape) {
   return KernelArgs::absent(v) ? F32() : a.f32(v, name, n, shape);
@@ -53,7 +48,6 @@ F32 states_or_zeros(const KernelArgs& a, const Napi::Value& v, const char* name,
   if (n > kMaxSynth) a.fail(ErrorCode::Shape, std::string(name) + " " + shape + " is too large");
   return F32((size_t)n, 0.0f);
 }
-const float* or_null(const F32& v) { return v.empty() ? nullptr : v.data(); }
 
 template <typename Job>
 Napi::Promise launch(Napi::Env env, const char* name, std::shared_ptr<Job> job) {
@@ -74,12 +68,16 @@ struct NormJob {
   F32 x, z, w, y;
   int64_t n, dim, groups;
   float eps;
+  Device device;
   void run() {
-    y.resize(x.size());
+    KernelBackend b(device);
+    Staging st(*b);
+    float* dy = st.out<float>(x.size());
     if (z.empty())
-      cpu::rmsnorm(pool(), y.data(), x.data(), w.data(), n, dim, eps);
+      b->rmsnorm(dy, st.in(x), st.in(w), n, dim, eps);
     else
-      cpu::gated_rmsnorm(pool(), y.data(), x.data(), z.data(), w.data(), n, dim, groups, eps);
+      b->gated_rmsnorm(dy, st.in(x), st.in(z), st.in(w), n, dim, groups, eps);
+    st.download(y, dy, x.size());
   }
   Napi::Value result(Napi::Env env) { return to_js(env, y); }
 };
@@ -89,6 +87,7 @@ Napi::Value norm(const Napi::CallbackInfo& info, bool gated) {
   const size_t o = gated ? 1 : 0;
   a.set_opts_index(4 + o);
   auto job = std::make_shared<NormJob>();
+  job->device = a.device();
   job->n = a.integer(2 + o, "nTokens", 0);
   job->dim = a.integer(3 + o, "dim");
   job->eps = a.opt_number("eps", 1e-5f);
@@ -114,15 +113,20 @@ struct ConvJob {
   int64_t channels, n_seqs;
   int d_conv;
   bool step;
+  Device device;
   void run() {
-    out.resize(x.size());
-    auto ptrs = state_ptrs(states, n_seqs, (d_conv - 1) * channels);
+    KernelBackend b(device);
+    Staging st(*b);
+    float* dout = st.out<float>(x.size());
+    float* dstates = st.in(states);
+    auto ptrs = Staging::split(dstates, n_seqs, (d_conv - 1) * channels);
     if (step)
-      cpu::conv1d_causal_step(pool(), out.data(), x.data(), w.data(), or_null(bias), channels, d_conv, (int)n_seqs,
-                              ptrs.data());
+      b->conv1d_causal_step(dout, st.in(x), st.in(w), st.optional(bias), channels, d_conv, (int)n_seqs, ptrs.data());
     else
-      cpu::conv1d_causal_prefill(pool(), out.data(), x.data(), w.data(), or_null(bias), channels, d_conv, cu.data(),
-                                 (int)n_seqs, ptrs.data());
+      b->conv1d_causal_prefill(dout, st.in(x), st.in(w), st.optional(bias), channels, d_conv, cu.data(), (int)n_seqs,
+                               ptrs.data());
+    st.download(out, dout, x.size());
+    st.download(states, dstates, states.size());
   }
   Napi::Value result(Napi::Env env) { return pair(env, "out", to_js(env, out), "states", to_js(env, states)); }
 };
@@ -131,6 +135,7 @@ Napi::Value conv1d(const Napi::CallbackInfo& info, bool step) {
   KernelArgs a(info, step ? "conv1dStep" : "conv1dPrefill");
   a.set_opts_index(6);
   auto job = std::make_shared<ConvJob>();
+  job->device = a.device();
   job->step = step;
   const int64_t count = a.integer(3, step ? "nSeqs" : "nTokens", 0);
   const int64_t C = job->channels = a.integer(4, "channels");
@@ -159,19 +164,25 @@ Napi::Value conv1d(const Napi::CallbackInfo& info, bool step) {
 struct SsmJob {
   F32 x, dt, A, B, C, D, dt_bias, states, y;
   I32 cu;
-  cpu::SsmDims dims;
+  SsmDims dims;
   int64_t n_seqs;
   int chunk;
   bool step;
+  Device device;
   void run() {
-    y.resize(x.size());
-    auto ptrs = state_ptrs(states, n_seqs, dims.n_heads * dims.head_dim * dims.d_state);
+    KernelBackend b(device);
+    Staging st(*b);
+    float* dy = st.out<float>(x.size());
+    float* dstates = st.in(states);
+    auto ptrs = Staging::split(dstates, n_seqs, dims.n_heads * dims.head_dim * dims.d_state);
+    const float *dx = st.in(x), *ddt = st.in(dt), *dA = st.in(A), *dB = st.in(B), *dC = st.in(C);
     if (step)
-      cpu::ssm_step(pool(), y.data(), x.data(), dt.data(), A.data(), B.data(), C.data(), or_null(D), or_null(dt_bias),
-                    dims, (int)n_seqs, ptrs.data());
+      b->ssm_step(dy, dx, ddt, dA, dB, dC, st.optional(D), st.optional(dt_bias), dims, (int)n_seqs, ptrs.data());
     else
-      cpu::ssm_scan(pool(), y.data(), x.data(), dt.data(), A.data(), B.data(), C.data(), or_null(D), or_null(dt_bias),
-                    dims, cu.data(), (int)n_seqs, ptrs.data(), chunk);
+      b->ssm_scan(dy, dx, ddt, dA, dB, dC, st.optional(D), st.optional(dt_bias), dims, cu.data(), (int)n_seqs,
+                  ptrs.data(), chunk);
+    st.download(y, dy, x.size());
+    st.download(states, dstates, states.size());
   }
   Napi::Value result(Napi::Env env) { return pair(env, "y", to_js(env, y), "states", to_js(env, states)); }
 };
@@ -180,6 +191,7 @@ Napi::Value ssm(const Napi::CallbackInfo& info, bool step) {
   KernelArgs a(info, step ? "ssmStep" : "ssmScan");
   a.set_opts_index(11);
   auto job = std::make_shared<SsmJob>();
+  job->device = a.device();
   job->step = step;
   const char* tn = step ? "nSeqs" : "nTokens";
   const int64_t T = a.integer(6, tn, 0);
@@ -219,28 +231,29 @@ Napi::Value ssm(const Napi::CallbackInfo& info, bool step) {
 // paged pool [pages, Hkv, pageSize, Dh] with a scrambled page table (tests the
 // paged path; the executor builds its KvViews from its own pool).
 struct AttnJob {
-  F32 q, k, v, out, k_pool, v_pool;
+  F32 q, k, v, out;
   I32 qcu, kvcu;
-  cpu::AttentionDims dims;
+  AttentionDims dims;
   int64_t page;
+  Device device;
   void run() {
-    out.resize(q.size());
+    KernelBackend b(device);
+    Staging st(*b);
     const int64_t S = (int64_t)qcu.size() - 1, Hkv = dims.n_kv_heads, Dh = dims.head_dim;
     std::vector<std::vector<const float*>> kp((size_t)S), vp((size_t)S);
-    std::vector<cpu::KvView> views((size_t)S);
+    std::vector<KvView> views((size_t)S);
     if (page > 0) {
       int64_t total = 0;
       for (int64_t s = 0; s < S; s++) total += (kvcu[s + 1] - kvcu[s] + page - 1) / page;
       const int64_t page_floats = Hkv * page * Dh;
-      k_pool.assign((size_t)(total * page_floats), 0.0f);
-      v_pool.assign((size_t)(total * page_floats), 0.0f);
+      F32 k_pool((size_t)(total * page_floats), 0.0f), v_pool((size_t)(total * page_floats), 0.0f);
+      std::vector<int64_t> phys_of;  // physical page of each logical page, per sequence in order
       int64_t logical = 0;
       for (int64_t s = 0; s < S; s++) {
         const int64_t ctx = kvcu[s + 1] - kvcu[s];
         for (int64_t p = 0; p < (ctx + page - 1) / page; p++, logical++) {
           const int64_t phys = total - 1 - logical;  // reversed: pages are not in order
-          kp[s].push_back(k_pool.data() + phys * page_floats);
-          vp[s].push_back(v_pool.data() + phys * page_floats);
+          phys_of.push_back(phys);
           for (int64_t j = p * page; j < std::min(ctx, (p + 1) * page); j++)
             for (int64_t h = 0; h < Hkv; h++) {
               const int64_t src = ((kvcu[s] + j) * Hkv + h) * Dh, dst = phys * page_floats + (h * page + j % page) * Dh;
@@ -248,17 +261,29 @@ struct AttnJob {
               std::memcpy(&v_pool[dst], &v[src], (size_t)Dh * sizeof(float));
             }
         }
+      }
+      const float *dk = st.in(k_pool), *dv = st.in(v_pool);
+      size_t next = 0;
+      for (int64_t s = 0; s < S; s++) {
+        const int64_t ctx = kvcu[s + 1] - kvcu[s];
+        for (int64_t p = 0; p < (ctx + page - 1) / page; p++, next++) {
+          kp[s].push_back(dk + phys_of[next] * page_floats);
+          vp[s].push_back(dv + phys_of[next] * page_floats);
+        }
         views[s] = {kp[s].data(), vp[s].data(), page, page * Dh, Dh, ctx};
       }
     } else {
+      const float *dk = st.in(k), *dv = st.in(v);
       for (int64_t s = 0; s < S; s++) {
         const int64_t ctx = kvcu[s + 1] - kvcu[s];
-        kp[s] = {k.data() + kvcu[s] * Hkv * Dh};
-        vp[s] = {v.data() + kvcu[s] * Hkv * Dh};
+        kp[s] = {dk + kvcu[s] * Hkv * Dh};
+        vp[s] = {dv + kvcu[s] * Hkv * Dh};
         views[s] = {kp[s].data(), vp[s].data(), std::max<int64_t>(1, ctx), Dh, Hkv * Dh, ctx};
       }
     }
-    cpu::attention(pool(), out.data(), q.data(), dims, qcu.data(), (int)S, views.data());
+    float* dout = st.out<float>(q.size());
+    b->attention(dout, st.in(q), dims, qcu.data(), (int)S, views.data());
+    st.download(out, dout, q.size());
   }
   Napi::Value result(Napi::Env env) { return to_js(env, out); }
 };
@@ -267,6 +292,7 @@ Napi::Value attention(const Napi::CallbackInfo& info) {
   KernelArgs a(info, "attention");
   a.set_opts_index(8);
   auto job = std::make_shared<AttnJob>();
+  job->device = a.device();
   const int64_t Hq = job->dims.n_heads = a.integer(5, "nHeads");
   const int64_t Hkv = job->dims.n_kv_heads = a.integer(6, "nKvHeads");
   const int64_t Dh = job->dims.head_dim = a.integer(7, "headDim");
@@ -301,8 +327,15 @@ Napi::Value attention(const Napi::CallbackInfo& info) {
 
 // ---- matmul, embed, swiglu
 
-WeightView weight_view(const Bytes& b, DType t, int64_t rows, int64_t cols) {
-  return WeightView{b.data(), t, rows, cols, dtype_row_bytes(t, cols)};
+WeightView weight_view(const uint8_t* data, DType t, int64_t rows, int64_t cols) {
+  return WeightView{data, t, rows, cols, dtype_row_bytes(t, cols)};
+}
+
+// Throws UnsupportedError unless backend b runs `op` on weights of type t.
+void require_support(Backend& b, const char* fn, Op op, DType t) {
+  HL_CHECK(b.supports(op, t), Unsupported,
+           std::string(fn) + ": the " + b.name() + " backend cannot run " + op_name(op) + " on " + dtype_name(t) +
+               " weights");
 }
 
 // matmul(x, weight, nTokens, rows, cols, dtype)
@@ -311,16 +344,23 @@ struct MatmulJob {
   Bytes w;
   DType t;
   int64_t n, rows, cols;
+  Device device;
   void run() {
-    y.resize((size_t)(n * rows));
-    cpu::matmul(pool(), y.data(), x.data(), n, weight_view(w, t, rows, cols));
+    KernelBackend b(device);
+    require_support(*b, "matmul", Op::Matmul, t);
+    Staging st(*b);
+    float* dy = st.out<float>((size_t)(n * rows));
+    b->matmul(dy, st.in(x), n, weight_view(st.in(w), t, rows, cols));
+    st.download(y, dy, (size_t)(n * rows));
   }
   Napi::Value result(Napi::Env env) { return to_js(env, y); }
 };
 
 Napi::Value matmul(const Napi::CallbackInfo& info) {
   KernelArgs a(info, "matmul");
+  a.set_opts_index(6);
   auto job = std::make_shared<MatmulJob>();
+  job->device = a.device();
   job->n = a.integer(2, "nTokens", 0);
   job->rows = a.integer(3, "rows");
   job->cols = a.integer(4, "cols");
@@ -340,9 +380,15 @@ struct EmbedJob {
   DType t;
   int64_t vocab, dim;
   float scale;
+  Device device;
   void run() {
-    out.resize(ids.size() * (size_t)dim);
-    cpu::embed(pool(), out.data(), weight_view(w, t, vocab, dim), ids.data(), (int64_t)ids.size(), scale);
+    KernelBackend b(device);
+    require_support(*b, "embed", Op::Embed, t);
+    Staging st(*b);
+    const size_t n = ids.size() * (size_t)dim;
+    float* dout = st.out<float>(n);
+    b->embed(dout, weight_view(st.in(w), t, vocab, dim), st.in(ids), (int64_t)ids.size(), scale);
+    st.download(out, dout, n);
   }
   Napi::Value result(Napi::Env env) { return to_js(env, out); }
 };
@@ -351,6 +397,7 @@ Napi::Value embed(const Napi::CallbackInfo& info) {
   KernelArgs a(info, "embed");
   a.set_opts_index(5);
   auto job = std::make_shared<EmbedJob>();
+  job->device = a.device();
   job->vocab = a.integer(2, "vocab");
   job->dim = a.integer(3, "dim");
   job->t = a.dtype(info[4], "dtype");
@@ -373,16 +420,22 @@ Napi::Value embed(const Napi::CallbackInfo& info) {
 struct SwigluJob {
   F32 gate, up, out;
   int64_t n_tokens, n;
+  Device device;
   void run() {
-    out.resize(gate.size());
-    cpu::swiglu(pool(), out.data(), gate.data(), up.data(), n_tokens, n);
+    KernelBackend b(device);
+    Staging st(*b);
+    float* dout = st.out<float>(gate.size());
+    b->swiglu(dout, st.in(gate), st.in(up), n_tokens, n);
+    st.download(out, dout, gate.size());
   }
   Napi::Value result(Napi::Env env) { return to_js(env, out); }
 };
 
 Napi::Value swiglu(const Napi::CallbackInfo& info) {
   KernelArgs a(info, "swiglu");
+  a.set_opts_index(4);
   auto job = std::make_shared<SwigluJob>();
+  job->device = a.device();
   job->n_tokens = a.integer(2, "nTokens", 0);
   job->n = a.integer(3, "n");
   const std::string s = shape_of({{"nTokens", job->n_tokens}, {"n", job->n}});
@@ -398,17 +451,25 @@ struct RouteJob {
   F32 logits, weights;
   I32 ids;
   int64_t n, e, k;
+  Device device;
   void run() {
-    ids.resize((size_t)(n * k));
-    weights.resize((size_t)(n * k));
-    cpu::moe_route(pool(), ids.data(), weights.data(), logits.data(), n, e, k);
+    KernelBackend b(device);
+    Staging st(*b);
+    const size_t nk = (size_t)(n * k);
+    int32_t* dids = st.out<int32_t>(nk);
+    float* dweights = st.out<float>(nk);
+    b->moe_route(dids, dweights, st.in(logits), n, e, k);
+    st.download(ids, dids, nk);
+    st.download(weights, dweights, nk);
   }
   Napi::Value result(Napi::Env env) { return pair(env, "ids", to_js(env, ids), "weights", to_js(env, weights)); }
 };
 
 Napi::Value moe_route(const Napi::CallbackInfo& info) {
   KernelArgs a(info, "moeRoute");
+  a.set_opts_index(4);
   auto job = std::make_shared<RouteJob>();
+  job->device = a.device();
   job->n = a.integer(1, "nTokens", 0);
   job->e = a.integer(2, "nExperts", 1, 1 << 16);
   job->k = a.integer(3, "topK", 1, job->e);
@@ -425,24 +486,31 @@ struct MoeJob {
   Bytes gate, up, down;
   DType tg, tu, td;
   int64_t n, k, e, d, f;
+  Device device;
   void run() {
-    out.resize(x.size());
-    cpu::MoeWeights w;
-    w.gate = weight_view(gate, tg, f, d);
-    w.up = weight_view(up, tu, f, d);
-    w.down = weight_view(down, td, d, f);
+    KernelBackend b(device);
+    for (DType wt : {tg, tu, td}) require_support(*b, "moeForward", Op::MoeForward, wt);
+    Staging st(*b);
+    MoeWeights w;
+    w.gate = weight_view(st.in(gate), tg, f, d);
+    w.up = weight_view(st.in(up), tu, f, d);
+    w.down = weight_view(st.in(down), td, d, f);
     w.gate_expert_stride = f * w.gate.row_bytes;
     w.up_expert_stride = f * w.up.row_bytes;
     w.down_expert_stride = d * w.down.row_bytes;
     w.n_experts = e;
-    cpu::moe_forward(pool(), out.data(), x.data(), ids.data(), weights.data(), n, k, w);
+    float* dout = st.out<float>(x.size());
+    b->moe_forward(dout, st.in(x), st.in(ids), st.in(weights), n, k, w);
+    st.download(out, dout, x.size());
   }
   Napi::Value result(Napi::Env env) { return to_js(env, out); }
 };
 
 Napi::Value moe_forward(const Napi::CallbackInfo& info) {
   KernelArgs a(info, "moeForward");
+  a.set_opts_index(14);
   auto job = std::make_shared<MoeJob>();
+  job->device = a.device();
   const int64_t n = job->n = a.integer(6, "nTokens", 0);
   const int64_t E = job->e = a.integer(8, "nExperts", 1, 1 << 16);
   const int64_t k = job->k = a.integer(7, "topK", 1, E);

@@ -8,7 +8,7 @@ import { kernels } from '../../lib/kernels';
 import { native } from '../../lib/native';
 import { Tensor } from '../../lib/tensor';
 import { attentionRef } from '../reference/attention';
-import { cuFrom, expectClose, prng, randn } from './helpers';
+import { cuFrom, expectClose, prng, randn, describeEachDevice } from './helpers';
 import { SAME_MATH, TOL } from './tolerances';
 
 const prefillCases = [
@@ -21,7 +21,7 @@ const prefillCases = [
   { lengths: [1025], Hq: 2, Hkv: 1, Dh: 32, scale: 0.1, seed: 7 },
 ];
 
-describe('attention prefill vs reference', () => {
+describeEachDevice('attention prefill vs reference', (kn) => {
   test.each(prefillCases)('lengths=$lengths Hq=$Hq Hkv=$Hkv Dh=$Dh', async ({ lengths, Hq, Hkv, Dh, scale, seed }) => {
     const r = prng(seed);
     const cu = cuFrom(lengths);
@@ -29,7 +29,7 @@ describe('attention prefill vs reference', () => {
     const q = randn(r, [T, Hq, Dh]);
     const k = randn(r, [T, Hkv, Dh]);
     const v = randn(r, [T, Hkv, Dh]);
-    const out = await kernels.attention(q, k, v, { scale, causal: true, cuSeqlens: cu });
+    const out = await kn.attention(q, k, v, { scale, causal: true, cuSeqlens: cu });
     const ref = attentionRef(q.data, k.data, v.data, cu, cu, Hq, Hkv, Dh, scale);
     expectClose('attention', out.data, ref, TOL.attention, out.shape);
   });
@@ -46,7 +46,7 @@ const decodeCases = [
   { L: 1000, n: 1, Hq: 1, Hkv: 1, Dh: 128, seed: 17 },
 ];
 
-describe('attentionDecode vs reference (contiguous and paged)', () => {
+describeEachDevice('attentionDecode vs reference (contiguous and paged)', (kn) => {
   test.each(decodeCases)('L=$L n=$n Hq=$Hq Hkv=$Hkv Dh=$Dh', async ({ L, n, Hq, Hkv, Dh, seed }) => {
     const r = prng(seed);
     const q = n === 1 ? randn(r, [Hq, Dh]) : randn(r, [n, Hq, Dh]);
@@ -54,11 +54,11 @@ describe('attentionDecode vs reference (contiguous and paged)', () => {
     const v = randn(r, [L, Hkv, Dh]);
     const scale = 1 / Math.sqrt(Dh);
     const ref = attentionRef(q.data, k.data, v.data, [0, n], [0, L], Hq, Hkv, Dh, scale);
-    const flat = await kernels.attentionDecode(q, k, v, { scale });
+    const flat = await kn.attentionDecode(q, k, v, { scale });
     expect(flat.shape).toEqual(q.shape);
     expectClose('contiguous', flat.data, ref, TOL.attention, [n, Hq, Dh]);
     for (const pageSize of [page, 32]) {
-      const paged = await kernels.attentionDecode(q, k, v, { scale, pageSize });
+      const paged = await kn.attentionDecode(q, k, v, { scale, pageSize });
       expectClose(`paged ${pageSize}`, paged.data, ref, TOL.attention, [n, Hq, Dh]);
       expectClose(`paged ${pageSize} vs contiguous`, paged.data, flat.data, SAME_MATH);
     }
@@ -82,8 +82,8 @@ describe('attentionDecode vs reference (contiguous and paged)', () => {
       v.set((vc.data as Float32Array).subarray(s * L * row, (s * L + len) * row), kvCu[s] * row);
     });
     const ref = attentionRef(q.data, k, v, cuFrom(new Array(S).fill(1)), kvCu, Hq, Hkv, Dh, 0.125);
-    const flat = await kernels.attentionDecode(q, kc, vc, { scale: 0.125, contextLengths: lens });
-    const paged = await kernels.attentionDecode(q, kc, vc, { scale: 0.125, contextLengths: lens, pageSize: page });
+    const flat = await kn.attentionDecode(q, kc, vc, { scale: 0.125, contextLengths: lens });
+    const paged = await kn.attentionDecode(q, kc, vc, { scale: 0.125, contextLengths: lens, pageSize: page });
     expectClose('batched', flat.data, ref, TOL.attention, q.shape);
     expectClose('batched paged', paged.data, ref, TOL.attention, q.shape);
   });
@@ -93,7 +93,7 @@ describe('attentionDecode vs reference (contiguous and paged)', () => {
     const q = randn(r, [2, 64], 4);
     const k = randn(r, [300, 1, 64], 4);
     const v = randn(r, [300, 1, 64]);
-    const out = await kernels.attentionDecode(q, k, v, { scale: 1 });
+    const out = await kn.attentionDecode(q, k, v, { scale: 1 });
     expectClose('peaky', out.data, attentionRef(q.data, k.data, v.data, [0, 1], [0, 300], 2, 1, 64, 1), TOL.attention);
   });
 });

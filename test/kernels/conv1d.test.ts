@@ -4,7 +4,7 @@ import { kernels } from '../../lib/kernels';
 import { native } from '../../lib/native';
 import { Tensor } from '../../lib/tensor';
 import { conv1dRef } from '../reference/conv1d';
-import { cuFrom, expectClose, prng, randn, rows } from './helpers';
+import { cuFrom, expectClose, prng, randn, rows, describeEachDevice } from './helpers';
 import { SAME_MATH, TOL } from './tolerances';
 
 interface Case {
@@ -29,7 +29,7 @@ const cases: Case[] = [
   { lengths: [13, 64, 1], C: 129, W: 3, seed: 10, bias: true, state: true },
 ];
 
-describe('causalConv1d vs reference', () => {
+describeEachDevice('causalConv1d vs reference', (kn) => {
   test.each(cases)('lengths=$lengths C=$C W=$W', async (c) => {
     const r = prng(c.seed);
     const cu = cuFrom(c.lengths);
@@ -39,7 +39,7 @@ describe('causalConv1d vs reference', () => {
     const w = randn(r, [c.C, c.W], 0.5);
     const bias = c.bias ? randn(r, [c.C]) : undefined;
     const state = c.state ? randn(r, [S, c.W - 1, c.C]) : undefined;
-    const got = await kernels.causalConv1d(x, w, { bias, initialState: state, cuSeqlens: cu });
+    const got = await kn.causalConv1d(x, w, { bias, initialState: state, cuSeqlens: cu });
     const ref = conv1dRef(x.data, w.data, bias?.data ?? null, c.C, c.W, cu, state?.data ?? null);
     expectClose('out', got.out.data as Float32Array, ref.out, TOL.elementwise, got.out.shape);
     expect(got.state.shape).toEqual([S, c.W - 1, c.C]);
@@ -47,7 +47,7 @@ describe('causalConv1d vs reference', () => {
   });
 });
 
-describe('causalConv1d state carry', () => {
+describeEachDevice('causalConv1d state carry', (kn) => {
   // Split one sequence into consecutive calls (pieces shorter than W-1 included).
   const splits = [
     { T: 10, pieces: [4, 6], C: 40, W: 4, seed: 21 },
@@ -59,12 +59,12 @@ describe('causalConv1d state carry', () => {
     const x = randn(r, [T, C]);
     const w = randn(r, [C, W]);
     const bias = randn(r, [C]);
-    const whole = await kernels.causalConv1d(x, w, { bias });
+    const whole = await kn.causalConv1d(x, w, { bias });
     let state: Tensor | undefined;
     let t0 = 0;
     const outs: number[] = [];
     for (const n of pieces) {
-      const part = await kernels.causalConv1d(rows(x, t0, t0 + n), w, { bias, initialState: state });
+      const part = await kn.causalConv1d(rows(x, t0, t0 + n), w, { bias, initialState: state });
       outs.push(...part.out.data);
       state = part.state;
       t0 += n;
@@ -89,13 +89,13 @@ describe('causalConv1d state carry', () => {
     for (let t = 0; t < T; t++) {
       const xt = new Float32Array(S * C);
       for (let s = 0; s < S; s++) xt.set((xs[s].data as Float32Array).subarray(t * C, (t + 1) * C), s * C);
-      const res = await kernels.causalConv1dStep(Tensor.from(xt, [S, C]), w, state, { bias });
+      const res = await kn.causalConv1dStep(Tensor.from(xt, [S, C]), w, state, { bias });
       for (let s = 0; s < S; s++) stepOut[s].push(...res.out.data.subarray(s * C, (s + 1) * C));
       state = res.state;
     }
     const packed = new Float32Array(S * T * C);
     xs.forEach((x, s) => packed.set(x.data as Float32Array, s * T * C));
-    const pre = await kernels.causalConv1d(Tensor.from(packed, [S * T, C]), w, {
+    const pre = await kn.causalConv1d(Tensor.from(packed, [S * T, C]), w, {
       bias,
       initialState: init,
       cuSeqlens: cuFrom(new Array(S).fill(T)),

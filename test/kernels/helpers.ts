@@ -2,7 +2,9 @@
  * Test helpers: a seeded PRNG, random tensors, and a comparison that reports
  * max abs / rel diff, NMSE, where, and the first mismatching pairs.
  */
+import { kernels, type KernelDevice } from '../../lib/kernels';
 import { Tensor } from '../../lib/tensor';
+import { describeGpu } from '../helpers/describe-gpu';
 import type { Tolerance } from './tolerances';
 
 export { prng } from '../helpers/random';
@@ -104,4 +106,46 @@ export function cuFrom(lengths: number[]): Int32Array {
 export function rows(t: Tensor, r0: number, r1: number): Tensor {
   const inner = t.shape.slice(1).reduce((a, b) => a * b, 1);
   return Tensor.from((t.data as Float32Array).slice(r0 * inner, r1 * inner), [r1 - r0, ...t.shape.slice(1)]);
+}
+
+/** Index of the options argument of each kernel (where `device` goes). */
+const OPTIONS_AT: Record<keyof typeof kernels, number> = {
+  rmsNorm: 2,
+  gatedRmsNorm: 3,
+  causalConv1d: 2,
+  causalConv1dStep: 3,
+  mamba2Scan: 5,
+  mamba2Step: 5,
+  attention: 3,
+  attentionDecode: 3,
+  moeRoute: 2,
+  moeForward: 4,
+  matmul: 2,
+  swiglu: 2,
+  embed: 2,
+};
+
+/** The kernel API with `device` merged into every call's options. */
+export function kernelsOn(device: KernelDevice): typeof kernels {
+  const bound: Record<string, unknown> = {};
+  for (const name of Object.keys(OPTIONS_AT) as (keyof typeof kernels)[]) {
+    const fn = kernels[name] as (...args: unknown[]) => unknown;
+    bound[name] = (...args: unknown[]) => {
+      const at = OPTIONS_AT[name];
+      const a = [...args];
+      while (a.length < at) a.push(undefined);
+      a[at] = { ...((a[at] as object | undefined) ?? {}), device };
+      return fn(...a);
+    };
+  }
+  return bound as unknown as typeof kernels;
+}
+
+/**
+ * Runs a case table on every backend's op table: the CPU always, CUDA where a
+ * device is usable (elsewhere skipped with the reason printed, by describeGpu).
+ */
+export function describeEachDevice(name: string, body: (k: typeof kernels, device: KernelDevice) => void): void {
+  describe(`${name} [cpu]`, () => body(kernelsOn('cpu'), 'cpu'));
+  describeGpu(name, () => body(kernelsOn('cuda'), 'cuda'));
 }

@@ -11,7 +11,7 @@ import { native } from '../../lib/native';
 import { Tensor, bf16BitsToF32, f16BitsToF32, type TensorDType } from '../../lib/tensor';
 import { q8RoundActivations } from '../../lib/quant/q8-activations';
 import { matmulRef } from '../reference/matmul';
-import { expectEqualArrays, prng, randn } from './helpers';
+import { expectEqualArrays, prng, randn, describeEachDevice } from './helpers';
 import { MATMUL_REL } from './tolerances';
 
 function weight(w: Tensor, dtype: TensorDType): Tensor {
@@ -45,12 +45,12 @@ const cases: { T: number; N: number; K: number; dtype: TensorDType; seed: number
   { T: 5, N: 31, K: 1280, dtype: 'q6_k', seed: 26 },
 ];
 
-describe('matmul vs float64 over dequantized weights', () => {
+describeEachDevice('matmul vs float64 over dequantized weights', (kn) => {
   test.each(cases)('$dtype T=$T N=$N K=$K', async ({ T, N, K, dtype, seed }) => {
     const r = prng(seed);
     const x = randn(r, [T, K]);
     const w = weight(randn(r, [N, K], 0.5), dtype);
-    const y = await kernels.matmul(x, w);
+    const y = await kn.matmul(x, w);
     expect(y.shape).toEqual([T, N]);
     const xs = dtype === 'q8_0' ? q8RoundActivations(x.data, K) : x.data;
     const { y: ref, absSum } = matmulRef(xs, w.toFloat32().data, T, N, K);
@@ -65,7 +65,7 @@ describe('matmul vs float64 over dequantized weights', () => {
   });
 });
 
-describe('embed', () => {
+describeEachDevice('embed', (kn) => {
   test.each([
     { V: 50, D: 33, dtype: 'f32' as const, scale: 1 },
     { V: 50, D: 64, dtype: 'f16' as const, scale: 10 },
@@ -79,7 +79,7 @@ describe('embed', () => {
     const r = prng(V + D);
     const table = weight(randn(r, [V, D]), dtype);
     const ids = [0, V - 1, 3 % V, Math.floor(V / 2), 0];
-    const out = await kernels.embed(ids, table, { scale });
+    const out = await kn.embed(ids, table, { scale });
     const deq = table.toFloat32().data;
     const want = new Float32Array(ids.length * D);
     ids.forEach((id, t) => {
@@ -90,14 +90,14 @@ describe('embed', () => {
   });
 });
 
-describe('exhaustive 16-bit conversions (native widening == TS decoding)', () => {
+describeEachDevice('exhaustive 16-bit conversions (native widening == TS decoding)', (kn) => {
   test.each([
     { dtype: 'f16' as const, decode: f16BitsToF32 },
     { dtype: 'bf16' as const, decode: bf16BitsToF32 },
   ])('$dtype: all 65536 bit patterns', async ({ dtype, decode }) => {
     const bits = new Uint16Array(65536).map((_, i) => i);
     const table = new Tensor(dtype, [65536, 1], new Uint8Array(bits.buffer));
-    const out = await kernels.embed(Int32Array.from(bits), table);
+    const out = await kn.embed(Int32Array.from(bits), table);
     expectEqualArrays(dtype, out.data, Float32Array.from(bits, decode));
   });
 });

@@ -10,10 +10,10 @@ import { native } from '../../lib/native';
 import { Tensor, type TensorDType } from '../../lib/tensor';
 import { q8RoundActivations } from '../../lib/quant/q8-activations';
 import { moeForwardRef, moeRouteRef } from '../reference/moe';
-import { expectClose, expectEqualArrays, prng, randn } from './helpers';
+import { expectClose, expectEqualArrays, prng, randn, describeEachDevice } from './helpers';
 import { TOL } from './tolerances';
 
-describe('moeRoute', () => {
+describeEachDevice('moeRoute', (kn) => {
   test.each([
     { T: 1, E: 4, k: 1, seed: 1, ties: false },
     { T: 37, E: 8, k: 2, seed: 2, ties: false },
@@ -25,7 +25,7 @@ describe('moeRoute', () => {
     const r = prng(seed);
     const logits = randn(r, [T, E], 2);
     if (ties) for (let i = 0; i < logits.data.length; i++) logits.data[i] = Math.round(logits.data[i]); // many exact ties
-    const got = await kernels.moeRoute(logits, k);
+    const got = await kn.moeRoute(logits, k);
     const ref = moeRouteRef(logits.data, T, E, k);
     expectEqualArrays('ids', got.ids, ref.ids);
     expectClose('weights', got.weights.data, ref.weights, TOL.elementwise, got.weights.shape);
@@ -87,7 +87,7 @@ function moeForwardQ8Ref(x: Float32Array, ids: ArrayLike<number>, w: ArrayLike<n
   return out;
 }
 
-describe('moeForward vs dense reference', () => {
+describeEachDevice('moeForward vs dense reference', (kn) => {
   test.each(forwardCases)('$dtype T=$T E=$E k=$k D=$D F=$F $mode', async (c) => {
     const r = prng(c.seed);
     const x = randn(r, [c.T, c.D]);
@@ -97,11 +97,11 @@ describe('moeForward vs dense reference', () => {
       up: q(randn(r, [c.E, c.F, c.D], 0.3)),
       down: q(randn(r, [c.E, c.D, c.F], 0.3)),
     };
-    const route = await kernels.moeRoute(randn(r, [c.T, c.E]), c.k);
+    const route = await kn.moeRoute(randn(r, [c.T, c.E]), c.k);
     let ids = Array.from(route.ids);
     if (c.mode === 'one-expert') ids = ids.map((_, i) => (i % c.k === 0 ? 3 : (3 + (i % c.k)) % c.E)); // slot 0 of every token -> expert 3
     if (c.mode === 'skip-expert') ids = ids.map((e) => (e === 1 ? 0 : e)); // expert 1 gets no tokens (ids may repeat)
-    const out = await kernels.moeForward(x, ids, route.weights, experts);
+    const out = await kn.moeForward(x, ids, route.weights, experts);
     const [gate, up, down] = [experts.gate, experts.up, experts.down].map((t) => t.toFloat32().data as Float32Array);
     expect(out.shape).toEqual([c.T, c.D]);
     if (c.dtype === 'q8_0') {
@@ -122,7 +122,7 @@ describe('moeForward vs dense reference', () => {
     const experts = { gate: randn(r, [E, F, D]), up: randn(r, [E, F, D]), down: randn(r, [E, D, F]) };
     const ids = new Int32Array(T).fill(E - 1);
     const w = Tensor.from(new Float32Array(T).fill(0.75), [T, 1]);
-    const out = await kernels.moeForward(x, ids, w, experts);
+    const out = await kn.moeForward(x, ids, w, experts);
     const ref = moeForwardRef(x.data, ids, w.data, experts.gate.data, experts.up.data, experts.down.data, T, 1, D, F);
     expectClose('one expert', out.data, ref, TOL.moe, out.shape);
   });

@@ -4,7 +4,7 @@ import { kernels } from '../../lib/kernels';
 import { native } from '../../lib/native';
 import { Tensor } from '../../lib/tensor';
 import { gatedRmsnormRef, rmsnormRef } from '../reference/rmsnorm';
-import { expectClose, prng, randn } from './helpers';
+import { expectClose, prng, randn, describeEachDevice } from './helpers';
 import { TOL } from './tolerances';
 
 const cases = [
@@ -18,18 +18,18 @@ const cases = [
   { T: 300, dim: 64, seed: 8 },
 ];
 
-describe('rmsNorm', () => {
+describeEachDevice('rmsNorm', (kn) => {
   test.each(cases)('T=$T dim=$dim', async ({ T, dim, seed }) => {
     const r = prng(seed);
     const x = randn(r, [T, dim], 3, 0.5);
     const w = randn(r, [dim], 1, 1);
-    const y = await kernels.rmsNorm(x, w, { eps: 1e-6 });
+    const y = await kn.rmsNorm(x, w, { eps: 1e-6 });
     expect(y.shape).toEqual([T, dim]);
     expectClose('rmsNorm', y.data as Float32Array, rmsnormRef(x.data, w.data, T, dim, 1e-6), TOL.elementwise, y.shape);
   });
 
   test('zero rows stay finite (eps dominates)', async () => {
-    const y = await kernels.rmsNorm(Tensor.zeros([2, 8]), Tensor.from(new Float32Array(8).fill(1), [8]));
+    const y = await kn.rmsNorm(Tensor.zeros([2, 8]), Tensor.from(new Float32Array(8).fill(1), [8]));
     expect(Array.from(y.data)).toEqual(new Array(16).fill(0));
   });
 });
@@ -43,13 +43,13 @@ const gatedCases = [
   { T: 17, dim: 130, G: 5, seed: 16 },
 ];
 
-describe('gatedRmsNorm', () => {
+describeEachDevice('gatedRmsNorm', (kn) => {
   test.each(gatedCases)('T=$T dim=$dim G=$G', async ({ T, dim, G, seed }) => {
     const r = prng(seed);
     const x = randn(r, [T, dim]);
     const z = randn(r, [T, dim], 2);
     const w = randn(r, [dim], 0.5, 1);
-    const y = await kernels.gatedRmsNorm(x, z, w, { nGroups: G, eps: 1e-5 });
+    const y = await kn.gatedRmsNorm(x, z, w, { nGroups: G, eps: 1e-5 });
     expectClose('gatedRmsNorm', y.data as Float32Array, gatedRmsnormRef(x.data, z.data, w.data, T, dim, G, 1e-5), TOL.elementwise, y.shape);
   });
 });

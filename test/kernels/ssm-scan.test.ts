@@ -8,7 +8,7 @@ import { kernels } from '../../lib/kernels';
 import { native } from '../../lib/native';
 import { Tensor } from '../../lib/tensor';
 import { ssmScanRef } from '../reference/ssm';
-import { cuFrom, expectClose, prng, randn, rows, uniform } from './helpers';
+import { cuFrom, expectClose, prng, randn, rows, uniform, describeEachDevice } from './helpers';
 import { SAME_MATH, TOL } from './tolerances';
 
 interface Dims {
@@ -43,7 +43,7 @@ const scanCases = [
   { lengths: [2000], H: 2, P: 8, N: 16, G: 1, seed: 7 },
 ];
 
-describe('mamba2Scan vs reference', () => {
+describeEachDevice('mamba2Scan vs reference', (kn) => {
   test.each(scanCases)('lengths=$lengths H=$H P=$P N=$N G=$G', async (c) => {
     const cu = cuFrom(c.lengths);
     const S = c.lengths.length;
@@ -51,11 +51,11 @@ describe('mamba2Scan vs reference', () => {
     const ref = ssmScanRef({ ...inp, ...c, x: inp.x.data, dt: inp.dt.data, A: inp.A.data, B: inp.B.data, C: inp.C.data,
       D: inp.D.data, dtBias: inp.dtBias.data, cu, states: inp.state.data });
     const opts = { D: inp.D, dtBias: inp.dtBias, initialState: inp.state, cuSeqlens: cu };
-    const rec = await kernels.mamba2Scan(inp.x, inp.dt, inp.A, inp.B, inp.C, opts);
+    const rec = await kn.mamba2Scan(inp.x, inp.dt, inp.A, inp.B, inp.C, opts);
     expectClose('y (recurrence)', rec.y.data, ref.y, TOL.ssmScan, rec.y.shape);
     expectClose('state (recurrence)', rec.state.data, ref.states, TOL.ssmScan, rec.state.shape);
     for (const chunkSize of [8, 16, 64]) {
-      const ch = await kernels.mamba2Scan(inp.x, inp.dt, inp.A, inp.B, inp.C, { ...opts, chunkSize });
+      const ch = await kn.mamba2Scan(inp.x, inp.dt, inp.A, inp.B, inp.C, { ...opts, chunkSize });
       expectClose(`y (chunk ${chunkSize})`, ch.y.data, ref.y, TOL.ssmScan, ch.y.shape);
       expectClose(`state (chunk ${chunkSize})`, ch.state.data, ref.states, TOL.ssmScan, ch.state.shape);
       expectClose(`y chunk ${chunkSize} vs recurrence`, ch.y.data, rec.y.data, TOL.ssmChunkedVsRecurrent, ch.y.shape);
@@ -67,14 +67,14 @@ describe('mamba2Scan vs reference', () => {
     const d = { H: 2, P: 4, N: 8, G: 1 };
     const inp = makeInputs(11, 9, d, 1);
     const ref = ssmScanRef({ ...d, x: inp.x.data, dt: inp.dt.data, A: inp.A.data, B: inp.B.data, C: inp.C.data, cu: [0, 9] });
-    const got = await kernels.mamba2Scan(inp.x, inp.dt, inp.A, inp.B, inp.C);
+    const got = await kn.mamba2Scan(inp.x, inp.dt, inp.A, inp.B, inp.C);
     expect(got.state.shape).toEqual([2, 4, 8]);
     expectClose('y', got.y.data, ref.y, TOL.ssmScan);
     expectClose('state', got.state.data, ref.states, TOL.ssmScan);
   });
 });
 
-describe('mamba2Scan state carry', () => {
+describeEachDevice('mamba2Scan state carry', (kn) => {
   const d = { H: 3, P: 9, N: 16, G: 1 };
   test.each([
     { T: 40, cut: 17, chunkSize: 0 },
@@ -83,13 +83,13 @@ describe('mamba2Scan state carry', () => {
   ])('two calls (cut at $cut, chunk $chunkSize) == one call', async ({ T, cut, chunkSize }) => {
     const inp = makeInputs(21 + cut, T, d, 1);
     const init = rows(inp.state, 0, 1).toFloat32();
-    const one = await kernels.mamba2Scan(inp.x, inp.dt, inp.A, inp.B, inp.C, { D: inp.D, initialState: reshape(init, [3, 9, 16]), chunkSize });
-    const a = await kernels.mamba2Scan(rows(inp.x, 0, cut), rows(inp.dt, 0, cut), inp.A, rows(inp.B, 0, cut), rows(inp.C, 0, cut), {
+    const one = await kn.mamba2Scan(inp.x, inp.dt, inp.A, inp.B, inp.C, { D: inp.D, initialState: reshape(init, [3, 9, 16]), chunkSize });
+    const a = await kn.mamba2Scan(rows(inp.x, 0, cut), rows(inp.dt, 0, cut), inp.A, rows(inp.B, 0, cut), rows(inp.C, 0, cut), {
       D: inp.D,
       initialState: reshape(init, [3, 9, 16]),
       chunkSize,
     });
-    const b = await kernels.mamba2Scan(rows(inp.x, cut, T), rows(inp.dt, cut, T), inp.A, rows(inp.B, cut, T), rows(inp.C, cut, T), {
+    const b = await kn.mamba2Scan(rows(inp.x, cut, T), rows(inp.dt, cut, T), inp.A, rows(inp.B, cut, T), rows(inp.C, cut, T), {
       D: inp.D,
       initialState: a.state,
       chunkSize,
@@ -105,14 +105,14 @@ describe('mamba2Scan state carry', () => {
     // S sequences of T tokens each, packed sequence-major for the scan.
     const inp = makeInputs(seed, S * T, d, S);
     const cu = cuFrom(new Array(S).fill(T));
-    const scan = await kernels.mamba2Scan(inp.x, inp.dt, inp.A, inp.B, inp.C, {
+    const scan = await kn.mamba2Scan(inp.x, inp.dt, inp.A, inp.B, inp.C, {
       D: inp.D, dtBias: inp.dtBias, initialState: inp.state, cuSeqlens: cu, chunkSize: 4,
     });
     let state = inp.state;
     const ys: number[][] = Array.from({ length: S }, () => []);
     for (let t = 0; t < T; t++) {
       const pick = (src: Tensor) => stack(Array.from({ length: S }, (_, s) => rows(src, s * T + t, s * T + t + 1)));
-      const res = await kernels.mamba2Step(pick(inp.x), pick(inp.dt), inp.A, pick(inp.B), pick(inp.C), {
+      const res = await kn.mamba2Step(pick(inp.x), pick(inp.dt), inp.A, pick(inp.B), pick(inp.C), {
         D: inp.D, dtBias: inp.dtBias, state,
       });
       const per = d.H * d.P;
@@ -128,10 +128,10 @@ describe('mamba2Scan state carry', () => {
     const T = 25;
     const inp = makeInputs(41, T + 1, d, 1);
     const opts = { D: inp.D, dtBias: inp.dtBias, chunkSize: 8 };
-    const full = await kernels.mamba2Scan(inp.x, inp.dt, inp.A, inp.B, inp.C, opts);
-    const pre = await kernels.mamba2Scan(rows(inp.x, 0, T), rows(inp.dt, 0, T), inp.A, rows(inp.B, 0, T), rows(inp.C, 0, T), opts);
+    const full = await kn.mamba2Scan(inp.x, inp.dt, inp.A, inp.B, inp.C, opts);
+    const pre = await kn.mamba2Scan(rows(inp.x, 0, T), rows(inp.dt, 0, T), inp.A, rows(inp.B, 0, T), rows(inp.C, 0, T), opts);
     const last = (t: Tensor) => rows(t, T, T + 1);
-    const step = await kernels.mamba2Step(last(inp.x), last(inp.dt), inp.A, last(inp.B), last(inp.C), {
+    const step = await kn.mamba2Step(last(inp.x), last(inp.dt), inp.A, last(inp.B), last(inp.C), {
       D: inp.D, dtBias: inp.dtBias, state: reshape(pre.state, [1, 4, 8, 16]),
     });
     expectClose('y', step.y.data, full.y.data.subarray(T * 32), TOL.ssmChunkedVsRecurrent);
@@ -139,14 +139,14 @@ describe('mamba2Scan state carry', () => {
   });
 });
 
-describe('mamba2Step vs reference', () => {
+describeEachDevice('mamba2Step vs reference', (kn) => {
   test.each([
     { S: 1, H: 1, P: 1, N: 1, G: 1, seed: 51 },
     { S: 3, H: 8, P: 16, N: 128, G: 2, seed: 52 },
     { S: 5, H: 6, P: 7, N: 33, G: 3, seed: 53 },
   ])('S=$S H=$H P=$P N=$N G=$G', async ({ S, seed, ...d }) => {
     const inp = makeInputs(seed, S, d, S, true);
-    const got = await kernels.mamba2Step(inp.x, inp.dt, inp.A, inp.B, inp.C, { D: inp.D, dtBias: inp.dtBias, state: inp.state });
+    const got = await kn.mamba2Step(inp.x, inp.dt, inp.A, inp.B, inp.C, { D: inp.D, dtBias: inp.dtBias, state: inp.state });
     const ref = ssmScanRef({ ...d, x: inp.x.data, dt: inp.dt.data, A: inp.A.data, B: inp.B.data, C: inp.C.data, D: inp.D.data,
       dtBias: inp.dtBias.data, cu: cuFrom(new Array(S).fill(1)), states: inp.state.data });
     expectClose('y', got.y.data, ref.y, TOL.ssmStep, got.y.shape);

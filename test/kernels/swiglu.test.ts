@@ -1,10 +1,9 @@
 /** SwiGLU vs float64 reference; bad inputs. */
 import { callNative, ShapeError } from '../../lib/errors';
-import { kernels } from '../../lib/kernels';
 import { native } from '../../lib/native';
 import { Tensor } from '../../lib/tensor';
 import { swigluRef } from '../reference/swiglu';
-import { expectClose, prng, randn } from './helpers';
+import { expectClose, prng, randn, describeEachDevice } from './helpers';
 import { TOL } from './tolerances';
 
 const cases = [
@@ -15,24 +14,24 @@ const cases = [
   { T: 1, n: 40000, seed: 5 },
 ];
 
-describe('swiglu', () => {
+describeEachDevice('swiglu', (kn) => {
   test.each(cases)('T=$T n=$n', async ({ T, n, seed }) => {
     const r = prng(seed);
     const g = randn(r, [T, n], 4);
     const u = randn(r, [T, n]);
-    const y = await kernels.swiglu(g, u);
+    const y = await kn.swiglu(g, u);
     expectClose('swiglu', y.data as Float32Array, swigluRef(g.data, u.data), TOL.elementwise, y.shape);
   });
 
   test('extreme gates stay finite', async () => {
     const g = Tensor.from([-1000, -90, 0, 90, 1000], [1, 5]);
-    const y = await kernels.swiglu(g, Tensor.from([1, 1, 1, 1, 1], [1, 5]));
+    const y = await kn.swiglu(g, Tensor.from([1, 1, 1, 1, 1], [1, 5]));
     expect(Array.from(y.data).every(Number.isFinite)).toBe(true);
     expect(y.data[4]).toBe(1000);
   });
 
   test('bad input', async () => {
-    await expect(kernels.swiglu(Tensor.zeros([2, 3]), Tensor.zeros([2, 4]))).rejects.toBeInstanceOf(ShapeError);
+    await expect(kn.swiglu(Tensor.zeros([2, 3]), Tensor.zeros([2, 4]))).rejects.toBeInstanceOf(ShapeError);
     await expect(callNative(() => native().swiglu(new Float32Array(6), new Float32Array(5), 2, 3))).rejects.toThrow(/up has 5 elements, expected 6/);
   });
 });
