@@ -22,7 +22,7 @@ export interface NativeCpuInfo {
   simd: string;
 }
 
-export interface NativeAddon extends NativeKernelAddon, NativeModelAddon {
+export interface NativeAddon extends NativeKernelAddon, NativeModelAddon, NativeSamplerAddon {
   cpuInfo(): NativeCpuInfo;
   cudaAvailable(): boolean;
   /** Whether the CUDA library loaded and sees a device, and if not why. */
@@ -86,4 +86,48 @@ export interface NativeModelHandle {
 /** Model/sequence functions (native/binding/model_handle.cpp). */
 export interface NativeModelAddon {
   loadModel(spec: NativeLoadSpec): Promise<NativeModelHandle>;
+}
+
+/** What `new SamplerHandle(...)` takes: SamplingParams flattened into typed arrays. */
+export interface NativeSamplerParams {
+  vocab: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  minP: number;
+  repeatPenalty: number;
+  presencePenalty: number;
+  frequencyPenalty: number;
+  penaltyLastN: number;
+  /** uint32 */
+  seed: number;
+  biasIds: Int32Array;
+  biasValues: Float64Array;
+  banned: Int32Array;
+}
+
+/** One native sampler: parameters plus its generator (native/binding/sampler_handle.cpp). */
+export interface NativeSamplerHandle {
+  readonly vocab: number;
+}
+
+/** Result of sampleBatch; the logprob fields are null when topN < 0. */
+export interface NativeSampleBatch {
+  tokens: Int32Array;
+  logprobs: Float64Array | null;
+  /** [rows, topN]; -1 pads rows with fewer alternatives. */
+  topIds: Int32Array | null;
+  topLogprobs: Float64Array | null;
+}
+
+/** Native sampling (native/binding/sampler_handle.cpp). */
+export interface NativeSamplerAddon {
+  SamplerHandle: new (params: NativeSamplerParams) => NativeSamplerHandle;
+  sampleBatch(
+    samplers: readonly NativeSamplerHandle[],
+    logits: readonly Float32Array[],
+    historyCounts: Int32Array,
+    history: Int32Array,
+    topN: number,
+  ): Promise<NativeSampleBatch>;
 }

@@ -4,6 +4,7 @@
  * penalties -> greedy when temperature is 0, else top-k -> top-p -> min-p ->
  * temperature -> a draw from the seeded generator.
  */
+import { randomInt } from 'node:crypto';
 import { ArgumentError } from '../errors';
 import { Rng } from './rng';
 
@@ -54,6 +55,59 @@ function int(v: unknown, name: string, lo: number, dflt: number): number {
   return v;
 }
 
+/** Sampling options checked, defaulted and resolved (what the TS and the native sampler both run on). */
+export interface SamplingParams {
+  temperature: number;
+  topK: number;
+  topP: number;
+  minP: number;
+  repeatPenalty: number;
+  presencePenalty: number;
+  frequencyPenalty: number;
+  penaltyLastN: number;
+  /** [token id, bias] pairs. */
+  bias: Array<[number, number]>;
+  /** The generator's seed mod 2^32 (drawn at random when the options give none). */
+  seed: number;
+}
+
+/** Validates `options` for a vocabulary of `vocab` ids; ArgumentError names the bad option. */
+export function samplingParams(options: SamplingOptions, vocab: number): SamplingParams {
+  const repeatPenalty = num(options.repeatPenalty, 'repeatPenalty', 0, 100, 1);
+  if (repeatPenalty === 0) throw new ArgumentError('Expected repeatPenalty to be > 0 (1 = off), got 0');
+  if (options.seed !== undefined && (!Number.isInteger(options.seed) || !Number.isSafeInteger(options.seed))) {
+    throw new ArgumentError(`Expected seed to be an integer, got ${String(options.seed)}`);
+  }
+  const entries = options.logitBias instanceof Map ? [...options.logitBias.entries()] : Object.entries(options.logitBias ?? {});
+  const bias = entries.map(([k, v]): [number, number] => {
+    const id = Number(k);
+    if (!Number.isInteger(id) || id < 0 || id >= vocab) {
+      throw new ArgumentError(`logitBias key ${String(k)} is not a token id: expected an integer in [0, ${vocab})`);
+    }
+    if (typeof v !== 'number' || Number.isNaN(v)) throw new ArgumentError(`logitBias[${id}] must be a number, got ${String(v)}`);
+    return [id, v];
+  });
+  return {
+    temperature: num(options.temperature, 'temperature', 0, 100, 0),
+    topK: int(options.topK, 'topK', 0, 40),
+    topP: num(options.topP, 'topP', 0, 1, 0.95),
+    minP: num(options.minP, 'minP', 0, 1, 0.05),
+    repeatPenalty,
+    presencePenalty: num(options.presencePenalty, 'presencePenalty', -100, 100, 0),
+    frequencyPenalty: num(options.frequencyPenalty, 'frequencyPenalty', -100, 100, 0),
+    penaltyLastN: int(options.penaltyLastN, 'penaltyLastN', 0, 64),
+    bias,
+    seed: (options.seed ?? randomInt(0, 2 ** 32 - 1)) >>> 0,
+  };
+}
+
+/** Ids for which `usable(id)` is false, ascending (none without `usable`). */
+export function bannedIds(vocab: number, usable?: (id: number) => boolean): number[] {
+  const out: number[] = [];
+  if (usable) for (let i = 0; i < vocab; i++) if (!usable(i)) out.push(i);
+  return out;
+}
+
 export class Sampler {
   readonly temperature: number;
   readonly topK: number;
@@ -66,43 +120,26 @@ export class Sampler {
   private readonly bias: Array<[number, number]>;
   private readonly rng: Rng;
   private readonly work: Float32Array;
-  private readonly banned: Uint8Array | null;
+  private readonly banned: number[];
 
   /**
    * `vocab`: logits length. `usable(id)` false marks ids that must never be
    * produced (padding rows past the tokenizer's vocabulary).
    */
   constructor(options: SamplingOptions, vocab: number, usable?: (id: number) => boolean) {
-    this.temperature = num(options.temperature, 'temperature', 0, 100, 0);
-    this.topK = int(options.topK, 'topK', 0, 40);
-    this.topP = num(options.topP, 'topP', 0, 1, 0.95);
-    this.minP = num(options.minP, 'minP', 0, 1, 0.05);
-    this.repeatPenalty = num(options.repeatPenalty, 'repeatPenalty', 0, 100, 1);
-    if (this.repeatPenalty === 0) throw new ArgumentError('Expected repeatPenalty to be > 0 (1 = off), got 0');
-    this.presencePenalty = num(options.presencePenalty, 'presencePenalty', -100, 100, 0);
-    this.frequencyPenalty = num(options.frequencyPenalty, 'frequencyPenalty', -100, 100, 0);
-    this.penaltyLastN = int(options.penaltyLastN, 'penaltyLastN', 0, 64);
-    if (options.seed !== undefined && (!Number.isInteger(options.seed) || !Number.isSafeInteger(options.seed))) {
-      throw new ArgumentError(`Expected seed to be an integer, got ${String(options.seed)}`);
-    }
-    const entries = options.logitBias instanceof Map ? [...options.logitBias.entries()] : Object.entries(options.logitBias ?? {});
-    this.bias = entries.map(([k, v]) => {
-      const id = Number(k);
-      if (!Number.isInteger(id) || id < 0 || id >= vocab) {
-        throw new ArgumentError(`logitBias key ${String(k)} is not a token id: expected an integer in [0, ${vocab})`);
-      }
-      if (typeof v !== 'number' || Number.isNaN(v)) throw new ArgumentError(`logitBias[${id}] must be a number, got ${String(v)}`);
-      return [id, v];
-    });
-    this.rng = new Rng(options.seed);
+    const p = samplingParams(options, vocab);
+    this.temperature = p.temperature;
+    this.topK = p.topK;
+    this.topP = p.topP;
+    this.minP = p.minP;
+    this.repeatPenalty = p.repeatPenalty;
+    this.presencePenalty = p.presencePenalty;
+    this.frequencyPenalty = p.frequencyPenalty;
+    this.penaltyLastN = p.penaltyLastN;
+    this.bias = p.bias;
+    this.rng = new Rng(p.seed);
     this.work = new Float32Array(vocab);
-    let banned: Uint8Array | null = null;
-    if (usable) {
-      for (let i = 0; i < vocab; i++) {
-        if (!usable(i)) (banned ??= new Uint8Array(vocab))[i] = 1;
-      }
-    }
-    this.banned = banned;
+    this.banned = bannedIds(vocab, usable);
   }
 
   /** Picks the next token from `logits` given the tokens so far (`history`, prompt included). */
@@ -112,7 +149,7 @@ export class Sampler {
       throw new ArgumentError(`Expected ${l.length} logits, got ${logits.length}`);
     }
     l.set(logits);
-    if (this.banned) for (let i = 0; i < l.length; i++) if (this.banned[i]) l[i] = -Infinity;
+    for (const id of this.banned) l[id] = -Infinity;
     for (const [id, b] of this.bias) l[id] += b;
     this.applyPenalties(l, history);
     if (this.temperature === 0) return argmax(l);

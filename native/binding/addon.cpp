@@ -50,6 +50,7 @@ static Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaStatus", Napi::Function::New(env, cuda_status_js, "cudaStatus"));
   register_model_exports(env, exports);
   register_kernel_exports(env, exports);
+  register_sampler_exports(env, exports);
   return exports;
 }
 

@@ -107,6 +107,35 @@ struct SimdKernels {
     return V::hsum(acc) + tail;
   }
 
+  // Largest non-NaN value of x[0..n) (-inf when there is none): the greedy
+  // pick of the sampler is then the first index holding it.
+  static float max_f32(const float* x, int64_t n) {
+    F m0 = V::set1(-INFINITY), m1 = m0;
+    int64_t i = 0;
+    for (; i + 2 * W <= n; i += 2 * W) {
+      m0 = V::max(V::load(x + i), m0);
+      m1 = V::max(V::load(x + i + W), m1);
+    }
+    for (; i + W <= n; i += W) m0 = V::max(V::load(x + i), m0);
+    float lanes[W], m = -INFINITY;
+    V::store(lanes, V::max(m1, m0));
+    for (int j = 0; j < W; j++) m = lanes[j] > m ? lanes[j] : m;
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    return m;
+  }
+
+  // First index i in [from, n) with x[i] > t, or n (top-k scans skip whole
+  // vectors below the current k-th value).
+  static int64_t first_gt(const float* x, int64_t from, int64_t n, float t) {
+    const F tv = V::set1(t);
+    int64_t i = from;
+    for (; i + W <= n; i += W)
+      if (V::any_gt(V::load(x + i), tv)) break;
+    for (; i < n; i++)
+      if (x[i] > t) return i;
+    return n;
+  }
+
   // o[e] += sum_j p[j] * v[j][e]: a chunk of o stays in registers across all keys.
   static void pv_accumulate(float* o, const float* p, const float* const* v, int64_t n, int64_t Dh) {
     int64_t e0 = 0;
@@ -561,7 +590,7 @@ struct SimdKernels {
   static SimdOps table() {
     return SimdOps{V::name, dot_f32,   axpy_f32,    exp_sub_sum, pv_accumulate, f16_to_f32,  bf16_to_f32,
                    dequant, gemm,      gemv_blocks, XP,          pack_x,        gemm_xt,     quantize_q8,
-                   gemm_q8_0, ssm_row_scan};
+                   gemm_q8_0, ssm_row_scan, max_f32, first_gt};
   }
 };
 

@@ -53,6 +53,9 @@ struct SimdOps {
   //   S = S * da[t] + dx[t] * B_t;  y[t] = S · C_t
   void (*ssm_row_scan)(float* S, int64_t N, const float* B, const float* C, int64_t bc_stride, const float* da,
                        const float* dx, float* y, int64_t nt);
+  // The largest non-NaN x[i] (-inf if none); first i in [from, n) with x[i] > t (n if none).
+  float (*max_f32)(const float* x, int64_t n);
+  int64_t (*first_gt)(const float* x, int64_t from, int64_t n, float t);
 };
 
 // The active table (chosen once, thread-safe).

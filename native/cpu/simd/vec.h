@@ -6,6 +6,8 @@
 //   zero/set1/load/store/add/mul/fma(a, b, c) = a*b + c/hsum
 //   load_f16/load_bf16  W halves/bfloats -> F (exact widening)
 //   f16(h)           one half -> float (exact)
+//   max(a, b)        a > b ? a : b per lane: a NaN lane of `a` keeps b
+//   any_gt(a, b)     whether some lane has a > b (ordered: NaN is never greater)
 //   exp(x)           e^x per lane (polynomial, ~2 ulp; scalar: std::exp)
 //   Q, q8_zero, q8_fma(acc, w, x, scale), q8_hsum:
 //                    one 32-element int8 block dot, int32 lanes -> f32, times a

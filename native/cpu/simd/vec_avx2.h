@@ -32,6 +32,8 @@ struct Vec {
   }
   // e^x (Cephes-style range reduction + degree-6 polynomial, ~2 ulp); x clamped
   // to [-87.3, 88.3] so 2^n stays a normal float (e^-87.3 ~ 1e-38 stands in for 0).
+  static F max(F a, F b) { return _mm256_max_ps(a, b); }
+  static bool any_gt(F a, F b) { return _mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_GT_OQ)) != 0; }
   static F exp(F x) {
     x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(88.3762626647949f)), _mm256_set1_ps(-87.33654475f));
     const F n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),

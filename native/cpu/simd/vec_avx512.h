@@ -32,6 +32,8 @@ struct Vec {
     return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
   }
   // e^x (Cephes-style range reduction + degree-6 polynomial, ~2 ulp); x <= -103 -> 0.
+  static F max(F a, F b) { return _mm512_max_ps(a, b); }
+  static bool any_gt(F a, F b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ) != 0; }
   static F exp(F x) {
     x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.3762626647949f)), _mm512_set1_ps(-103.0f));
     const F n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),

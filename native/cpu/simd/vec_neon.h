@@ -25,6 +25,8 @@ struct Vec {
   }
   static F load_f16(const uint16_t* p) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p))); }
   static F load_bf16(const uint16_t* p) { return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(p), 16)); }
+  static F max(F a, F b) { return vmaxnmq_f32(a, b); }
+  static bool any_gt(F a, F b) { return vmaxvq_u32(vcgtq_f32(a, b)) != 0; }
   // e^x (Cephes-style range reduction + degree-6 polynomial, ~2 ulp); x clamped
   // to [-87.3, 88.3] so 2^n stays a normal float.
   static F exp(F x) {

@@ -28,6 +28,8 @@ struct Vec {
     std::memcpy(&f, &bits, 4);
     return f;
   }
+  static F max(F a, F b) { return a > b ? a : b; }
+  static bool any_gt(F a, F b) { return a > b; }
   static F exp(F x) { return std::exp(x); }
   using Q = float;
   static Q q8_zero() { return 0.0f; }

@@ -58,6 +58,20 @@ static void run(const SimdOps& o, const SimdOps& s) {
     float s1 = o.exp_sub_sum(p1.data(), a.data(), n, 0.7f), s2 = s.exp_sub_sum(p2.data(), a.data(), n, 0.7f);
     check(isa, "exp_sub_sum", p1.data(), p2.data(), n, 1e-6);
     check(isa, "exp_sub_sum sum", &s1, &s2, 1, 1e-6);
+    // sampler scans: exact (a max and a comparison round nothing)
+    auto m = a;
+    if (n > 3) m[n / 2] = NAN;
+    float mx1 = o.max_f32(m.data(), n), mx2 = s.max_f32(m.data(), n);
+    if (mx1 != mx2) {
+      std::printf("FAIL %s max_f32 n=%lld: %g vs %g\n", isa, (long long)n, mx1, mx2);
+      failures++;
+    }
+    for (float t : {-1.0f, 0.5f, 2.5f})
+      for (int64_t from : {int64_t(0), n / 3})
+        if (o.first_gt(m.data(), from, n, t) != s.first_gt(m.data(), from, n, t)) {
+          std::printf("FAIL %s first_gt n=%lld t=%g\n", isa, (long long)n, t);
+          failures++;
+        }
     for (int64_t Dh : {64, 80, 7}) {
       auto v = randv(n * Dh), o1 = randv(Dh), o2 = o1;
       std::vector<const float*> vr(n);

@@ -1,0 +1,121 @@
+/**
+ * Sampling in the addon: the same algorithm, options and seeded generator as
+ * {@link Sampler} (lib/generate/sampling.ts, the reference), run off the JS
+ * thread for a whole batch of rows at once, rows in parallel. The same seed
+ * and options pick the same tokens as the TS sampler (the one possible
+ * difference: V8's and libm's exp may round the last bit of a double apart,
+ * which changes a pick only for a draw within ~1e-16 of a boundary).
+ */
+import { ArgumentError, callNative, callNativeSync } from '../errors';
+import { native } from '../native';
+import type { NativeSamplerHandle } from '../native-types';
+import { bannedIds, samplingParams, type SamplingOptions, type TokenLogprob } from './sampling';
+
+/** A sampler whose state (parameters, generator) lives in the addon. */
+export class NativeSampler {
+  /** @internal the addon's sampler object */
+  readonly handle: NativeSamplerHandle;
+  /** How many of the last history tokens the penalties read (the rest need not be sent). */
+  readonly penaltyLastN: number;
+
+  /** Same arguments as {@link Sampler}: `usable(id)` false bans an id. */
+  constructor(
+    options: SamplingOptions,
+    readonly vocab: number,
+    usable?: (id: number) => boolean,
+  ) {
+    const p = samplingParams(options, vocab);
+    this.penaltyLastN = p.penaltyLastN;
+    this.handle = callNativeSync(
+      () =>
+        new (native().SamplerHandle)({
+          vocab,
+          temperature: p.temperature,
+          topK: p.topK,
+          topP: p.topP,
+          minP: p.minP,
+          repeatPenalty: p.repeatPenalty,
+          presencePenalty: p.presencePenalty,
+          frequencyPenalty: p.frequencyPenalty,
+          penaltyLastN: p.penaltyLastN,
+          seed: p.seed,
+          biasIds: Int32Array.from(p.bias, ([id]) => id),
+          biasValues: Float64Array.from(p.bias, ([, b]) => b),
+          banned: Int32Array.from(bannedIds(vocab, usable)),
+        }),
+    );
+  }
+
+  /** The window of `history` the penalties read, as an Int32Array. */
+  historyWindow(history: ArrayLike<number>): Int32Array {
+    const from = Math.max(0, history.length - this.penaltyLastN);
+    const out = new Int32Array(history.length - from);
+    for (let i = from; i < history.length; i++) out[i - from] = history[i];
+    return out;
+  }
+}
+
+/** One row of {@link sampleBatch}. */
+export interface SampleRow {
+  sampler: NativeSampler;
+  /** The row's logits (sampler.vocab floats). */
+  logits: Float32Array;
+  /** Tokens so far, prompt included (for the penalties). */
+  history: ArrayLike<number>;
+}
+
+/** A sampled token, with its logprob and alternatives when asked for. */
+export interface SampledToken {
+  token: number;
+  /** log-softmax of the row's raw logits at `token` (with `logprobs`). */
+  logprob?: number;
+  /** The `logprobs: n` most likely alternatives. */
+  top?: TokenLogprob[];
+}
+
+/**
+ * Samples one token per row, off the JS thread. A sampler may appear in one
+ * row only and in one call at a time (BusyError otherwise), which keeps its
+ * draws in call order. `logprobs`: true for each chosen token's logprob, a
+ * number n for the n most likely alternatives too.
+ */
+export async function sampleBatch(rows: readonly SampleRow[], options: { logprobs?: boolean | number } = {}): Promise<SampledToken[]> {
+  const lp = options.logprobs;
+  if (lp !== undefined && typeof lp !== 'boolean' && !(Number.isInteger(lp) && lp >= 0 && lp <= 100)) {
+    throw new ArgumentError(`Expected logprobs to be a boolean or an integer in [0, 100], got ${String(lp)}`);
+  }
+  if (rows.length === 0) return [];
+  const topN = lp === true ? 0 : typeof lp === 'number' ? lp : -1;
+  const windows = rows.map((r) => {
+    if (!(r.sampler instanceof NativeSampler)) throw new ArgumentError('Expected each row.sampler to be a NativeSampler');
+    return r.sampler.historyWindow(r.history);
+  });
+  const counts = Int32Array.from(windows, (w) => w.length);
+  const history = new Int32Array(counts.reduce((a, b) => a + b, 0));
+  let off = 0;
+  for (const w of windows) {
+    history.set(w, off);
+    off += w.length;
+  }
+  const out = await callNative(() =>
+    native().sampleBatch(
+      rows.map((r) => r.sampler.handle),
+      rows.map((r) => r.logits),
+      counts,
+      history,
+      topN,
+    ),
+  );
+  return rows.map((_, i) => {
+    const s: SampledToken = { token: out.tokens[i] };
+    if (out.logprobs) s.logprob = out.logprobs[i];
+    if (topN > 0 && out.topIds && out.topLogprobs) {
+      s.top = [];
+      for (let j = 0; j < topN; j++) {
+        const id = out.topIds[i * topN + j];
+        if (id >= 0) s.top.push({ token: id, logprob: out.topLogprobs[i * topN + j] });
+      }
+    }
+    return s;
+  });
+}
