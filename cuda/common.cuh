@@ -45,6 +45,7 @@ int cuda_error(cudaError_t e, const char* what, const char* file, int line);
 // kernel surface at the next synchronising call).
 #define HLC_CHECK_LAUNCH(name)                                                  \
   do {                                                                          \
+    ::hlc::count_launch();                                                      \
     cudaError_t hlc_err_ = cudaGetLastError();                                  \
     if (hlc_err_ != cudaSuccess) return ::hlc::cuda_error(hlc_err_, name " launch", __FILE__, __LINE__); \
   } while (0)
@@ -64,8 +65,13 @@ int cuda_error(cudaError_t e, const char* what, const char* file, int line);
 
 // ---- library state (runtime.cu)
 
-// Makes sure the current device is initialised; returns a status.
+// Makes sure the library's device is current on this thread and initialised;
+// returns a status. Cheap after the first call on a thread (no cudaSetDevice
+// per op); HLC_DEVICE_LOST once a sticky CUDA error has been seen.
 int ensure_device();
+// Kernel launches and host<->device argument copies since load (hlc_counters).
+void count_launch();
+void count_copy();
 cudaStream_t stream();
 // Serialises ops that share the workspace (the library is thread-safe but
 // not concurrent: one op enqueues at a time).

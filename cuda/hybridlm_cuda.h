@@ -26,6 +26,8 @@ enum hlc_status {
   HLC_UNSUPPORTED = 3,   // dtype / shape / arch not supported by this build
   HLC_LAUNCH_FAILED = 4,
   HLC_INVALID = 5,       // bad argument
+  HLC_DEVICE_LOST = 6,   // a sticky CUDA error (kernel fault, ...) killed the context:
+                         // every later call returns this too; reload in a new process
 };
 
 struct hlc_device_info {
@@ -101,9 +103,23 @@ int hlc_supports_dtype(int32_t dtype);
 // Greedy sampling on the device: out[r] = argmax_v logits[r, v] (ties -> the
 // lowest index; NaN entries skipped). logits [rows, vocab] f32; out [rows] int32.
 int hlc_argmax(const float* logits, int32_t* out, int64_t rows, int64_t vocab);
-// Tensor-core kernel paths (sm_80+): -1 = auto (default: on from sm_80 unless
-// the environment sets HLC_DISABLE_TENSOR_CORES=1), 0 = force the SIMT paths,
-// 1 = on (HLC_UNSUPPORTED below sm_80). Results agree to f32-level error.
+// Tensor-core kernel paths (3xTF32 mma.sync, sm_80+): -1 = auto, 0 = force
+// the SIMT paths, 1 = on (HLC_UNSUPPORTED below sm_80). Auto turns them on
+// only where 3xTF32 beats the f32 SIMT path: sm_80 and sm_90 (A100/H100
+// class: TF32 tensor throughput 8x f32 or more), not sm_86/87/89 or consumer
+// parts (TF32 = f32 throughput there, so three TF32 products lose); the
+// environment can override auto with HLC_TENSOR_CORES=0|1 (HLC_DISABLE_TENSOR_CORES=1
+// is the older spelling of 0). Results agree to f32-level error either way.
 int hlc_use_tensor_cores(int mode);
+// 1 when the tensor-core paths run for the current device and mode, else 0.
+int hlc_tensor_cores_active(void);
+
+// Added by CUDA round 2 (additions only; the bridge treats them as optional).
+// 1 once a sticky CUDA error has killed the context (see HLC_DEVICE_LOST).
+int hlc_device_lost(void);
+// Kernel launches and API copies (h2d/d2h/d2d/memset, argument uploads)
+// issued since the library was loaded: launches per token = the difference
+// across one decode step. Either pointer may be null.
+int hlc_counters(uint64_t* launches, uint64_t* copies);
 
 }  // extern "C"

@@ -20,6 +20,7 @@
 // written yet.
 #include "matmul.cuh"
 #include "mma.cuh"
+#include "tc_policy.h"
 
 namespace hlc {
 
@@ -252,26 +253,55 @@ static bool weight_vec_ok(const uint8_t* w, int64_t row_bytes, int64_t expert_st
 // forces the SIMT paths (tests run both).
 static int g_tc_mode = -1;  // -1 auto, 0 off, 1 on
 
-static int device_major() {
-  static int major[64];
+// Compute capability of the current device, cached per device (major, minor).
+static void device_cc(int* major, int* minor) {
+  static int cc[64];  // major * 10 + minor, 0 = not read yet
   int dev = 0;
+  *major = *minor = 0;
   if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= 64) {
     cudaGetLastError();
-    return 0;
+    return;
   }
-  if (major[dev] == 0 && cudaDeviceGetAttribute(&major[dev], cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) {
-    cudaGetLastError();
-    major[dev] = 0;
+  if (cc[dev] == 0) {
+    int ma = 0, mi = 0;
+    if (cudaDeviceGetAttribute(&ma, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess ||
+        cudaDeviceGetAttribute(&mi, cudaDevAttrComputeCapabilityMinor, dev) != cudaSuccess) {
+      cudaGetLastError();
+      return;
+    }
+    cc[dev] = ma * 10 + mi;
   }
-  return major[dev];
+  *major = cc[dev] / 10;
+  *minor = cc[dev] % 10;
+}
+
+static int device_major() {
+  int ma, mi;
+  device_cc(&ma, &mi);
+  return ma;
+}
+
+// -1 when the environment leaves the choice to the policy, else 0 / 1.
+static int env_tc_mode() {
+  static const int mode = [] {
+    const char* on = getenv("HLC_TENSOR_CORES");
+    if (on && on[0]) return on[0] == '0' ? 0 : 1;
+    const char* off = getenv("HLC_DISABLE_TENSOR_CORES");
+    if (off && off[0] && off[0] != '0') return 0;
+    return -1;
+  }();
+  return mode;
 }
 
 bool tensor_cores_enabled() {
   if (g_tc_mode == 0) return false;
-  if (device_major() < 8) return false;
+  int major, minor;
+  device_cc(&major, &minor);
+  if (major < 8) return false;
   if (g_tc_mode == 1) return true;
-  const char* e = getenv("HLC_DISABLE_TENSOR_CORES");
-  return !(e && e[0] && e[0] != '0');
+  const int env = env_tc_mode();
+  if (env >= 0) return env == 1;
+  return tensor_cores_by_default(major, minor);
 }
 
 static int q8_quantize_launch(const float* x, int64_t ldx, int64_t rows, int64_t K, int8_t* xq, float* xd,
@@ -395,6 +425,12 @@ extern "C" HLC_EXPORT int hlc_use_tensor_cores(int mode) {
                                           std::to_string(device_major()) + ".x)");
   g_tc_mode = mode;
   return HLC_OK;
+}
+
+extern "C" HLC_EXPORT int hlc_tensor_cores_active(void) {
+  using namespace hlc;
+  if (ensure_device() != HLC_OK) return 0;
+  return tensor_cores_enabled() ? 1 : 0;
 }
 
 extern "C" HLC_EXPORT int hlc_matmul(float* y, const float* x, int64_t n_tokens, const hl::WeightView* w) {

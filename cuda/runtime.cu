@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <atomic>
 #include <mutex>
 #include <string>
 
@@ -30,7 +31,38 @@ int set_error(int status, const std::string& msg) {
   return status;
 }
 
+// Errors after which the CUDA context is unusable: every later call fails too
+// (a kernel fault, an assert, an ECC error). The library then answers
+// HLC_DEVICE_LOST without touching CUDA again.
+static bool is_sticky(cudaError_t e) {
+  switch (e) {
+    case cudaErrorIllegalAddress:
+    case cudaErrorLaunchFailure:
+    case cudaErrorLaunchTimeout:
+    case cudaErrorHardwareStackError:
+    case cudaErrorIllegalInstruction:
+    case cudaErrorMisalignedAddress:
+    case cudaErrorInvalidAddressSpace:
+    case cudaErrorInvalidPc:
+    case cudaErrorAssert:
+    case cudaErrorECCUncorrectable:
+    case cudaErrorContextIsDestroyed:
+    case cudaErrorDevicesUnavailable:
+      return true;
+    default: return false;
+  }
+}
+
+static std::atomic<bool> g_lost{false};
+static std::mutex g_lost_mutex;
+static std::string g_lost_reason;
+static std::atomic<uint64_t> g_launches{0}, g_copies{0};
+
+void count_launch() { g_launches.fetch_add(1, std::memory_order_relaxed); }
+void count_copy() { g_copies.fetch_add(1, std::memory_order_relaxed); }
+
 int status_from_cuda(cudaError_t e) {
+  if (is_sticky(e)) return HLC_DEVICE_LOST;
   switch (e) {
     case cudaSuccess: return HLC_OK;
     case cudaErrorMemoryAllocation: return HLC_OUT_OF_MEMORY;
@@ -55,7 +87,19 @@ int cuda_error(cudaError_t e, const char* what, const char* file, int line) {
   char buf[512];
   snprintf(buf, sizeof buf, "%s: %s (%s, code %d) at %s:%d", what, cudaGetErrorString(e), cudaGetErrorName(e),
            (int)e, file, line);
+  if (is_sticky(e)) {
+    std::lock_guard<std::mutex> lock(g_lost_mutex);
+    if (!g_lost.load()) g_lost_reason = buf;
+    g_lost.store(true);
+    return set_error(HLC_DEVICE_LOST, std::string("CUDA device lost: ") + buf);
+  }
   return set_error(status_from_cuda(e), buf);
+}
+
+static int lost_error() {
+  std::lock_guard<std::mutex> lock(g_lost_mutex);
+  return set_error(HLC_DEVICE_LOST, "CUDA device lost earlier (" + g_lost_reason +
+                                        "); the context is unusable: dispose the model and reload it in a new process");
 }
 
 // ---- per-device state
@@ -77,14 +121,20 @@ struct DeviceState {
 DeviceState g_dev[kMaxDevices];
 std::recursive_mutex g_mutex;
 int g_device = 0;  // the library's device (hlc_set_device)
+std::atomic<int> g_epoch{1};  // bumped by hlc_set_device: threads re-bind
+thread_local int t_bound_epoch = 0;
 }  // namespace
 
 std::recursive_mutex& op_mutex() { return g_mutex; }
 
 int ensure_device() {
+  if (g_lost.load(std::memory_order_relaxed)) return lost_error();
+  // Fast path: this thread already made the library's device current.
+  if (t_bound_epoch == g_epoch.load(std::memory_order_acquire) && g_dev[g_device].ready) return HLC_OK;
   std::lock_guard<std::recursive_mutex> lock(g_mutex);
   if (g_device < 0 || g_device >= kMaxDevices) return set_error(HLC_INVALID, "device index out of range");
   HLC_CHECK(cudaSetDevice(g_device));
+  t_bound_epoch = g_epoch.load();
   DeviceState& d = g_dev[g_device];
   if (!d.ready) {
     HLC_CHECK(cudaStreamCreateWithFlags(&d.stream, cudaStreamNonBlocking));
@@ -137,11 +187,13 @@ int upload(void* dst, const void* src, size_t bytes) {
     if (d.stage_used[i]) HLC_CHECK(cudaEventSynchronize(d.stage_ev[i]));  // normally long done
     char* slot = d.stage + (size_t)i * kStageSlotBytes;
     memcpy(slot, src, bytes);
+    count_copy();
     HLC_CHECK(cudaMemcpyAsync(dst, slot, bytes, cudaMemcpyHostToDevice, d.stream));
     HLC_CHECK(cudaEventRecord(d.stage_ev[i], d.stream));
     d.stage_used[i] = true;
     return HLC_OK;
   }
+  count_copy();
   HLC_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, d.stream));
   return HLC_OK;
 }
@@ -224,6 +276,7 @@ HLC_EXPORT int hlc_set_device(int device) {
     return set_error(HLC_INVALID, "hlc_set_device: device " + std::to_string(device) + " out of range (count " +
                                       std::to_string(n) + ")");
   g_device = device;
+  g_epoch.fetch_add(1);
   return ensure_device();
 }
 
@@ -244,6 +297,7 @@ HLC_EXPORT int hlc_malloc(void** ptr, size_t bytes) {
 
 HLC_EXPORT int hlc_free(void* ptr) {
   if (!ptr) return HLC_OK;
+  if (g_lost.load()) return HLC_OK;  // the context and its memory are gone already
   HLC_TRY(ensure_device());
   HLC_CHECK(cudaFree(ptr));
   return HLC_OK;
@@ -253,6 +307,7 @@ HLC_EXPORT int hlc_memcpy_h2d(void* dst, const void* src, size_t bytes) {
   if (bytes == 0) return HLC_OK;
   if (!dst || !src) return set_error(HLC_INVALID, "hlc_memcpy_h2d: null pointer");
   HLC_TRY(ensure_device());
+  count_copy();
   HLC_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream()));
   return HLC_OK;
 }
@@ -261,6 +316,7 @@ HLC_EXPORT int hlc_memcpy_d2h(void* dst, const void* src, size_t bytes) {
   if (bytes == 0) return HLC_OK;
   if (!dst || !src) return set_error(HLC_INVALID, "hlc_memcpy_d2h: null pointer");
   HLC_TRY(ensure_device());
+  count_copy();
   HLC_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream()));
   HLC_CHECK(cudaStreamSynchronize(stream()));  // the caller reads dst next
   return HLC_OK;
@@ -270,6 +326,7 @@ HLC_EXPORT int hlc_memcpy_d2d(void* dst, const void* src, size_t bytes) {
   if (bytes == 0) return HLC_OK;
   if (!dst || !src) return set_error(HLC_INVALID, "hlc_memcpy_d2d: null pointer");
   HLC_TRY(ensure_device());
+  count_copy();
   HLC_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream()));
   return HLC_OK;
 }
@@ -278,6 +335,7 @@ HLC_EXPORT int hlc_memset(void* dst, int value, size_t bytes) {
   if (bytes == 0) return HLC_OK;
   if (!dst) return set_error(HLC_INVALID, "hlc_memset: null pointer");
   HLC_TRY(ensure_device());
+  count_copy();
   HLC_CHECK(cudaMemsetAsync(dst, value, bytes, stream()));
   return HLC_OK;
 }
@@ -286,6 +344,14 @@ HLC_EXPORT int hlc_synchronize(void) {
   HLC_TRY(ensure_device());
   HLC_CHECK(cudaStreamSynchronize(stream()));
   HLC_CHECK(cudaGetLastError());
+  return HLC_OK;
+}
+
+HLC_EXPORT int hlc_device_lost(void) { return g_lost.load() ? 1 : 0; }
+
+HLC_EXPORT int hlc_counters(uint64_t* launches, uint64_t* copies) {
+  if (launches) *launches = g_launches.load();
+  if (copies) *copies = g_copies.load();
   return HLC_OK;
 }
 

@@ -2,7 +2,7 @@
  * A loaded Granite 4.0-H model: weights memory-mapped by the addon, a state
  * pool for sequences, and the step scheduler that batches their evals.
  */
-import { DisposedError, UnsupportedError, callNative } from './errors';
+import { DisposedError, UnsupportedError, callNative, callNativeSync } from './errors';
 import { ChatSession, type ChatSessionOptions } from './generate/chat-session';
 import type { GenerationStream } from './generate/generate';
 import { chatStream, completeOn, generateStream } from './generate/model-generate';
@@ -120,7 +120,7 @@ export class Model {
 
   /** A new, empty sequence (position 0). */
   createSequence(): Sequence {
-    const id = this.handle.createSequence();
+    const id = callNativeSync(() => this.handle.createSequence());
     return this.adoptSequence(id, 0);
   }
 

@@ -24,7 +24,7 @@ if (spawnSync('nvcc', ['--version'], { stdio: 'ignore' }).status !== 0) {
   process.exit(1);
 }
 const ok =
-  run('cmake', ['-S', 'cuda', '-B', out, `-DHYBRIDLM_CUDA_ARCHS=${archs}`, '-DCMAKE_BUILD_TYPE=Release']) &&
+  run('cmake', ['-S', 'cuda', '-B', out, `-DHYBRIDLM_CUDA_ARCHS=${archs}`, '-DCMAKE_BUILD_TYPE=Release', '-DHYBRIDLM_CUDA_MOCK_TEST=ON']) &&
   run('cmake', ['--build', out, '-j', jobs]);
 if (!ok) {
   console.error('[hybridlm] the CUDA build failed');

@@ -11,7 +11,12 @@
 // twin's quantize_q8) do it (docs/KERNELS.md, Matmul: the same quantized activations).
 // Tolerances: docs/KERNELS.md, Numerics contract; atol is scaled by the reference RMS
 // when that is above 1 (atol scaled by the reference RMS).
-//   usage: hybridlm_cuda_test [filter-substring]
+// --chained: no hlc_synchronize after each op (the ops queue as the executor
+// issues them; only the reads back synchronise), plus the "chain" family
+// always runs without syncs: a decode step of a Mamba layer and of an
+// attention layer, op by op as native/model issues them, several steps in a
+// row, checked once at the end against the same sequence of CPU twins.
+//   usage: hybridlm_cuda_test [--chained] [filter-substring]
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -33,7 +38,8 @@ namespace {
 
 int g_pass = 0, g_fail = 0;
 std::string g_filter;
-std::string g_suffix;  // " [simt]" while the tensor-core paths are forced off
+std::string g_suffix;  // " [simt]" / " [tc]" while the tensor-core mode is forced
+bool g_chained = false;  // --chained: no sync after each op
 hl::ThreadPool* g_pool = nullptr;
 
 // ---- device buffers
@@ -140,7 +146,7 @@ void report(const std::string& name, const std::vector<std::pair<std::string, Cm
 #define CALL(expr)                                   \
   do {                                               \
     int st_ = (expr);                                \
-    if (st_ == 0) st_ = hlc_synchronize();           \
+    if (st_ == 0 && !g_chained) st_ = hlc_synchronize(); \
     if (st_ != 0) {                                  \
       report(name, {}, 0, hlc_last_error());         \
       return;                                        \
@@ -946,6 +952,169 @@ void test_data() {
   }
 }
 
+// ---- chain: decode steps op by op as native/model issues them, no syncs
+
+void test_chain() {
+  struct C { int n_seqs, steps; int64_t ctx0; DType wt; };
+  const C cases[] = {{3, 4, 14, DType::F16}, {1, 3, 31, DType::BF16}};
+  for (const C& c : cases) {
+    const std::string name = "chain decode seqs=" + std::to_string(c.n_seqs) + " steps=" + std::to_string(c.steps) +
+                             " ctx0=" + std::to_string(c.ctx0) + " " + hl::dtype_name(c.wt);
+    if (!selected(name)) continue;
+    // Mamba: D=256, H=8, P=32, N=64, G=1, K=4. Attention: Hq=4, Hkv=2, Dh=64, page 16.
+    const int64_t D = 256, H = 8, P = 32, N = 64, G = 1, K = 4, DI = H * P, GN = G * N, CC = DI + 2 * GN,
+                  ZIN = DI + CC + H, Hq = 4, Hkv = 2, Dh = 64, PAGE = 16;
+    const int S = c.n_seqs;
+    const float eps = 1e-5f, res = 0.25f;
+    const int64_t rb = D / block_of(c.wt) * bytes_of_block(c.wt);
+    auto w_in = make_weights(c.wt, ZIN, D, 901), w_out = make_weights(c.wt, D, DI, 902),
+         w_q = make_weights(c.wt, Hq * Dh, D, 903), w_k = make_weights(c.wt, Hkv * Dh, D, 904),
+         w_v = make_weights(c.wt, Hkv * Dh, D, 905), w_o = make_weights(c.wt, D, Hq * Dh, 906);
+    const int64_t rb_di = DI / block_of(c.wt) * bytes_of_block(c.wt), rb_o = Hq * Dh / block_of(c.wt) * bytes_of_block(c.wt);
+    auto norm_w = rnd(D, 907, 0.5f, 1.5f), gnorm_w = rnd(DI, 908, 0.5f, 1.5f), conv_w = rnd(CC * K, 909),
+         conv_b = rnd(CC, 910), A = rnd(H, 911, -1, 1), Dp = rnd(H, 912), dtb = rnd(H, 913, -1, 0);
+    for (auto& a : A) a = -std::exp(a);
+    hl::WeightView hv_in{w_in.data(), c.wt, ZIN, D, rb}, hv_out{w_out.data(), c.wt, D, DI, rb_di},
+        hv_q{w_q.data(), c.wt, Hq * Dh, D, rb}, hv_k{w_k.data(), c.wt, Hkv * Dh, D, rb},
+        hv_v{w_v.data(), c.wt, Hkv * Dh, D, rb}, hv_o{w_o.data(), c.wt, D, Hq * Dh, rb_o};
+    Dev d_in(w_in.data(), w_in.size()), d_out(w_out.data(), w_out.size()), d_q(w_q.data(), w_q.size()),
+        d_k(w_k.data(), w_k.size()), d_v(w_v.data(), w_v.size()), d_o(w_o.data(), w_o.size());
+    hl::WeightView dv_in = hv_in, dv_out = hv_out, dv_q = hv_q, dv_k = hv_k, dv_v = hv_v, dv_o = hv_o;
+    dv_in.data = d_in.u8(); dv_out.data = d_out.u8(); dv_q.data = d_q.u8(); dv_k.data = d_k.u8();
+    dv_v.data = d_v.u8(); dv_o.data = d_o.u8();
+    Dev dnw(norm_w), dgw(gnorm_w), dcw(conv_w), dcb(conv_b), dA(A), dDp(Dp), ddtb(dtb);
+    // Per-sequence states (host twin and device), KV pages (host and device).
+    const int64_t conv_sz = (K - 1) * CC, ssm_sz = H * P * N, page_floats = Hkv * PAGE * Dh;
+    const int64_t max_ctx = c.ctx0 + c.steps, n_pages = (max_ctx + PAGE - 1) / PAGE;
+    std::vector<std::vector<float>> conv_h(S), ssm_h(S), kp_h(S), vp_h(S);
+    std::vector<std::unique_ptr<Dev>> conv_d, ssm_d, kp_d, vp_d;
+    std::vector<float*> conv_ph(S), conv_pd(S), ssm_ph(S), ssm_pd(S);
+    std::vector<std::vector<float*>> kph(S), vph(S), kpd(S), vpd(S);
+    for (int s = 0; s < S; s++) {
+      conv_h[s] = rnd(conv_sz, 920 + s);
+      ssm_h[s] = rnd(ssm_sz, 930 + s, -0.3f, 0.3f);
+      kp_h[s] = rnd(n_pages * page_floats, 940 + s, -1, 1);
+      vp_h[s] = rnd(n_pages * page_floats, 950 + s);
+      conv_d.emplace_back(new Dev(conv_h[s]));
+      ssm_d.emplace_back(new Dev(ssm_h[s]));
+      kp_d.emplace_back(new Dev(kp_h[s]));
+      vp_d.emplace_back(new Dev(vp_h[s]));
+      conv_ph[s] = conv_h[s].data();
+      conv_pd[s] = conv_d[s]->f();
+      ssm_ph[s] = ssm_h[s].data();
+      ssm_pd[s] = ssm_d[s]->f();
+      for (int64_t p = 0; p < n_pages; p++) {
+        kph[s].push_back(kp_h[s].data() + p * page_floats);
+        vph[s].push_back(vp_h[s].data() + p * page_floats);
+        kpd[s].push_back(kp_d[s]->f() + p * page_floats);
+        vpd[s].push_back(vp_d[s]->f() + p * page_floats);
+      }
+    }
+    // Activations: host twin buffers and device ones.
+    struct Buf {
+      std::vector<float> h;
+      std::unique_ptr<Dev> d;
+      Buf(int64_t n) : h(n), d(new Dev(n * 4)) {}
+      float* hp() { return h.data(); }
+      float* dp() { return d->f(); }
+    };
+    auto hid = rnd(S * D, 960);
+    Buf h(S * D), u(S * D), proj(S * ZIN), z(S * DI), xbc(S * CC), xc(S * CC), x(S * DI), B(S * GN), Cm(S * GN),
+        dt(S * H), y(S * DI), out(S * D), q(S * Hq * Dh), k(S * Hkv * Dh), v(S * Hkv * Dh), o(S * Hq * Dh);
+    h.h = hid;
+    h.d->put(hid.data(), hid.size() * 4);
+    std::vector<int32_t> cu(S + 1);
+    for (int s = 0; s <= S; s++) cu[s] = s;
+    const hl::SsmDims sd{H, P, N, G};
+    const hl::AttentionDims ad{Hq, Hkv, Dh, 1.0f / std::sqrt((float)Dh)};
+    int st = 0;
+    auto dev_ok = [&](int r) { if (st == 0) st = r; };
+    for (int step = 0; step < c.steps && st == 0; step++) {
+      const int64_t past = c.ctx0 + step;
+      // Mamba layer (twin, then device; the device never syncs).
+      hl::cpu::rmsnorm(*g_pool, u.hp(), h.hp(), norm_w.data(), S, D, eps);
+      hl::cpu::matmul(*g_pool, proj.hp(), u.hp(), S, hv_in);
+      auto cols = [&](std::vector<float>& dst, int64_t stride, int64_t col, int64_t width, const std::vector<float>& src) {
+        for (int r = 0; r < S; r++)
+          for (int64_t i = 0; i < width; i++) dst[r * width + i] = src[r * stride + col + i];
+      };
+      cols(z.h, ZIN, 0, DI, proj.h);
+      cols(xbc.h, ZIN, DI, CC, proj.h);
+      cols(dt.h, ZIN, DI + CC, H, proj.h);
+      hl::cpu::conv1d_causal_step(*g_pool, xc.hp(), xbc.hp(), conv_w.data(), conv_b.data(), CC, (int)K, S, conv_ph.data());
+      cols(x.h, CC, 0, DI, xc.h);
+      cols(B.h, CC, DI, GN, xc.h);
+      cols(Cm.h, CC, DI + GN, GN, xc.h);
+      hl::cpu::ssm_step(*g_pool, y.hp(), x.hp(), dt.hp(), A.data(), B.hp(), Cm.hp(), Dp.data(), dtb.data(), sd, S,
+                        ssm_ph.data());
+      hl::cpu::gated_rmsnorm(*g_pool, y.hp(), y.hp(), z.hp(), gnorm_w.data(), S, DI, G, eps);
+      hl::cpu::matmul(*g_pool, out.hp(), y.hp(), S, hv_out);
+      for (int64_t i = 0; i < S * D; i++) h.h[i] += res * out.h[i];
+
+      dev_ok(hlc_rmsnorm(u.dp(), h.dp(), dnw.f(), S, D, eps));
+      dev_ok(hlc_matmul(proj.dp(), u.dp(), S, &dv_in));
+      dev_ok(hlc_copy_columns(z.dp(), proj.dp(), S, ZIN, 0, DI));
+      dev_ok(hlc_copy_columns(xbc.dp(), proj.dp(), S, ZIN, DI, CC));
+      dev_ok(hlc_copy_columns(dt.dp(), proj.dp(), S, ZIN, DI + CC, H));
+      dev_ok(hlc_conv1d_causal_step(xc.dp(), xbc.dp(), dcw.f(), dcb.f(), CC, (int)K, S, conv_pd.data()));
+      dev_ok(hlc_copy_columns(x.dp(), xc.dp(), S, CC, 0, DI));
+      dev_ok(hlc_copy_columns(B.dp(), xc.dp(), S, CC, DI, GN));
+      dev_ok(hlc_copy_columns(Cm.dp(), xc.dp(), S, CC, DI + GN, GN));
+      dev_ok(hlc_ssm_step(y.dp(), x.dp(), dt.dp(), dA.f(), B.dp(), Cm.dp(), dDp.f(), ddtb.f(), &sd, S, ssm_pd.data()));
+      dev_ok(hlc_gated_rmsnorm(y.dp(), y.dp(), z.dp(), dgw.f(), S, DI, G, eps));
+      dev_ok(hlc_matmul(out.dp(), y.dp(), S, &dv_out));
+      dev_ok(hlc_add_scaled(h.dp(), out.dp(), res, S * D));
+
+      // Attention layer.
+      hl::cpu::rmsnorm(*g_pool, u.hp(), h.hp(), norm_w.data(), S, D, eps);
+      hl::cpu::matmul(*g_pool, q.hp(), u.hp(), S, hv_q);
+      hl::cpu::matmul(*g_pool, k.hp(), u.hp(), S, hv_k);
+      hl::cpu::matmul(*g_pool, v.hp(), u.hp(), S, hv_v);
+      std::vector<hl::KvView> views_h(S), views_d(S);
+      for (int s = 0; s < S; s++) {
+        for (int64_t hh = 0; hh < Hkv; hh++)
+          for (int64_t i = 0; i < Dh; i++) {
+            kph[s][past / PAGE][(hh * PAGE + past % PAGE) * Dh + i] = k.h[(s * Hkv + hh) * Dh + i];
+            vph[s][past / PAGE][(hh * PAGE + past % PAGE) * Dh + i] = v.h[(s * Hkv + hh) * Dh + i];
+          }
+        views_h[s] = hl::KvView{kph[s].data(), vph[s].data(), PAGE, PAGE * Dh, Dh, past + 1};
+        views_d[s] = hl::KvView{kpd[s].data(), vpd[s].data(), PAGE, PAGE * Dh, Dh, past + 1};
+      }
+      hl::cpu::attention(*g_pool, o.hp(), q.hp(), ad, cu.data(), S, views_h.data());
+      hl::cpu::matmul(*g_pool, out.hp(), o.hp(), S, hv_o);
+      for (int64_t i = 0; i < S * D; i++) h.h[i] += res * out.h[i];
+
+      dev_ok(hlc_rmsnorm(u.dp(), h.dp(), dnw.f(), S, D, eps));
+      dev_ok(hlc_matmul(q.dp(), u.dp(), S, &dv_q));
+      dev_ok(hlc_matmul(k.dp(), u.dp(), S, &dv_k));
+      dev_ok(hlc_matmul(v.dp(), u.dp(), S, &dv_v));
+      for (int s = 0; s < S && st == 0; s++) {
+        dev_ok(hlc_kv_write(kpd[s].data(), past / PAGE + 1, PAGE, k.dp() + s * Hkv * Dh, past, 1, Hkv, Dh));
+        dev_ok(hlc_kv_write(vpd[s].data(), past / PAGE + 1, PAGE, v.dp() + s * Hkv * Dh, past, 1, Hkv, Dh));
+      }
+      dev_ok(hlc_attention(o.dp(), q.dp(), &ad, cu.data(), S, views_d.data()));
+      dev_ok(hlc_matmul(out.dp(), o.dp(), S, &dv_o));
+      dev_ok(hlc_add_scaled(h.dp(), out.dp(), res, S * D));
+    }
+    if (st == 0) st = hlc_synchronize();  // the one sync: kernel faults surface here
+    if (st != 0) {
+      report(name, {}, 0, hlc_last_error());
+      continue;
+    }
+    auto hd = h.d->get<float>(S * D);
+    std::vector<std::pair<std::string, Cmp>> parts{{"h", compare(hd.data(), h.hp(), S * D, 2e-3, 2e-4)}};
+    for (int s = 0; s < S; s++) {
+      auto cs = conv_d[s]->get<float>(conv_sz);
+      auto ss = ssm_d[s]->get<float>(ssm_sz);
+      auto kk = kp_d[s]->get<float>(n_pages * page_floats);
+      parts.push_back({"conv" + std::to_string(s), compare(cs.data(), conv_h[s].data(), conv_sz, 2e-3, 2e-4)});
+      parts.push_back({"ssm" + std::to_string(s), compare(ss.data(), ssm_h[s].data(), ssm_sz, 2e-3, 2e-4)});
+      parts.push_back({"k" + std::to_string(s), compare(kk.data(), kp_h[s].data(), n_pages * page_floats, 2e-3, 2e-4)});
+    }
+    report(name, parts, 1e-5);
+  }
+}
+
 // ---- error paths (must not crash, must name the op)
 
 void test_errors() {
@@ -982,7 +1151,11 @@ void test_errors() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc > 1) g_filter = argv[1];
+  for (int i = 1; i < argc; i++) {
+    if (std::strcmp(argv[i], "--chained") == 0) g_chained = true;
+    else g_filter = argv[i];
+  }
+  if (g_chained) g_suffix = " [chained]";
   int n_dev = 0;
   if (hlc_device_count(&n_dev) != 0 || n_dev == 0) {
     std::printf("SKIPPED: %s\n", hlc_last_error());
@@ -1009,17 +1182,24 @@ int main(int argc, char** argv) {
   test_moe();
   test_argmax();
   test_data();
+  test_chain();
   test_errors();
-  // sm_80+: GEMM / SSD tiles and attention prefill above ran on tensor cores
-  // (3xTF32); run those families again on the SIMT path.
-  if (info.major >= 8 && hlc_use_tensor_cores(0) == 0) {
-    g_suffix = " [simt]";
-    test_matmul();
-    test_moe();
-    test_ssm();
-    test_attention();
-    hlc_use_tensor_cores(-1);
-    g_suffix.clear();
+  // sm_80+: the GEMM / SSD tiles and attention prefill have a 3xTF32
+  // tensor-core path and a SIMT path; the default (policy per architecture,
+  // tc_policy.h) ran above: run those families again with the other one.
+  if (info.major >= 8) {
+    const bool tc_default = hlc_tensor_cores_active() == 1;
+    if (hlc_use_tensor_cores(tc_default ? 0 : 1) == 0) {
+      const std::string keep = g_suffix;
+      g_suffix = keep + (tc_default ? " [simt]" : " [tc]");
+      test_matmul();
+      test_moe();
+      test_ssm();
+      test_attention();
+      test_chain();
+      hlc_use_tensor_cores(-1);
+      g_suffix = keep;
+    }
   }
   std::printf("%d passed, %d failed\n", g_pass, g_fail);
   return g_fail == 0 ? 0 : 1;

@@ -1,0 +1,253 @@
+// native/cuda/cuda_device_backend.cpp: see cuda_device_backend.h.
+#include "cuda_device_backend.h"
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+
+#include "device_arena.h"
+#include "weight_mirror.h"
+
+namespace hl {
+
+namespace {
+
+bool env_flag(const char* name) {
+  const char* v = std::getenv(name);
+  return v && v[0] && v[0] != '0';
+}
+
+class CudaBackend final : public Backend {
+ public:
+  CudaBackend(const CudaApi& api, int device)
+      : api_(api),
+        arena_([this](size_t n) { return raw_alloc(n); }, [this](void* p) { api_.hlc_free(p); },
+               [this](void* p, size_t n) { check(api_.hlc_memset(p, 0, n), "memset"); }),
+        sync_each_op_(env_flag("HYBRIDLM_CUDA_SYNC")) {
+    check(api_.hlc_set_device(device), "set_device");
+    struct hlc_device_info info {};
+    check(api_.hlc_device_info(device, &info), "device_info");
+    name_ = std::string("cuda:") + info.name;
+    if (const char* f = std::getenv("HYBRIDLM_CUDA_STATS")) stats_path_ = f;
+  }
+  ~CudaBackend() override {
+    if (lost_) arena_.abandon();
+    else mirror_.clear([this](void* p) { api_.hlc_free(p); });
+  }
+
+  const char* name() const override { return "cuda"; }
+  Device device() const override { return Device::CUDA; }
+  int n_threads() const override { return 1; }
+  bool supports(Op op, DType t) const override {
+    switch (op) {
+      case Op::Matmul: case Op::Embed: case Op::MoeForward: return api_.hlc_supports_dtype((int32_t)t) != 0;
+      default: return t == DType::F32;
+    }
+  }
+
+  // ---- memory
+  void* alloc(size_t bytes) override {
+    alive("alloc");
+    return arena_.alloc(bytes);
+  }
+  void release(void* p) noexcept override {
+    if (lost_) arena_.abandon();
+    arena_.release(p);
+  }
+  void upload(void* dst, const void* src, size_t n) override {
+    alive("upload");
+    done(api_.hlc_memcpy_h2d(dst, src, n), "upload");
+  }
+  void download(void* dst, const void* src, size_t n) override {
+    alive("download");
+    check(api_.hlc_memcpy_d2h(dst, src, n), "download (or a kernel queued before it)");
+    if (!stats_path_.empty()) write_stats();
+  }
+  void copy(void* dst, const void* src, size_t n) override {
+    alive("copy");
+    done(api_.hlc_memcpy_d2d(dst, src, n), "copy");
+  }
+  void synchronize() override {
+    alive("synchronize");
+    check(api_.hlc_synchronize(), "synchronize");
+  }
+  const uint8_t* weights(const uint8_t* host, size_t bytes) override {
+    std::lock_guard<std::mutex> lock(weights_mutex_);
+    return mirror_.add(host, bytes);
+  }
+  uint64_t weight_copy_bytes() const override { return mirror_.bytes(); }
+
+  // ---- data movement
+  void copy_columns(float* dst, const float* src, int64_t rows, int64_t stride, int64_t col, int64_t width) override {
+    op("copy_columns");
+    done(api_.hlc_copy_columns(dst, src, rows, stride, col, width), "copy_columns");
+  }
+  void gather_rows(float* dst, const float* src, const int64_t* rows, int64_t n, int64_t width) override {
+    op("gather_rows");
+    done(api_.hlc_gather_rows(dst, src, rows, n, width), "gather_rows");
+  }
+  void add_scaled(float* y, const float* x, float alpha, int64_t n) override {
+    op("add_scaled");
+    done(api_.hlc_add_scaled(y, x, alpha, n), "add_scaled");
+  }
+  void kv_write(float* const* pages, int64_t page_size, const float* src, int64_t pos0, int64_t n, int64_t n_kv,
+                int64_t head_dim) override {
+    op("kv_write");
+    int64_t n_pages = (pos0 + n + page_size - 1) / page_size;
+    done(api_.hlc_kv_write(pages, n_pages, page_size, src, pos0, n, n_kv, head_dim), "kv_write");
+  }
+
+  // ---- ops (weight arguments are mirror handles: translated here)
+  void rmsnorm(float* y, const float* x, const float* w, int64_t n, int64_t dim, float eps) override {
+    op("rmsnorm");
+    done(api_.hlc_rmsnorm(y, x, dev(w), n, dim, eps), "rmsnorm");
+  }
+  void gated_rmsnorm(float* y, const float* x, const float* z, const float* w, int64_t n, int64_t dim, int64_t g,
+                     float eps) override {
+    op("gated_rmsnorm");
+    done(api_.hlc_gated_rmsnorm(y, x, z, dev(w), n, dim, g, eps), "gated_rmsnorm");
+  }
+  void conv1d_causal_prefill(float* out, const float* in, const float* w, const float* bias, int64_t ch, int k,
+                             const int32_t* cu, int n_seqs, float* const* states) override {
+    op("conv1d_causal_prefill");
+    done(api_.hlc_conv1d_causal_prefill(out, in, dev(w), dev(bias), ch, k, cu, n_seqs, states),
+         "conv1d_causal_prefill");
+  }
+  void conv1d_causal_step(float* out, const float* in, const float* w, const float* bias, int64_t ch, int k,
+                          int n_seqs, float* const* states) override {
+    op("conv1d_causal_step");
+    done(api_.hlc_conv1d_causal_step(out, in, dev(w), dev(bias), ch, k, n_seqs, states), "conv1d_causal_step");
+  }
+  void ssm_scan(float* y, const float* x, const float* dt, const float* A, const float* B, const float* C,
+                const float* D, const float* dt_bias, const SsmDims& d, const int32_t* cu, int n_seqs,
+                float* const* states, int chunk) override {
+    op("ssm_scan");
+    done(api_.hlc_ssm_scan(y, x, dt, dev(A), B, C, dev(D), dev(dt_bias), &d, cu, n_seqs, states, chunk), "ssm_scan");
+  }
+  void ssm_step(float* y, const float* x, const float* dt, const float* A, const float* B, const float* C,
+                const float* D, const float* dt_bias, const SsmDims& d, int n_seqs, float* const* states) override {
+    op("ssm_step");
+    done(api_.hlc_ssm_step(y, x, dt, dev(A), B, C, dev(D), dev(dt_bias), &d, n_seqs, states), "ssm_step");
+  }
+  void attention(float* out, const float* q, const AttentionDims& d, const int32_t* cu, int n_seqs,
+                 const KvView* kv) override {
+    op("attention");
+    done(api_.hlc_attention(out, q, &d, cu, n_seqs, kv), "attention");
+  }
+  void matmul(float* y, const float* x, int64_t n, const WeightView& w) override {
+    op("matmul");
+    WeightView dw = dev(w);
+    done(api_.hlc_matmul(y, x, n, &dw), "matmul");
+  }
+  void embed(float* out, const WeightView& w, const int32_t* ids, int64_t n, float scale) override {
+    op("embed");
+    WeightView dw = dev(w);
+    done(api_.hlc_embed(out, &dw, ids, n, scale), "embed");
+  }
+  void swiglu(float* out, const float* gate, const float* up, int64_t n, int64_t width) override {
+    op("swiglu");
+    done(api_.hlc_swiglu(out, gate, up, n, width), "swiglu");
+  }
+  void moe_route(int32_t* ids, float* weights, const float* logits, int64_t n, int64_t e, int64_t k) override {
+    op("moe_route");
+    done(api_.hlc_moe_route(ids, weights, logits, n, e, k), "moe_route");
+  }
+  void moe_forward(float* out, const float* x, const int32_t* ids, const float* weights, int64_t n, int64_t k,
+                   const MoeWeights& w) override {
+    op("moe_forward");
+    MoeWeights dw = w;
+    dw.gate = dev(w.gate);
+    dw.up = dev(w.up);
+    dw.down = dev(w.down);
+    done(api_.hlc_moe_forward(out, x, ids, weights, n, k, &dw), "moe_forward");
+  }
+
+ private:
+  void* raw_alloc(size_t n) {
+    void* p = nullptr;
+    check(api_.hlc_malloc(&p, n), "malloc");
+    return p;
+  }
+
+  template <typename T> const T* dev(const T* p) const { return mirror_.translate(p); }
+  WeightView dev(const WeightView& w) const {
+    WeightView v = w;
+    v.data = mirror_.translate(w.data);
+    return v;
+  }
+
+  // Refuses every call once the device is lost.
+  void alive(const char* what) const {
+    if (lost_)
+      throw Error(ErrorCode::Device, std::string("cuda ") + what + ": the CUDA device was lost earlier (" +
+                                         lost_reason_ + "); dispose this model and load it again");
+  }
+  // Before an op: the device is alive and every weight is on it.
+  void op(const char* what) {
+    alive(what);
+    ops_.fetch_add(1, std::memory_order_relaxed);
+    if (mirror_.pending()) {
+      std::lock_guard<std::mutex> lock(weights_mutex_);
+      mirror_.flush([this](size_t n) { return raw_alloc(n); },
+                    [this](void* d, const void* s, size_t n) { check(api_.hlc_memcpy_h2d(d, s, n), "weight upload"); },
+                    [this](void* p) { api_.hlc_free(p); },
+                    [this] { check(api_.hlc_synchronize(), "synchronize"); });
+    }
+  }
+  // After an enqueue: its status, and under HYBRIDLM_CUDA_SYNC the kernels' own.
+  void done(int status, const char* what) {
+    check(status, what);
+    if (sync_each_op_) {
+      int st = api_.hlc_synchronize();
+      if (st != HLC_OK) fail(st, (std::string(what) + " (HYBRIDLM_CUDA_SYNC: the fault surfaced right after this op)").c_str());
+    }
+  }
+  void check(int status, const char* what) {
+    if (status != HLC_OK) fail(status, what);
+  }
+  [[noreturn]] void fail(int status, const char* what) {
+    const char* e = api_.hlc_last_error();
+    std::string msg = std::string("cuda ") + what + ": " + (e && *e ? e : "failed");
+    const bool lost = status == HLC_DEVICE_LOST || (api_.hlc_device_lost && api_.hlc_device_lost());
+    if (lost && !lost_) {
+      lost_reason_ = msg;
+      lost_ = true;
+    }
+    switch (status) {
+      case HLC_OUT_OF_MEMORY: throw Error(ErrorCode::OutOfMemory, msg);
+      case HLC_UNSUPPORTED: throw Error(ErrorCode::Unsupported, msg);
+      case HLC_INVALID: throw Error(ErrorCode::Argument, msg);
+      default: throw Error(ErrorCode::Device, msg);
+    }
+  }
+  void write_stats() {
+    uint64_t launches = 0, copies = 0;
+    if (api_.hlc_counters) api_.hlc_counters(&launches, &copies);
+    if (FILE* f = std::fopen(stats_path_.c_str(), "a")) {
+      std::fprintf(f, "{\"ops\":%llu,\"launches\":%llu,\"copies\":%llu}\n", (unsigned long long)ops_.load(),
+                   (unsigned long long)launches, (unsigned long long)copies);
+      std::fclose(f);
+    }
+  }
+
+  const CudaApi& api_;
+  std::string name_;
+  DeviceArena arena_;
+  WeightMirror mirror_;
+  std::mutex weights_mutex_;
+  const bool sync_each_op_;
+  std::atomic<bool> lost_{false};
+  std::string lost_reason_;
+  std::atomic<uint64_t> ops_{0};
+  std::string stats_path_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cuda_device_backend(const CudaApi& api, int device) {
+  return std::make_unique<CudaBackend>(api, device);
+}
+
+}  // namespace hl
