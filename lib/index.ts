@@ -10,3 +10,6 @@ export { openModelFiles } from './loaders';
 export * from './errors';
 export { kernels, type KernelDevice, type KernelOptions } from './kernels';
 export { Tensor } from './tensor';
+export { createServer, HybridLMServer } from './server/server';
+export type { ServerOptions } from './server/options';
+export type { ServingEngine, PrefixCacheStats, EngineMemory } from './server/engine';

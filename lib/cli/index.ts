@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `hybridlm` command line: run, chat, inspect, tokenize, logits, bench.
+ * The `hybridlm` command line: run, chat, inspect, tokenize, logits, bench, serve.
  * Failures print one line (`hybridlm: <what went wrong>`) on stderr and exit
  * with a non-zero code; stack traces only with HYBRIDLM_DEBUG=1.
  */
@@ -12,6 +12,7 @@ import { chatCommand } from './chat';
 import { inspectCommand } from './inspect';
 import { logitsCommand } from './logits';
 import { runCommand } from './run';
+import { serveCommand } from './serve';
 import { tokenizeCommand } from './tokenize';
 
 function packageVersion(): string {
@@ -32,7 +33,7 @@ export function buildProgram(): Command {
     .description('Run IBM Granite 4.0-H hybrid Mamba-2 / attention / MoE models')
     .version(packageVersion())
     .showHelpAfterError('(run with --help for usage)');
-  for (const cmd of [runCommand(), chatCommand(), inspectCommand(), tokenizeCommand(), logitsCommand(), benchCommand()]) {
+  for (const cmd of [runCommand(), chatCommand(), inspectCommand(), tokenizeCommand(), logitsCommand(), benchCommand(), serveCommand()]) {
     program.addCommand(cmd);
   }
   return program;

@@ -17,7 +17,11 @@ function isMessages(input: PromptInput): input is readonly ChatMessage[] {
 }
 
 /** Token ids of a prompt: raw text (special-token strings recognised, BOS if the model adds one), chat messages, or ids. */
-export function promptTokens(model: Model, input: PromptInput, options: ChatOptions = {}): number[] {
+export function promptTokens(
+  model: { readonly tokenizer: Tokenizer; readonly config: { readonly vocab_size: number } },
+  input: PromptInput,
+  options: ChatOptions = {},
+): number[] {
   if (typeof input === 'string') {
     const tok = model.tokenizer;
     const ids = tok.encode(input, { special: true });

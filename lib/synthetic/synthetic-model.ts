@@ -6,6 +6,7 @@
 import { Tensor, type TensorDType, GGML_TYPE, tensorByteLength } from '../tensor';
 import { writeGguf, type GgufMetaValue, type GgufTensorSource } from '../writers/gguf-writer';
 import type { ModelShape } from './shapes';
+import { byteLevelChars } from '../tokenizer/byte-level';
 
 /**
  * Weight type of a synthetic model's matrices: one tensor dtype for all of
@@ -36,13 +37,6 @@ export interface SyntheticModelOptions {
    * quantized model is checked against). Default false.
    */
   storeDequantized?: boolean;
-}
-
-/** GPT-2 byte-level alphabet: byte b -> the character that stands for it. */
-function byteLevelChars(): string[] {
-  const printable = (b: number) => (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
-  let extra = 0;
-  return Array.from({ length: 256 }, (_, b) => String.fromCodePoint(printable(b) ? b : 256 + extra++));
 }
 
 function prng(seed: number): () => number {

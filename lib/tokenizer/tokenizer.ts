@@ -8,6 +8,7 @@
  */
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { ArgumentError, UnsupportedError } from '../errors';
+import { byteLevelBytes } from './byte-level';
 import { ChatTemplate, type ProtectedRange } from './chat-template';
 import { StreamingDetokenizer } from './detokenizer';
 import type { ChatMessage, ChatTemplateOptions } from './types';
@@ -132,6 +133,19 @@ export class Tokenizer {
   /** The id of a vocabulary string (including added tokens), or undefined. */
   tokenToId(token: string): number | undefined {
     return this.full.token_to_id(token);
+  }
+
+  /**
+   * The exact bytes of one token (a byte-level token may be part of a UTF-8
+   * character, which `decode` would show as U+FFFD). Special tokens give
+   * their text.
+   */
+  tokenBytes(id: number): Uint8Array {
+    const [checked] = this.checkIds([id], 'id');
+    const added = this.addedTokens.find((t) => t.id === checked);
+    const piece = added ? null : this.idToToken(checked);
+    const bytes = piece === undefined || piece === null ? null : byteLevelBytes(piece);
+    return bytes ?? new TextEncoder().encode(this.decode([checked]));
   }
 
   /** True when `id` is a real token that generation may produce (not padding past the vocabulary). */

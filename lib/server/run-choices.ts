@@ -1,0 +1,82 @@
+/**
+ * Runs the choices of one prompt on the engine. One choice generates on a
+ * fresh sequence (so the engine's prefix cache applies); n > 1 prefills the
+ * prompt once, forks the state n - 1 times and samples each fork with its own
+ * seed (seed + index), so choices differ but stay reproducible. Every
+ * sequence made here is disposed before the promise settles, whatever
+ * happened (abort, error, end).
+ */
+import type { ChatOptions, CompletionResult, GenerationPiece } from '../generate/types';
+import type { Sequence } from '../sequence';
+import type { ServingEngine } from './engine';
+
+/** What one prompt's choices run with. */
+export interface ChoicesJob {
+  prompt: readonly number[];
+  n: number;
+  /** Generation options (maxTokens set); `signal` stops every choice within one step. */
+  options: ChatOptions & { signal: AbortSignal };
+  /** Each piece of choice `index` as it is made; awaited, so a slow consumer slows only its request. */
+  onPiece: (index: number, piece: GenerationPiece) => void | Promise<void>;
+}
+
+/** The outcome of one prompt's choices. */
+export interface ChoicesResult {
+  results: CompletionResult[];
+  /** Prompt tokens the engine restored from its prefix cache instead of computing. */
+  cachedTokens: number;
+}
+
+async function drive(stream: AsyncIterable<GenerationPiece> & { result: Promise<CompletionResult> }, index: number, job: ChoicesJob): Promise<CompletionResult> {
+  for await (const piece of stream) await job.onPiece(index, piece);
+  return stream.result;
+}
+
+/** Aborts the others when one choice fails, then rethrows the first failure. */
+async function allOrAbort(runs: Array<(signal: AbortSignal) => Promise<CompletionResult>>, outer: AbortSignal): Promise<CompletionResult[]> {
+  const inner = new AbortController();
+  const signal = AbortSignal.any([outer, inner.signal]);
+  const settled = await Promise.allSettled(
+    runs.map((run) =>
+      run(signal).catch((err) => {
+        inner.abort(err);
+        throw err;
+      }),
+    ),
+  );
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<CompletionResult>).value);
+}
+
+/** Runs `job.n` choices over `job.prompt`. */
+export async function runChoices(engine: ServingEngine, job: ChoicesJob): Promise<ChoicesResult> {
+  if (job.n === 1) {
+    const r = await drive(engine.generate(job.prompt, job.options), 0, job);
+    return { results: [r], cachedTokens: cachedOf(r) };
+  }
+  const seqs: Sequence[] = [];
+  try {
+    const base = engine.createSequence();
+    seqs.push(base);
+    const head = job.prompt.slice(0, -1);
+    const last = job.prompt.slice(-1);
+    if (head.length > 0) await base.eval(head);
+    job.options.signal.throwIfAborted();
+    for (let i = 1; i < job.n; i++) seqs.push(await base.fork());
+    const seed = job.options.seed;
+    const runs = seqs.map((seq, i) => (signal: AbortSignal) => {
+      const options: ChatOptions = { ...job.options, signal, sequence: seq };
+      if (seed !== undefined) options.seed = seed + i;
+      return drive(engine.generate(last, options), i, job);
+    });
+    return { results: await allOrAbort(runs, job.options.signal), cachedTokens: 0 };
+  } finally {
+    for (const s of seqs) s.dispose();
+  }
+}
+
+function cachedOf(r: CompletionResult): number {
+  const cached = (r.usage as { cachedPromptTokens?: number }).cachedPromptTokens;
+  return typeof cached === 'number' ? cached : 0;
+}
