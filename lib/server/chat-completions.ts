@@ -75,8 +75,9 @@ export async function chatCompletions(ctx: ServerContext, req: FastifyRequest, r
       model,
       system_fingerprint: null,
       choices: outcome.perPrompt[0].map((result, i) => {
-        filters[i]?.push(result.text);
-        const s = filters[i] ? settle(i, result) : { content: result.text, toolCalls: [], finish: finishReasonOf(result) };
+        const head = filters[i]?.push(result.text) ?? result.text;
+        const s = filters[i] ? settle(i, result) : { content: '', toolCalls: [], finish: finishReasonOf(result) };
+        s.content = s.toolCalls.length ? (head + s.content).trim() : head + s.content;
         const message: Record<string, unknown> = { role: 'assistant', content: s.toolCalls.length && s.content === '' ? null : s.content, refusal: null };
         if (s.toolCalls.length) message.tool_calls = toolCallsJson(s.toolCalls);
         return {

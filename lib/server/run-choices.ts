@@ -32,17 +32,19 @@ async function drive(stream: AsyncIterable<GenerationPiece> & { result: Promise<
   return stream.result;
 }
 
-/** Aborts the others when one choice fails, then rethrows the first failure. */
+/** Runs every choice to its end; when one fails the others are aborted, and the first failure is rethrown once all have settled. */
 async function allOrAbort(runs: Array<(signal: AbortSignal) => Promise<CompletionResult>>, outer: AbortSignal): Promise<CompletionResult[]> {
   const inner = new AbortController();
   const signal = AbortSignal.any([outer, inner.signal]);
   const settled = await Promise.allSettled(
-    runs.map((run) =>
-      run(signal).catch((err) => {
+    runs.map(async (run) => {
+      try {
+        return await run(signal);
+      } catch (err) {
         inner.abort(err);
         throw err;
-      }),
-    ),
+      }
+    }),
   );
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
@@ -67,7 +69,8 @@ export async function runChoices(engine: ServingEngine, job: ChoicesJob): Promis
     const seed = job.options.seed;
     const runs = seqs.map((seq, i) => (signal: AbortSignal) => {
       const options: ChatOptions = { ...job.options, signal, sequence: seq };
-      if (seed !== undefined) options.seed = seed + i;
+      // The generator takes its seed mod 2^32; this keeps seed + i an integer for any seed.
+      if (seed !== undefined) options.seed = ((seed >>> 0) + i) >>> 0;
       return drive(engine.generate(last, options), i, job);
     });
     return { results: await allOrAbort(runs, job.options.signal), cachedTokens: 0 };

@@ -53,7 +53,8 @@ export class HybridLMServer implements ServerContext {
       logger: this.options.logger,
       bodyLimit: this.options.maxBodyBytes,
       return503OnClosing: false,
-      forceCloseConnections: 'idle',
+      // drain() closes only once no request is in flight, so every connection left is idle.
+      forceCloseConnections: true,
     });
     this.routes();
     this.ready = Promise.resolve(model).then(
@@ -94,13 +95,12 @@ export class HybridLMServer implements ServerContext {
 
   /**
    * Graceful stop: /health turns 503, new requests get 503, in-flight
-   * requests get `drainTimeoutMs` to finish (then they are cancelled), and
-   * the listener closes. The model is not disposed (its owner does that).
+   * requests get `drainTimeoutMs` to finish (then they are cancelled), then
+   * the listener and every connection close. The model is not disposed (its owner does that).
    */
   drain(): Promise<void> {
     this.draining ??= (async () => {
       this.stateValue = 'draining';
-      const closed = this.app.close();
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, this.options.drainTimeoutMs);
@@ -109,7 +109,7 @@ export class HybridLMServer implements ServerContext {
       clearTimeout(timer);
       this.inflight.cancelAll('shutdown');
       await this.inflight.whenEmpty();
-      await closed;
+      await this.app.close();
     })();
     return this.draining;
   }
