@@ -10,7 +10,7 @@ import { invalidRequest } from './api-error';
 import type { EngineMemory, ServingEngine } from './engine';
 import type { InFlight } from './in-flight';
 import type { ServerMetrics } from './metrics';
-import { runChoices } from './run-choices';
+import { allOrAbort, runChoices } from './run-choices';
 
 /** What the request runs: prompts (token ids), choices per prompt, and generation options. */
 export interface GenerationSpec {
@@ -119,11 +119,11 @@ export class GenerationRequest {
       lastTokenAt.set(choice, now);
       this.metrics.generationTokens.inc(count);
     };
-    const runs = prompts.map((prompt, p) =>
+    const runs = prompts.map((prompt, p) => (signal: AbortSignal) =>
       runChoices(this.engine, {
         prompt,
         n,
-        options: { ...this.spec.options, maxTokens: this.maxTokens[p], signal: this.flight.signal },
+        options: { ...this.spec.options, maxTokens: this.maxTokens[p], signal },
         onPiece: (i, piece) => {
           const choice = p * n + i;
           observe(choice, piece);
@@ -131,7 +131,7 @@ export class GenerationRequest {
         },
       }),
     );
-    const done = await Promise.all(runs);
+    const done = await allOrAbort(runs, this.flight.signal);
     const promptTokens = prompts.reduce((a, p) => a + p.length, 0);
     const cachedTokens = done.reduce((a, d) => a + d.cachedTokens, 0);
     const perPrompt = done.map((d) => d.results);

@@ -33,7 +33,7 @@ async function drive(stream: AsyncIterable<GenerationPiece> & { result: Promise<
 }
 
 /** Runs every choice to its end; when one fails the others are aborted, and the first failure is rethrown once all have settled. */
-async function allOrAbort(runs: Array<(signal: AbortSignal) => Promise<CompletionResult>>, outer: AbortSignal): Promise<CompletionResult[]> {
+export async function allOrAbort<T>(runs: Array<(signal: AbortSignal) => Promise<T>>, outer: AbortSignal): Promise<T[]> {
   const inner = new AbortController();
   const signal = AbortSignal.any([outer, inner.signal]);
   const settled = await Promise.allSettled(
@@ -48,7 +48,7 @@ async function allOrAbort(runs: Array<(signal: AbortSignal) => Promise<Completio
   );
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
-  return settled.map((s) => (s as PromiseFulfilledResult<CompletionResult>).value);
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
 }
 
 /** Runs `job.n` choices over `job.prompt`. */
