@@ -5,9 +5,10 @@
 // mma products) costs 3 tensor ops per f32 FMA, so it wins only where TF32
 // tensor throughput is well above 3x the f32 SIMT rate: the datacenter parts
 // (A100 sm_80: 156 vs 19.5 TFLOP/s; H100/H200 sm_90: ~495 vs ~67; B200
-// sm_100). On GeForce/RTX-workstation Ampere and Ada (sm_86, sm_89) and on
-// Jetson (sm_87) TF32 tensor throughput is about the f32 rate, so 3xTF32
-// would run at a third of the SIMT path: off by default there.
+// sm_100). On GeForce/RTX-workstation/A10/L4/L40 Ampere and Ada (sm_86,
+// sm_89) and on Jetson (sm_87) TF32 tensor throughput is 1-2x the f32 rate,
+// so 3xTF32 would run at a third to two thirds of the SIMT path: off by
+// default there (and on consumer Blackwell, sm_12x).
 #pragma once
 
 namespace hlc {

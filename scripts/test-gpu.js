@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // npm run test:gpu: on a machine with a CUDA device, runs the CUDA kernel test
-// binary (CUDA vs the CPU twins) and the jest GPU suites (golden fixtures on
-// device 'cuda'). Without a device it says why, visibly, and exits 0.
+// binary (CUDA vs the CPU twins; the one beside $HYBRIDLM_CUDA_LIB, else
+// build-cuda/) and the jest GPU suites (golden fixtures on device 'cuda').
+// HYBRIDLM_GPU_SKIP_KERNEL_BINARY=1 skips the binary (scripts/gpu-check.sh
+// has run it already). Without a device it says why, visibly, and exits 0.
 'use strict';
 const { spawnSync } = require('child_process');
 const fs = require('fs');
@@ -21,11 +23,14 @@ if (!status.available) {
 }
 console.log(`[hybridlm] CUDA device: ${status.reason} (${status.library})`);
 let failed = false;
-const bin = path.join(root, 'build-cuda', 'hybridlm_cuda_test');
-if (fs.existsSync(bin)) {
+const libDir = process.env.HYBRIDLM_CUDA_LIB ? path.dirname(process.env.HYBRIDLM_CUDA_LIB) : path.join(root, 'build-cuda');
+const bin = path.join(libDir, 'hybridlm_cuda_test');
+if (process.env.HYBRIDLM_GPU_SKIP_KERNEL_BINARY === '1') {
+  console.log('[hybridlm] kernel test binary skipped (HYBRIDLM_GPU_SKIP_KERNEL_BINARY=1)');
+} else if (fs.existsSync(bin)) {
   failed = spawnSync(bin, [], { stdio: 'inherit' }).status !== 0 || failed;
 } else {
-  console.log('[hybridlm] build-cuda/hybridlm_cuda_test missing: run `npm run build:cuda` first');
+  console.log(`[hybridlm] ${bin} missing: run \`npm run build:cuda\` first`);
   failed = true;
 }
 const jest = require.resolve('jest/bin/jest', { paths: [root] });

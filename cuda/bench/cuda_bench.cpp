@@ -11,7 +11,9 @@
 //   usage: hybridlm_cuda_bench [filter-substring]
 // Shapes: "h-tiny" = d_model 1536, Mamba H=48 P=64 N=128 G=1, attention
 // 12/4 heads x 128, 64 experts top-6 F=512, vocab 100352. "h-1b" = d_model
-// 2048, Mamba H=64 P=64 N=128 G=1, attention 16/4 x 128, dense FFN 4096.
+// 1536, Mamba H=48 P=64 N=128 G=1, attention 12/4 x 128, dense FFN 4096.
+// "h-micro" = d_model 2048, Mamba H=64 P=64, attention 32/8 x 64, FFN 8192.
+// (The real shapes: lib/synthetic/shapes.ts.)
 // (Synthetic stand-ins: weights are random, only the shapes matter.)
 #include <algorithm>
 #include <chrono>
@@ -149,9 +151,10 @@ void bench_copy() {
 void bench_matmul() {
   struct M { const char* model; const char* what; int64_t rows, K; };
   const M mats[] = {{"h-tiny", "in_proj", 2 * 3072 + 2 * 128 + 48, 1536}, {"h-tiny", "out_proj", 1536, 3072},
-                    {"h-tiny", "lm_head", 100352, 1536},                 {"h-1b", "in_proj", 2 * 4096 + 2 * 128 + 64, 2048},
-                    {"h-1b", "out_proj", 2048, 4096},                    {"h-1b", "ffn_up", 2 * 4096, 2048},
-                    {"h-1b", "ffn_down", 2048, 4096}};
+                    {"h-tiny", "lm_head", 100352, 1536},                 {"h-1b", "in_proj", 2 * 3072 + 2 * 128 + 48, 1536},
+                    {"h-1b", "out_proj", 1536, 3072},                    {"h-1b", "ffn_gate+up", 2 * 4096, 1536},
+                    {"h-1b", "ffn_down", 1536, 4096},                    {"h-micro", "in_proj", 2 * 4096 + 2 * 128 + 64, 2048},
+                    {"h-micro", "ffn_gate+up", 2 * 8192, 2048},         {"h-micro", "ffn_down", 2048, 8192}};
   for (DType t : {DType::BF16, DType::Q8_0, DType::Q4_K, DType::Q6_K})
     for (const M& m : mats)
       for (int64_t T : {1, 8}) {
@@ -242,7 +245,7 @@ void bench_ssm() {
 
 void bench_attention() {
   struct A { const char* model; int64_t Hq, Hkv, Dh; };
-  const A shapes[] = {{"h-tiny", 12, 4, 128}, {"h-1b", 16, 4, 128}, {"32/8", 32, 8, 128}};
+  const A shapes[] = {{"h-tiny/h-1b", 12, 4, 128}, {"h-micro", 32, 8, 64}};
   for (const A& a : shapes) {
     const int64_t T = 4096, page = 64, n_pages = T / page;
     std::string shape = std::string(a.model) + " Hq" + std::to_string(a.Hq) + "/" + std::to_string(a.Hkv) +
