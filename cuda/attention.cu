@@ -1,4 +1,4 @@
-// cuda/attention.cu: causal GQA attention over a (paged) f32 KV cache, prefill and
+// cuda/attention.cu: causal GQA attention over a (paged) f32 or f16 KV cache, prefill and
 // decode in one kernel (docs/KERNELS.md), twin of native/cpu/attention.cpp.
 //   out[i, hq, :] = sum_j softmax_j(scale * q[i, hq, :] · k[j, kvh, :]) * v[j, kvh, :],
 //   j = 0 .. pos(i),  kvh = hq / (Hq / Hkv),  pos(i) = n_ctx - n_q + i
@@ -76,15 +76,16 @@ attention_kernel(AttnArgs a, const AttnItem* items) {
       const int64_t key = j0 + j;
       const float* kr = nullptr;
       const float* vr = nullptr;
+      int64_t off = 0;
       if (key < kstop) {
         const int64_t page = key / sk.page_size;
-        const int64_t off = (int64_t)it.kvh * sk.head_stride + (key - page * sk.page_size) * sk.token_stride;
-        kr = kp[page] + off;
-        vr = vp[page] + off;
+        off = (int64_t)it.kvh * sk.head_stride + (key - page * sk.page_size) * sk.token_stride;
+        kr = kp[page];
+        vr = vp[page];
       }
       for (int64_t d = lane; d < Dh; d += 32) {
-        Ks[j * (Dh + 1) + d] = kr ? kr[d] : 0.0f;
-        Vs[j * Dh + d] = vr ? vr[d] : 0.0f;
+        Ks[j * (Dh + 1) + d] = kr ? kv_at(kr, off + d, a.kv_f16) : 0.0f;
+        Vs[j * Dh + d] = vr ? kv_at(vr, off + d, a.kv_f16) : 0.0f;
       }
     }
     __syncthreads();
@@ -203,9 +204,13 @@ static int attention_launch_dpl(const AttnArgs& a, const AttnItem* items, int64_
 
 }  // namespace hlc
 
-extern "C" HLC_EXPORT int hlc_attention(float* out, const float* q, const hl::AttentionDims* dims, const int32_t* cu_seqlens,
-                             int n_seqs, const hl::KvView* kv) {
+extern "C" HLC_EXPORT int hlc_attention_kv(float* out, const float* q, const hl::AttentionDims* dims,
+                                           const int32_t* cu_seqlens, int n_seqs, const hl::KvView* kv,
+                                           int32_t kv_dtype) {
   using namespace hlc;
+  if (kv_dtype != 0 && kv_dtype != 1)
+    return set_error(HLC_UNSUPPORTED, "[attention] KV element type " + std::to_string(kv_dtype) +
+                                          " (only F32 = 0 and F16 = 1)");
   HLC_REQUIRE(dims, "[attention] dims is null");
   const int64_t Hq = dims->n_heads, Hkv = dims->n_kv_heads, Dh = dims->head_dim;
   HLC_REQUIRE(Hq > 0 && Hkv > 0 && Hq % Hkv == 0 && Dh > 0, "[attention] bad dims: need Hq % Hkv == 0, Dh > 0");
@@ -310,7 +315,7 @@ extern "C" HLC_EXPORT int hlc_attention(float* out, const float* q, const hl::At
   HLC_TRY(upload(cv.ptr<AttnMerge>(i_mg), merges.data(), sizeof(AttnMerge) * merges.size()));
 
   AttnArgs a{out, q, cv.ptr<SeqKv>(i_seq), cv.ptr<const float* const>(i_kp), cv.ptr<const float* const>(i_vp),
-             cv.ptr<float>(i_pt), Hq, G, Dh, dims->scale, RP};
+             cv.ptr<float>(i_pt), Hq, G, Dh, dims->scale, RP, kv_dtype == 1 ? 1 : 0};
   const AttnItem* d_items = cv.ptr<AttnItem>(i_it);
   if (use_mma) {
     HLC_TRY(attention_mma_launch(nt_mma, a, d_items, n_items, smem_mma));
@@ -334,4 +339,9 @@ extern "C" HLC_EXPORT int hlc_attention(float* out, const float* q, const hl::At
     HLC_CHECK_LAUNCH("attention_combine_kernel");
   }
   return HLC_OK;
+}
+
+extern "C" HLC_EXPORT int hlc_attention(float* out, const float* q, const hl::AttentionDims* dims,
+                                        const int32_t* cu_seqlens, int n_seqs, const hl::KvView* kv) {
+  return hlc_attention_kv(out, q, dims, cu_seqlens, n_seqs, kv, 0);
 }

@@ -37,7 +37,13 @@ struct AttnArgs {
   int64_t Hq, G, Dh;
   float scale;
   int64_t rows_per_item;  // kAttnRows (SIMT) or kMmaRows (tensor cores); also the partials' row count
+  int kv_f16;             // pages hold f16 elements (else f32); offsets count elements either way
 };
+
+// Element idx of a KV page of f32 or f16 elements, as f32.
+__device__ __forceinline__ float kv_at(const float* page, int64_t idx, int f16) {
+  return f16 ? __half2float(reinterpret_cast<const __half*>(page)[idx]) : page[idx];
+}
 
 __device__ __forceinline__ int64_t row_pos(const SeqKv& sk, int64_t R, int64_t G) {
   return sk.n_ctx - sk.n_q + R / G;

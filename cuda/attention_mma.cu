@@ -65,15 +65,16 @@ attention_mma_kernel(AttnArgs a, const AttnItem* items) {
       const int64_t key = j0 + j;
       const float* kr = nullptr;
       const float* vr = nullptr;
+      int64_t off = 0;
       if (key < kstop) {
         const int64_t page = key / sk.page_size;
-        const int64_t off = (int64_t)it.kvh * sk.head_stride + (key - page * sk.page_size) * sk.token_stride;
-        kr = kp[page] + off;
-        vr = vp[page] + off;
+        off = (int64_t)it.kvh * sk.head_stride + (key - page * sk.page_size) * sk.token_stride;
+        kr = kp[page];
+        vr = vp[page];
       }
       for (int d = lane; d < DH; d += 32) {
-        Ks[j * LQ + d] = kr ? kr[d] : 0.0f;
-        Vs[j * LV + d] = vr ? vr[d] : 0.0f;
+        Ks[j * LQ + d] = kr ? kv_at(kr, off + d, a.kv_f16) : 0.0f;
+        Vs[j * LV + d] = vr ? kv_at(vr, off + d, a.kv_f16) : 0.0f;
       }
     }
     __syncthreads();

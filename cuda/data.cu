@@ -5,7 +5,8 @@
 //   add_scaled:   y[i] += alpha * x[i]
 //   kv_write:     token t of head h of src [n, n_kv_heads, head_dim] goes to position
 //                 p = pos0 + t: pages[p / page_size] + (h * page_size + p % page_size) * head_dim
-//                 (pages: host array of n_pages device pointers; only the touched ones are copied)
+//                 (pages: host array of n_pages device pointers; only the touched ones are copied);
+//                 hlc_kv_write_typed stores f16 elements (round to nearest even) when dtype = 1
 // All are grid-stride elementwise kernels over 64-bit indices (coalesced over
 // the innermost dim). Numerics: copies are exact; add_scaled is one f32 FMA-free
 // multiply-add per element, like the CPU twin.
@@ -39,6 +40,7 @@ __global__ void add_scaled_kernel(float* y, const float* x, float alpha, int64_t
   for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) y[i] = y[i] + __fmul_rn(alpha, x[i]);
 }
 
+template <bool F16>
 __global__ void kv_write_kernel(float* const* pages,  // [pages touched], first = page of pos0
                                 int64_t page_size, const float* src, int64_t pos0, int64_t n, int64_t n_kv,
                                 int64_t head_dim) {
@@ -48,7 +50,9 @@ __global__ void kv_write_kernel(float* const* pages,  // [pages touched], first 
     const int64_t d = i % head_dim, h = (i / head_dim) % n_kv, t = i / (head_dim * n_kv);
     const int64_t p = pos0 + t;
     float* page = pages[p / page_size - first];
-    page[(h * page_size + p % page_size) * head_dim + d] = src[i];
+    const int64_t at = (h * page_size + p % page_size) * head_dim + d;
+    if (F16) reinterpret_cast<__half*>(page)[at] = __float2half_rn(src[i]);
+    else page[at] = src[i];
   }
 }
 
@@ -101,9 +105,11 @@ extern "C" HLC_EXPORT int hlc_add_scaled(float* y, const float* x, float alpha, 
   return HLC_OK;
 }
 
-extern "C" HLC_EXPORT int hlc_kv_write(float* const* pages_all, int64_t n_pages_all, int64_t page_size,
-                                       const float* src, int64_t pos0, int64_t n, int64_t n_kv_heads,
-                                       int64_t head_dim) {
+extern "C" HLC_EXPORT int hlc_kv_write_typed(float* const* pages_all, int64_t n_pages_all, int64_t page_size,
+                                             const float* src, int64_t pos0, int64_t n, int64_t n_kv_heads,
+                                             int64_t head_dim, int32_t dtype) {
+  if (dtype != 0 && dtype != 1)
+    return set_error(HLC_UNSUPPORTED, "[kv_write] KV element type " + std::to_string(dtype) + " (only F32 = 0 and F16 = 1)");
   HLC_REQUIRE(page_size > 0 && pos0 >= 0 && n >= 0 && n_kv_heads > 0 && head_dim > 0, "[kv_write] bad shape");
   if (n == 0) return HLC_OK;
   HLC_REQUIRE(pages_all && src, "[kv_write] null pointer");
@@ -119,8 +125,18 @@ extern "C" HLC_EXPORT int hlc_kv_write(float* const* pages_all, int64_t n_pages_
   const int i_pages = cv.add(sizeof(float*) * n_pages);
   HLC_TRY(cv.commit());
   HLC_TRY(upload(cv.ptr<float*>(i_pages), pages + first, sizeof(float*) * n_pages));
-  kv_write_kernel<<<grid_for(n * n_kv_heads * head_dim), 256, 0, stream()>>>(cv.ptr<float* const>(i_pages), page_size,
-                                                                              src, pos0, n, n_kv_heads, head_dim);
+  if (dtype == 1)
+    kv_write_kernel<true><<<grid_for(n * n_kv_heads * head_dim), 256, 0, stream()>>>(
+        cv.ptr<float* const>(i_pages), page_size, src, pos0, n, n_kv_heads, head_dim);
+  else
+    kv_write_kernel<false><<<grid_for(n * n_kv_heads * head_dim), 256, 0, stream()>>>(
+        cv.ptr<float* const>(i_pages), page_size, src, pos0, n, n_kv_heads, head_dim);
   HLC_CHECK_LAUNCH("kv_write_kernel");
   return HLC_OK;
+}
+
+extern "C" HLC_EXPORT int hlc_kv_write(float* const* pages_all, int64_t n_pages_all, int64_t page_size,
+                                       const float* src, int64_t pos0, int64_t n, int64_t n_kv_heads,
+                                       int64_t head_dim) {
+  return hlc_kv_write_typed(pages_all, n_pages_all, page_size, src, pos0, n, n_kv_heads, head_dim, 0);
 }

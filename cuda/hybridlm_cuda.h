@@ -121,5 +121,14 @@ int hlc_device_lost(void);
 // issued since the library was loaded: launches per token = the difference
 // across one decode step. Either pointer may be null.
 int hlc_counters(uint64_t* launches, uint64_t* copies);
+// KV caches of f16 elements. kv_dtype / dtype: 0 = F32 (hlc_attention /
+// hlc_kv_write), 1 = F16; offsets in KvView and the kv_write layout count
+// elements of that type (a page of f16 KV is half the bytes). Anything else:
+// HLC_UNSUPPORTED. f16 values are written round-to-nearest-even and read
+// back exactly; attention accumulates in f32.
+int hlc_attention_kv(float* out, const float* q, const hl::AttentionDims* dims, const int32_t* cu_seqlens, int n_seqs,
+                     const hl::KvView* kv, int32_t kv_dtype);
+int hlc_kv_write_typed(float* const* pages, int64_t n_pages, int64_t page_size, const float* src, int64_t pos0,
+                       int64_t n, int64_t n_kv_heads, int64_t head_dim, int32_t dtype);
 
 }  // extern "C"

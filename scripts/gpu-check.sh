@@ -198,7 +198,9 @@ if [ "$built" = 1 ] && [ "$have_gpu" = 1 ] && [ -n "$SAN" ] && [ "$T_SAN" != 0 ]
   t_san="$(budget "$T_SAN")"
   for fam in $FAMILIES; do
     [ "$fam" = errors ] && continue
-    timeout "$t_san" "$SAN" --tool memcheck --print-limit 20 "$TEST_BIN" "$fam" >"$OUT/memcheck-$fam.log" 2>&1 &
+    # One CPU thread each and lower priority: the e2e check runs meanwhile.
+    HLC_TEST_THREADS=1 nice -n 10 timeout "$t_san" "$SAN" --tool memcheck --print-limit 20 "$TEST_BIN" "$fam" \
+      >"$OUT/memcheck-$fam.log" 2>&1 &
     san_pids="$san_pids $!"
   done
 else

@@ -952,6 +952,87 @@ void test_data() {
   }
 }
 
+// ---- f16 KV: kv_write_typed stores f16, attention_kv reads it (vs the CPU
+// twin over f32 pages holding the same f16-rounded values)
+
+void test_kv_f16() {
+  struct C { std::vector<std::pair<int64_t, int64_t>> seqs; int64_t Hq, Hkv, Dh, page; };
+  const C cases[] = {{{{1, 100}, {1, 17}, {1, 1}}, 8, 2, 128, 16}, {{{20, 40}, {33, 33}}, 12, 4, 64, 16},
+                     {{{1, 300}}, 16, 8, 80, 64}};
+  for (const C& c : cases) {
+    std::string sq;
+    for (auto& s : c.seqs) sq += (sq.empty() ? "" : ",") + std::to_string(s.first) + "/" + std::to_string(s.second);
+    const std::string name = "attention f16-kv Hq" + std::to_string(c.Hq) + "/" + std::to_string(c.Hkv) + " Dh" +
+                             std::to_string(c.Dh) + " page=" + std::to_string(c.page) + " q/ctx={" + sq + "}";
+    if (!selected(name)) continue;
+    const int n_seqs = (int)c.seqs.size();
+    const int64_t page_elems = c.Hkv * c.page * c.Dh;
+    std::vector<int32_t> cu(n_seqs + 1, 0);
+    int64_t total_pages = 0;
+    for (int s = 0; s < n_seqs; s++) {
+      cu[s + 1] = cu[s] + (int32_t)c.seqs[s].first;
+      total_pages += (c.seqs[s].second + c.page - 1) / c.page;
+    }
+    const int64_t T = cu[n_seqs];
+    // Keys/values for every position, written through kv_write_typed (f16) on
+    // the device and rounded through f16 into f32 pages for the twin.
+    std::vector<float> kpool(total_pages * page_elems, 0.0f), vpool(total_pages * page_elems, 0.0f);
+    Dev dk(total_pages * page_elems * 2), dv(total_pages * page_elems * 2);
+    hlc_memset(dk.p, 0, dk.bytes);  // slots past the last position stay 0, as in the twin's pools
+    hlc_memset(dv.p, 0, dv.bytes);
+    auto q = rnd(T * c.Hq * c.Dh, 31, -1, 1);
+    std::vector<hl::KvView> kv_h(n_seqs), kv_d(n_seqs);
+    std::vector<std::vector<float*>> kph(n_seqs), vph(n_seqs), kpd(n_seqs), vpd(n_seqs);
+    int64_t page0 = 0;
+    int st = 0;
+    for (int s = 0; s < n_seqs && st == 0; s++) {
+      const int64_t ctx = c.seqs[s].second, np = (ctx + c.page - 1) / c.page;
+      for (int64_t p = 0; p < np; p++) {
+        kph[s].push_back(kpool.data() + (page0 + p) * page_elems);
+        vph[s].push_back(vpool.data() + (page0 + p) * page_elems);
+        kpd[s].push_back(reinterpret_cast<float*>(dk.u8() + (page0 + p) * page_elems * 2));
+        vpd[s].push_back(reinterpret_cast<float*>(dv.u8() + (page0 + p) * page_elems * 2));
+      }
+      auto ks = rnd(ctx * c.Hkv * c.Dh, 40 + s, -2, 2), vs = rnd(ctx * c.Hkv * c.Dh, 50 + s);
+      for (int64_t t = 0; t < ctx; t++)
+        for (int64_t h = 0; h < c.Hkv; h++)
+          for (int64_t d = 0; d < c.Dh; d++) {
+            const int64_t i = (t * c.Hkv + h) * c.Dh + d, at = (h * c.page + t % c.page) * c.Dh + d;
+            kph[s][t / c.page][at] = h2f(hl::f32_to_f16(ks[i]));
+            vph[s][t / c.page][at] = h2f(hl::f32_to_f16(vs[i]));
+          }
+      Dev dks(ks), dvs(vs);
+      // Two writes (all but the last token, then the last) as prefill + decode do.
+      st = hlc_kv_write_typed(kpd[s].data(), np, c.page, dks.f(), 0, ctx - 1, c.Hkv, c.Dh, 1);
+      if (st == 0) st = hlc_kv_write_typed(vpd[s].data(), np, c.page, dvs.f(), 0, ctx - 1, c.Hkv, c.Dh, 1);
+      if (st == 0)
+        st = hlc_kv_write_typed(kpd[s].data(), np, c.page, dks.f() + (ctx - 1) * c.Hkv * c.Dh, ctx - 1, 1, c.Hkv, c.Dh, 1);
+      if (st == 0)
+        st = hlc_kv_write_typed(vpd[s].data(), np, c.page, dvs.f() + (ctx - 1) * c.Hkv * c.Dh, ctx - 1, 1, c.Hkv, c.Dh, 1);
+      if (st == 0) st = hlc_synchronize();  // dks/dvs die at the end of this iteration
+      kv_h[s] = hl::KvView{kph[s].data(), vph[s].data(), c.page, c.page * c.Dh, c.Dh, ctx};
+      kv_d[s] = hl::KvView{kpd[s].data(), vpd[s].data(), c.page, c.page * c.Dh, c.Dh, ctx};
+      page0 += np;
+    }
+    if (st != 0) {
+      report(name, {}, 0, hlc_last_error());
+      continue;
+    }
+    // The f16 pages as written, widened, must equal the rounded f32 pools exactly.
+    auto kraw = dk.get<uint16_t>(total_pages * page_elems);
+    std::vector<float> kback(kraw.size());
+    for (size_t i = 0; i < kraw.size(); i++) kback[i] = h2f(kraw[i]);
+    const hl::AttentionDims ad{c.Hq, c.Hkv, c.Dh, 1.0f / std::sqrt((float)c.Dh)};
+    std::vector<float> ref(T * c.Hq * c.Dh);
+    hl::cpu::attention(*g_pool, ref.data(), q.data(), ad, cu.data(), n_seqs, kv_h.data());
+    Dev dq(q), dout(ref.size() * 4);
+    CALL(hlc_attention_kv(dout.f(), dq.f(), &ad, cu.data(), n_seqs, kv_d.data(), 1));
+    auto out = dout.get<float>(ref.size());
+    report(name, {{"k pages", compare(kback.data(), kpool.data(), kpool.size(), 0, 0)},
+                  {"out", compare(out.data(), ref.data(), ref.size(), 1e-4, 1e-5)}}, 1e-8);
+  }
+}
+
 // ---- chain: decode steps op by op as native/model issues them, no syncs
 
 void test_chain() {
@@ -1170,7 +1251,10 @@ int main(int argc, char** argv) {
     std::printf("FAIL set_device: %s\n0 passed, 1 failed\n", hlc_last_error());
     return 1;
   }
-  hl::ThreadPool pool(std::max(1, std::min(8, hl::default_thread_count())));
+  // HLC_TEST_THREADS caps the CPU references' threads (gpu-check runs many of these at once).
+  const char* threads_env = std::getenv("HLC_TEST_THREADS");
+  const int threads = threads_env ? std::atoi(threads_env) : std::min(8, hl::default_thread_count());
+  hl::ThreadPool pool(std::max(1, threads));
   g_pool = &pool;
   test_rmsnorm();
   test_swiglu();
@@ -1182,6 +1266,7 @@ int main(int argc, char** argv) {
   test_moe();
   test_argmax();
   test_data();
+  test_kv_f16();
   test_chain();
   test_errors();
   // sm_80+: the GEMM / SSD tiles and attention prefill have a 3xTF32
@@ -1196,6 +1281,7 @@ int main(int argc, char** argv) {
       test_moe();
       test_ssm();
       test_attention();
+      test_kv_f16();
       test_chain();
       hlc_use_tensor_cores(-1);
       g_suffix = keep;

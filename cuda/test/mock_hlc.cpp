@@ -22,6 +22,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "cpu/kernels.h"
 #include "hybridlm_cuda.h"
@@ -332,5 +333,45 @@ int hlc_argmax(const float* lg, int32_t* out, int64_t rows, int64_t vocab) {
     out[r] = (int32_t)(best < 0 ? 0 : best);
   }
   return 0;
+}
+int hlc_kv_write_typed(float* const* pages, int64_t n_pages, int64_t page_size, const float* src, int64_t pos0,
+                       int64_t n, int64_t n_kv, int64_t head_dim, int32_t dtype) {
+  if (dtype == 0) return hlc_kv_write(pages, n_pages, page_size, src, pos0, n, n_kv, head_dim);
+  if (dtype != 1) { g_err = "kv dtype"; return HLC_UNSUPPORTED; }
+  BEGIN("kv_write", src);
+  TRY(check_array("kv_write", pages, (int)n_pages));
+  for (int64_t t = 0; t < n; t++) {
+    const int64_t p = pos0 + t;
+    for (int64_t h = 0; h < n_kv; h++)
+      for (int64_t d = 0; d < head_dim; d++)
+        reinterpret_cast<uint16_t*>(pages[p / page_size])[(h * page_size + p % page_size) * head_dim + d] =
+            hl::f32_to_f16(src[(t * n_kv + h) * head_dim + d]);
+  }
+  return 0;
+}
+// f16 pages: widened into f32 copies, then the CPU twin.
+int hlc_attention_kv(float* out, const float* q, const hl::AttentionDims* d, const int32_t* cu, int S,
+                     const hl::KvView* kv, int32_t dtype) {
+  if (dtype == 0) return hlc_attention(out, q, d, cu, S, kv);
+  if (dtype != 1) { g_err = "kv dtype"; return HLC_UNSUPPORTED; }
+  std::vector<std::vector<float>> store;
+  std::vector<std::vector<const float*>> kp(S), vp(S);
+  std::vector<hl::KvView> views(kv, kv + S);
+  for (int s = 0; s < S; s++) {
+    const int64_t n_pages = (kv[s].n_ctx + kv[s].page_size - 1) / kv[s].page_size;
+    const int64_t elems = (d->n_kv_heads - 1) * kv[s].head_stride + (kv[s].page_size - 1) * kv[s].token_stride + d->head_dim;
+    for (int64_t p = 0; p < n_pages; p++)
+      for (int which = 0; which < 2; which++) {
+        const uint16_t* src = reinterpret_cast<const uint16_t*>((which ? kv[s].v_pages : kv[s].k_pages)[p]);
+        if (!is_device(src)) { g_err = "mock: attention page is not device memory"; return HLC_INVALID; }
+        store.emplace_back(elems);
+        for (int64_t i = 0; i < elems; i++) store.back()[i] = hl::f16_to_f32(src[i]);
+        (which ? vp[s] : kp[s]).push_back(store.back().data());
+      }
+    views[s].k_pages = kp[s].data();
+    views[s].v_pages = vp[s].data();
+  }
+  BEGIN("attention", out, q);
+  return guard([&] { hl::cpu::attention(pool(), out, q, *d, cu, S, views.data()); });
 }
 }  // extern "C"
