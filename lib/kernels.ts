@@ -12,7 +12,8 @@
 import { types } from 'util';
 import { ArgumentError, ShapeError, UnsupportedError, callNative } from './errors';
 import { native } from './native';
-import { GGML_TYPE, Tensor } from './tensor';
+import { ggmlTypeId } from './dtype';
+import { Tensor } from './tensor';
 
 /** Packed-sequence offsets: [nSeqs + 1] non-decreasing integers from 0 to T. */
 export type CuSeqlens = Int32Array | readonly number[];
@@ -424,7 +425,7 @@ async function moeForward(
   const dev = deviceOf(options);
   const out = await callNative(() =>
     native().moeForward(f32(x), idArr, f32(weights), gate.data, up.data, down.data, T, k, E, D, F,
-      GGML_TYPE[gate.dtype], GGML_TYPE[up.dtype], GGML_TYPE[down.dtype], dev),
+      ggmlTypeId(gate.dtype), ggmlTypeId(up.dtype), ggmlTypeId(down.dtype), dev),
   );
   return new Tensor('f32', [T, D], out);
 }
@@ -435,7 +436,7 @@ async function matmul(x: Tensor, weight: Tensor, options: KernelOptions = {}): P
   const [N, wK] = dims(weight, 'weight', ['N', 'K'], true);
   same('weight', 'dim 1', wK, K, 'x dim 1');
   const dev = deviceOf(options);
-  const y = await callNative(() => native().matmul(f32(x), weight.data, T, N, K, GGML_TYPE[weight.dtype], dev));
+  const y = await callNative(() => native().matmul(f32(x), weight.data, T, N, K, ggmlTypeId(weight.dtype), dev));
   return new Tensor('f32', [T, N], y);
 }
 
@@ -454,7 +455,7 @@ async function embed(ids: Int32Array | readonly number[], table: Tensor, options
   const idArr = int32Ids(ids, 'ids', (ids as ArrayLike<number>)?.length ?? -1, V, 'V');
   const scale = finite(options.scale ?? 1, 'scale');
   const dev = deviceOf(options);
-  const out = await callNative(() => native().embed(idArr, table.data, V, D, GGML_TYPE[table.dtype], { scale, ...dev }));
+  const out = await callNative(() => native().embed(idArr, table.data, V, D, ggmlTypeId(table.dtype), { scale, ...dev }));
   return new Tensor('f32', [idArr.length, D], out);
 }
 

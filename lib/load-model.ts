@@ -2,6 +2,7 @@
 import * as os from 'os';
 import { ArgumentError, DeviceError, callNative } from './errors';
 import { openModelFiles } from './loaders';
+import { modelDims } from './loaders/model-dims';
 import { Model, type DeviceName } from './model';
 import { native } from './native';
 import { loadTokenizer } from './tokenizer/load-tokenizer';
@@ -87,7 +88,7 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
     native().loadModel({
       files: files.files,
       fileSizes: files.fileSizes,
-      config: files.config,
+      dims: modelDims(files.config),
       tensors: files.tensors,
       threads,
       pageSize,

@@ -2,7 +2,8 @@
  * The whole addon surface, typed. lib/native.ts is the only loader; every
  * other module goes through these types.
  */
-import type { ModelConfig, TensorEntry } from './loaders/types';
+import type { ModelDims } from './loaders/model-dims';
+import type { TensorEntry } from './loaders/types';
 import type { NativeKernelAddon } from './native-kernel-types';
 
 /** CPU features the addon detected at load. */
@@ -22,7 +23,17 @@ export interface NativeCpuInfo {
   simd: string;
 }
 
+/** One row of the addon's weight-type table (native/core/dtype.h). */
+export interface NativeDTypeLayout {
+  id: number;
+  name: string;
+  blockSize: number;
+  blockBytes: number;
+}
+
 export interface NativeAddon extends NativeKernelAddon, NativeModelAddon, NativeSamplerAddon {
+  /** The weight types the kernels run: GGUF id, name, block layout. */
+  dtypes(): NativeDTypeLayout[];
   cpuInfo(): NativeCpuInfo;
   cudaAvailable(): boolean;
   /** Whether the CUDA library loaded and sees a device, and if not why. */
@@ -43,7 +54,8 @@ export interface NativeCudaStatus {
 export interface NativeLoadSpec {
   files: readonly string[];
   fileSizes: readonly number[];
-  config: ModelConfig;
+  /** The validated config in kernel vocabulary (lib/loaders/model-dims.ts). */
+  dims: ModelDims;
   tensors: readonly TensorEntry[];
   threads: number;
   /** Backend to run on. */
@@ -80,6 +92,8 @@ export interface NativeModelHandle {
   restoreSequence(bytes: Uint8Array): Promise<number>;
   sequencePosition(id: number): number;
   memory(): NativeMemory;
+  /** Native forward steps run so far (concurrent evals that shared a step count once). */
+  stepCount(): number;
   dispose(): void;
 }
 

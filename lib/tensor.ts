@@ -8,82 +8,17 @@
  */
 import { types } from 'util';
 import { ArgumentError, ShapeError } from './errors';
-import { BLOCK, dequantizeBlocks, quantizeBlocks, type BlockFormat } from './quant/blocks';
+import { bf16BitsToF32, byteSize, dtypeOf, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits, type TensorDType } from './dtype';
+import { dequantizeBlocks, quantizeBlocks, type BlockFormat } from './quant/blocks';
 
-/** Element types a {@link Tensor} can hold. */
-export type TensorDType = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0' | 'q4_k' | 'q5_k' | 'q6_k';
+export { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits, type TensorDType } from './dtype';
 
 /** Weight dtypes {@link Tensor.quantize} can produce. */
 export type QuantizedDType = Exclude<TensorDType, 'f32'>;
 
-/** Elements per Q8_0 block and bytes per block (f16 scale + 32 int8). */
-export const Q8_0_BLOCK = 32;
+// Q8_0 block: an f16 scale then 32 int8 (docs/KERNELS.md, Weight blocks).
+const Q8_0_BLOCK = 32;
 const Q8_0_BYTES = 34;
-
-/** GGUF `ggml_type` ids of the dtypes, as the native addon expects them. */
-export const GGML_TYPE: Readonly<Record<TensorDType, number>> = Object.freeze({
-  f32: 0,
-  f16: 1,
-  q4_0: 2,
-  q8_0: 8,
-  q4_k: 12,
-  q5_k: 13,
-  q6_k: 14,
-  bf16: 30,
-});
-
-const f32buf = new Float32Array(1);
-const u32buf = new Uint32Array(f32buf.buffer);
-
-/** f32 -> IEEE half bits, round to nearest even (exact for every f32 input). */
-export function f32ToF16Bits(value: number): number {
-  f32buf[0] = value;
-  const x = u32buf[0];
-  const sign = (x >>> 16) & 0x8000;
-  const rawExp = (x >>> 23) & 0xff;
-  let man = x & 0x7fffff;
-  if (rawExp === 0xff) return sign | 0x7c00 | (man ? 0x200 : 0);
-  const exp = rawExp - 127 + 15;
-  if (exp >= 31) return sign | 0x7c00;
-  if (exp <= 0) {
-    if (exp < -10) return sign;
-    man |= 0x800000;
-    const shift = 14 - exp;
-    let half = man >>> shift;
-    const rem = man & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    if (rem > mid || (rem === mid && (half & 1))) half++;
-    return sign | half;
-  }
-  let h = sign | (exp << 10) | (man >>> 13);
-  const rem = man & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++;
-  return h;
-}
-
-/** IEEE half bits -> number (exact). */
-export function f16BitsToF32(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >>> 10) & 0x1f;
-  const man = h & 0x3ff;
-  if (exp === 0) return sign * man * 2 ** -24;
-  if (exp === 31) return man ? NaN : sign * Infinity;
-  return sign * (1 + man / 1024) * 2 ** (exp - 15);
-}
-
-/** f32 -> bfloat16 bits, round to nearest even (NaN stays NaN). */
-export function f32ToBf16Bits(value: number): number {
-  f32buf[0] = value;
-  const x = u32buf[0];
-  if ((x & 0x7fffffff) > 0x7f800000) return ((x >>> 16) | 0x40) & 0xffff;
-  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
-}
-
-/** bfloat16 bits -> number (exact). */
-export function bf16BitsToF32(b: number): number {
-  u32buf[0] = (b & 0xffff) << 16;
-  return f32buf[0];
-}
 
 function checkShape(shape: readonly number[], what: string): void {
   if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0))
@@ -96,33 +31,13 @@ function product(shape: readonly number[]): number {
 
 /** Bytes a tensor of `shape` occupies in `dtype`. */
 export function tensorByteLength(dtype: TensorDType, shape: readonly number[]): number {
-  const n = product(shape);
-  switch (dtype) {
-    case 'f32':
-      return 4 * n;
-    case 'f16':
-    case 'bf16':
-      return 2 * n;
-    case 'q8_0': {
-      const last = shape.length ? shape[shape.length - 1] : 1;
-      if (last % Q8_0_BLOCK !== 0)
-        throw new ShapeError(`Expected the last dim of a q8_0 tensor to be a multiple of 32, got ${JSON.stringify(shape)}`);
-      return (n / Q8_0_BLOCK) * Q8_0_BYTES;
-    }
-    case 'q4_0':
-    case 'q4_k':
-    case 'q5_k':
-    case 'q6_k': {
-      const { elems, bytes } = BLOCK[dtype];
-      const last = shape.length ? shape[shape.length - 1] : 1;
-      if (last % elems !== 0)
-        throw new ShapeError(`Expected the last dim of a ${dtype} tensor to be a multiple of ${elems}, got ${JSON.stringify(shape)}`);
-      return (n / elems) * bytes;
-    }
-    default:
-      dtype satisfies never;
-      throw new ArgumentError(`Unknown dtype ${String(dtype)}`);
-  }
+  const layout = dtypeOf(dtype);
+  const last = shape.length ? shape[shape.length - 1] : 1;
+  if (last % layout.blockSize !== 0)
+    throw new ShapeError(
+      `Expected the last dim of a ${dtype} tensor to be a multiple of ${layout.blockSize}, got ${JSON.stringify(shape)}`,
+    );
+  return byteSize(layout, product(shape));
 }
 
 /** A dense tensor on the host (see the module comment for the data layout). */

@@ -9,13 +9,12 @@
  * text), it resumes from a fork taken before the previous turn, or re-prefills.
  */
 import { ArgumentError, BusyError, ModelFormatError } from '../errors';
-import type { Model } from '../model';
 import type { Sequence } from '../sequence';
 import type { ChatDocument, ChatMessage, ChatTool } from '../tokenizer/types';
 import { GenerationStream, checkGenerateOptions, newGenerationState, resultOf, runGeneration } from './generate';
 import { Sampler } from './sampling';
 import { chatResultOf } from './model-generate';
-import type { ChatOptions, ChatResult, CompletionResult, GenerateOptions } from './types';
+import type { ChatOptions, ChatResult, CompletionResult, GenerateOptions, GenerationModel } from './types';
 
 /** Options of a {@link ChatSession}. */
 export interface ChatSessionOptions {
@@ -52,7 +51,7 @@ export class ChatSession {
 
   /** @internal use model.createChatSession() */
   constructor(
-    private readonly model: Model,
+    private readonly model: GenerationModel,
     options: ChatSessionOptions = {},
     sequence?: Sequence,
   ) {
@@ -178,7 +177,7 @@ export class ChatSession {
   }
 
   /** Restores a session saved by {@link save}; `defaults` apply to its turns. */
-  static async load(model: Model, bytes: Uint8Array, defaults?: GenerateOptions): Promise<ChatSession> {
+  static async load(model: GenerationModel, bytes: Uint8Array, defaults?: GenerateOptions): Promise<ChatSession> {
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     if (buf.length < 12 || !buf.subarray(0, 8).equals(MAGIC)) {
       throw new ModelFormatError('not a hybridlm chat session file (bad magic)');

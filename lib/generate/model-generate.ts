@@ -4,13 +4,12 @@
  * fresh sequence (or the caller's), and shape the result.
  */
 import { ArgumentError } from '../errors';
-import type { Model } from '../model';
 import type { ChatMessage } from '../tokenizer/types';
 import { parseToolCalls } from '../tokenizer/tool-calls';
 import type { Tokenizer } from '../tokenizer/tokenizer';
 import { GenerationStream, checkGenerateOptions, newGenerationState, resultOf, runGeneration } from './generate';
 import { Sampler } from './sampling';
-import type { ChatOptions, ChatResult, CompletionResult, GenerateOptions, PromptInput } from './types';
+import type { ChatOptions, ChatResult, CompletionResult, GenerateOptions, GenerationModel, PromptInput } from './types';
 
 function isMessages(input: PromptInput): input is readonly ChatMessage[] {
   return Array.isArray(input) && input.length > 0 && typeof input[0] === 'object' && input[0] !== null;
@@ -49,18 +48,18 @@ export function promptTokens(
 }
 
 /** The model's tokenizer, or null when it has none (generation then yields tokens only). */
-export function tokenizerOrNull(model: Model): Tokenizer | null {
+export function tokenizerOrNull(model: GenerationModel): Tokenizer | null {
   return model.hasTokenizer ? model.tokenizer : null;
 }
 
 /** Streams a generation; see Model.generate. */
-export function generateStream(model: Model, input: PromptInput, options: ChatOptions = {}): GenerationStream {
+export function generateStream(model: GenerationModel, input: PromptInput, options: ChatOptions = {}): GenerationStream {
   return streamOn(model, promptTokens(model, input, options), options, (r) => r);
 }
 
 /** Runs the loop over `prompt` on options.sequence or a fresh sequence (disposed at the end). */
 function streamOn<R extends CompletionResult>(
-  model: Model,
+  model: GenerationModel,
   prompt: number[],
   options: GenerateOptions,
   shape: (r: CompletionResult) => R,
@@ -93,7 +92,7 @@ function streamOn<R extends CompletionResult>(
 }
 
 /** Runs a completion to the end; see Model.complete. */
-export async function completeOn(model: Model, input: PromptInput, options: ChatOptions = {}): Promise<CompletionResult> {
+export async function completeOn(model: GenerationModel, input: PromptInput, options: ChatOptions = {}): Promise<CompletionResult> {
   return streamOn(model, promptTokens(model, input, options), options, (r) => r).result;
 }
 
@@ -108,7 +107,7 @@ export function chatResultOf(r: CompletionResult): ChatResult {
 }
 
 /** Streams a chat turn; see Model.chat. */
-export function chatStream(model: Model, messages: readonly ChatMessage[], options: ChatOptions = {}): GenerationStream<ChatResult> {
+export function chatStream(model: GenerationModel, messages: readonly ChatMessage[], options: ChatOptions = {}): GenerationStream<ChatResult> {
   if (!isMessages(messages)) throw new ArgumentError('Expected messages to be a non-empty array of chat messages');
   return streamOn(model, promptTokens(model, messages, options), options, chatResultOf);
 }

@@ -2,9 +2,25 @@
  * Options and results of generation (`model.generate`, `model.complete`,
  * `model.chat`, ChatSession).
  */
-import type { ChatDocument, ChatMessage, ChatTool, ParsedToolCall } from '../tokenizer/types';
+import type { ModelConfig } from '../loaders/types';
 import type { Sequence } from '../sequence';
+import type { Tokenizer } from '../tokenizer/tokenizer';
+import type { ChatDocument, ChatMessage, ChatTool, ParsedToolCall } from '../tokenizer/types';
 import type { SamplingOptions, TokenLogprob } from './sampling';
+
+/**
+ * What generation needs from a model: two config fields, the tokenizer and
+ * sequences. `Model` (lib/model.ts) implements it; the generation code depends
+ * on this interface, not on the Model class.
+ */
+export interface GenerationModel {
+  readonly config: Pick<ModelConfig, 'vocab_size' | 'eos_token_id'>;
+  /** The model's tokenizer; throws when the model file has none (see hasTokenizer). */
+  readonly tokenizer: Tokenizer;
+  readonly hasTokenizer: boolean;
+  createSequence(): Sequence;
+  restoreSequence(bytes: Uint8Array): Promise<Sequence>;
+}
 
 /** Generation controls: sampling plus stopping, cancellation and reporting. Every field optional. */
 export interface GenerateOptions extends SamplingOptions {

@@ -3,6 +3,7 @@
  * {@link ModelConfig} and a validated tensor table. Nothing past the loaders
  * reads string-keyed metadata.
  */
+import type { TensorType } from './ggml-type';
 
 /** Kind of each decoder layer. */
 export type LayerKind = 'mamba' | 'attention';
@@ -57,17 +58,7 @@ export interface ModelConfig {
   readonly pad_token_id: number | null;
 }
 
-/** GGUF `ggml_type` ids of the tensor types hybridlm knows (native/core/dtype.h). */
-export enum TensorType {
-  F32 = 0,
-  F16 = 1,
-  Q4_0 = 2,
-  Q8_0 = 8,
-  Q4_K = 12,
-  Q5_K = 13,
-  Q6_K = 14,
-  BF16 = 30,
-}
+export { TensorType } from './ggml-type';
 
 /**
  * One logical weight the executor uses, located inside a model file. Canonical

@@ -16,7 +16,7 @@
  * The quantizers are simple (no iterative scale search): good enough for
  * synthetic benchmark models and tests, not tuned for perplexity.
  */
-import { f16BitsToF32, f32ToF16Bits } from '../tensor';
+import { f16BitsToF32, f32ToF16Bits } from '../dtype';
 
 /** Elements and bytes per block of each block format. */
 export const BLOCK = Object.freeze({

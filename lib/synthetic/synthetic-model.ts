@@ -3,7 +3,8 @@
  * written as a `granitehybrid` GGUF that loadModel reads like a released one.
  * Weights are scaled (uniform, variance 1/fan_in) so activations stay sane.
  */
-import { Tensor, type TensorDType, GGML_TYPE, tensorByteLength } from '../tensor';
+import { ggmlTypeId } from '../dtype';
+import { Tensor, type TensorDType, tensorByteLength } from '../tensor';
 import { writeGguf, type GgufMetaValue, type GgufTensorSource } from '../writers/gguf-writer';
 import type { ModelShape } from './shapes';
 import { byteLevelChars } from '../tokenizer/byte-level';
@@ -91,7 +92,7 @@ export function writeSyntheticGguf(path: string, shape: ModelShape, options: Syn
     tensors.push({
       name,
       ne: experts ? [cols, rows, experts] : [cols, rows],
-      type: GGML_TYPE[stored],
+      type: ggmlTypeId(stored),
       byteLength: tensorByteLength(stored, shp),
       data: () => {
         const t = Tensor.from(uniform(shp.reduce((a, b) => a * b, 1), Math.sqrt(3 / cols)), shp);

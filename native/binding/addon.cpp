@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "../cuda/cuda_backend.h"
+#include "../core/dtype.h"
 #include "../core/thread_pool.h"
 #include "../cpu/cpu_features.h"
 #include "../cpu/simd/ops.h"
@@ -40,7 +41,24 @@ static Napi::Value cuda_status_js(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// The weight-type table of native/core/dtype.h: [{ id, name, blockSize, blockBytes }].
+static Napi::Value dtypes_js(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array a = Napi::Array::New(env);
+  uint32_t i = 0;
+  for (const DTypeInfo& d : kDTypes) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("id", Napi::Number::New(env, (double)(int32_t)d.type));
+    o.Set("name", Napi::String::New(env, d.name));
+    o.Set("blockSize", Napi::Number::New(env, (double)d.block_size));
+    o.Set("blockBytes", Napi::Number::New(env, (double)d.block_bytes));
+    a.Set(i++, o);
+  }
+  return a;
+}
+
 static Napi::Object init(Napi::Env env, Napi::Object exports) {
+  exports.Set("dtypes", Napi::Function::New(env, dtypes_js, "dtypes"));
   exports.Set("cpuInfo", Napi::Function::New(env, cpu_info, "cpuInfo"));
   exports.Set("cudaAvailable", Napi::Function::New(
                                    env, [](const Napi::CallbackInfo& info) -> Napi::Value {

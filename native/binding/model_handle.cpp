@@ -49,52 +49,46 @@ Napi::Array get_array(const Napi::Object& o, const char* key, const std::string&
   return v.As<Napi::Array>();
 }
 
-ModelDims read_dims(const Napi::Object& c) {
-  const std::string w = "config";
+// spec.dims: ModelDims field for field (same names), built from the validated
+// ModelConfig by lib/loaders/model-dims.ts. Only types and invariants are
+// checked here (ModelDims::validate); no config field is read by name.
+ModelDims read_dims(const Napi::Object& o) {
+  const std::string w = "dims";
   ModelDims d;
-  d.vocab = get_int(c, "vocab_size", w);
-  d.d_model = get_int(c, "hidden_size", w);
-  d.n_layers = get_int(c, "num_hidden_layers", w);
-  Napi::Array kinds = get_array(c, "layer_types", w);
-  HL_CHECK(kinds.Length() < 100000, Argument, "config.layer_types is too long");
+  static const std::pair<const char*, int64_t ModelDims::*> ints[] = {
+      {"vocab", &ModelDims::vocab},           {"d_model", &ModelDims::d_model},
+      {"n_layers", &ModelDims::n_layers},     {"n_heads", &ModelDims::n_heads},
+      {"n_kv_heads", &ModelDims::n_kv_heads}, {"head_dim", &ModelDims::head_dim},
+      {"ssm_heads", &ModelDims::ssm_heads},   {"ssm_head_dim", &ModelDims::ssm_head_dim},
+      {"d_state", &ModelDims::d_state},       {"n_groups", &ModelDims::n_groups},
+      {"d_conv", &ModelDims::d_conv},         {"d_inner", &ModelDims::d_inner},
+      {"chunk_size", &ModelDims::chunk_size}, {"n_experts", &ModelDims::n_experts},
+      {"top_k", &ModelDims::top_k},           {"expert_ff", &ModelDims::expert_ff},
+      {"shared_ff", &ModelDims::shared_ff},
+  };
+  static const std::pair<const char*, float ModelDims::*> floats[] = {
+      {"embedding_multiplier", &ModelDims::embedding_multiplier},
+      {"residual_multiplier", &ModelDims::residual_multiplier},
+      {"attention_multiplier", &ModelDims::attention_multiplier},
+      {"logits_scaling", &ModelDims::logits_scaling},
+      {"rms_norm_eps", &ModelDims::rms_norm_eps},
+      {"dt_min", &ModelDims::dt_min},
+      {"dt_max", &ModelDims::dt_max},
+  };
+  for (const auto& [key, field] : ints) d.*field = get_int(o, key, w);
+  for (const auto& [key, field] : floats) d.*field = (float)get_num(o, key, w);
+  Napi::Array kinds = get_array(o, "layer_kinds", w);
+  HL_CHECK(kinds.Length() < 100000, Argument, "dims.layer_kinds is too long");
   for (uint32_t i = 0; i < kinds.Length(); i++) {
     Napi::Value k = kinds.Get(i);
-    std::string s = k.IsString() ? k.As<Napi::String>().Utf8Value() : "";
-    HL_CHECK(s == "mamba" || s == "attention", Argument,
-             "config.layer_types[" + std::to_string(i) + "] must be 'mamba' or 'attention'");
-    d.layer_kinds.push_back(s == "mamba" ? LayerKind::Mamba : LayerKind::Attention);
+    const double v = k.IsNumber() ? k.As<Napi::Number>().DoubleValue() : -1;
+    HL_CHECK(v == (double)LayerKind::Mamba || v == (double)LayerKind::Attention, Argument,
+             "dims.layer_kinds[" + std::to_string(i) + "] must be 0 (mamba) or 1 (attention)");
+    d.layer_kinds.push_back((LayerKind)(int32_t)v);
   }
-  d.n_heads = get_int(c, "num_attention_heads", w);
-  d.n_kv_heads = get_int(c, "num_key_value_heads", w);
-  d.head_dim = get_int(c, "head_dim", w);
-  d.ssm_heads = get_int(c, "mamba_n_heads", w);
-  d.ssm_head_dim = get_int(c, "mamba_d_head", w);
-  d.d_state = get_int(c, "mamba_d_state", w);
-  d.n_groups = get_int(c, "mamba_n_groups", w);
-  d.d_conv = get_int(c, "mamba_d_conv", w);
-  d.d_inner = get_int(c, "mamba_d_inner", w);
-  d.chunk_size = get_int(c, "mamba_chunk_size", w);
-  d.n_experts = get_int(c, "num_local_experts", w);
-  d.top_k = get_int(c, "num_experts_per_tok", w);
-  d.expert_ff = get_int(c, "intermediate_size", w);
-  d.shared_ff = get_int(c, "shared_intermediate_size", w);
-  d.embedding_multiplier = (float)get_num(c, "embedding_multiplier", w);
-  d.residual_multiplier = (float)get_num(c, "residual_multiplier", w);
-  d.attention_multiplier = (float)get_num(c, "attention_multiplier", w);
-  d.logits_scaling = (float)get_num(c, "logits_scaling", w);
-  d.rms_norm_eps = (float)get_num(c, "rms_norm_eps", w);
-  Napi::Value tied = c.Get("tie_word_embeddings");
-  HL_CHECK(tied.IsBoolean(), Argument, "config.tie_word_embeddings must be a boolean");
+  Napi::Value tied = o.Get("tied");
+  HL_CHECK(tied.IsBoolean(), Argument, "dims.tied must be a boolean");
   d.tied = tied.As<Napi::Boolean>().Value();
-  Napi::Value lim = c.Get("time_step_limit");
-  if (lim.IsArray() && lim.As<Napi::Array>().Length() == 2) {
-    double lo = lim.As<Napi::Array>().Get(0u).As<Napi::Number>().DoubleValue();
-    double hi = lim.As<Napi::Array>().Get(1u).As<Napi::Number>().DoubleValue();
-    if (std::isfinite(hi)) {
-      d.dt_min = (float)lo;
-      d.dt_max = (float)hi;
-    }
-  }
   d.validate();
   return d;
 }
@@ -142,6 +136,7 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
                         InstanceMethod<&ModelHandle::restore_sequence>("restoreSequence"),
                         InstanceMethod<&ModelHandle::sequence_position>("sequencePosition"),
                         InstanceMethod<&ModelHandle::memory>("memory"),
+                        InstanceMethod<&ModelHandle::step_count>("stepCount"),
                         InstanceMethod<&ModelHandle::dispose>("dispose")});
   }
 
@@ -287,6 +282,11 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
     });
   }
 
+  // Native forward steps run so far: concurrent evals that shared a step count once.
+  Napi::Value step_count(const Napi::CallbackInfo& info) {
+    return guard(info.Env(), [&]() -> Napi::Value { return Napi::Number::New(info.Env(), (double)live()->steps_run()); });
+  }
+
   Napi::Value memory(const Napi::CallbackInfo& info) {
     return guard(info.Env(), [&]() -> Napi::Value {
       Napi::Env env = info.Env();
@@ -322,7 +322,7 @@ struct AddonData {
 };
 
 // loadModel(spec) -> Promise<ModelHandle>
-// spec: { files: string[], fileSizes: number[], config, tensors: TensorEntry[], threads, pageSize }
+// spec: { files: string[], fileSizes: number[], dims, tensors: TensorEntry[], threads, pageSize }
 Napi::Value load_model(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
@@ -337,8 +337,8 @@ Napi::Value load_model(const Napi::CallbackInfo& info) {
       paths.push_back(files.Get(i).As<Napi::String>().Utf8Value());
       expected.push_back((uint64_t)sizes.Get(i).As<Napi::Number>().Int64Value());
     }
-    HL_CHECK(spec.Get("config").IsObject(), Argument, "spec.config must be an object");
-    ModelDims dims = read_dims(spec.Get("config").As<Napi::Object>());
+    HL_CHECK(spec.Get("dims").IsObject(), Argument, "spec.dims must be an object");
+    ModelDims dims = read_dims(spec.Get("dims").As<Napi::Object>());
     Napi::Array tensors = get_array(spec, "tensors", "spec");
     std::vector<TensorRecord> records;
     for (uint32_t i = 0; i < tensors.Length(); i++) {

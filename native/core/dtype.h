@@ -1,7 +1,7 @@
 // native/core/dtype.h: element / block types of weights.
-// Values equal the GGUF `ggml_type` ids so the TS loader can pass them through;
-// a type is usable only where dtype_supported() says so. Block layouts are
-// below; their decoders live in native/cpu/quant.cpp.
+// Values equal the GGUF `ggml_type` ids so the TS loader can pass them through.
+// Block layouts are below; their decoders live in native/cpu/quant.cpp
+// (docs/KERNELS.md, Weight blocks).
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -22,61 +22,50 @@ enum class DType : int32_t {
   BF16 = 30,
 };
 
-inline const char* dtype_name(DType t) {
-  switch (t) {
-    case DType::F32: return "F32";
-    case DType::F16: return "F16";
-    case DType::Q4_0: return "Q4_0";
-    case DType::Q8_0: return "Q8_0";
-    case DType::Q4_K: return "Q4_K";
-    case DType::Q5_K: return "Q5_K";
-    case DType::Q6_K: return "Q6_K";
-    case DType::BF16: return "BF16";
-  }
-  return "unknown";
+// The one table of weight types: GGUF id, name, elements per block (1 for
+// plain types) and bytes per block. The TS side reads it from the addon
+// (dtypes(), lib/dtype.ts), so a new type is added here and nowhere else.
+struct DTypeInfo {
+  DType type;
+  const char* name;
+  int64_t block_size;
+  int64_t block_bytes;
+};
+inline constexpr DTypeInfo kDTypes[] = {
+    {DType::F32, "F32", 1, 4},         {DType::F16, "F16", 1, 2},        {DType::BF16, "BF16", 1, 2},
+    {DType::Q8_0, "Q8_0", 32, 34},     {DType::Q4_0, "Q4_0", 32, 18},    {DType::Q4_K, "Q4_K", 256, 144},
+    {DType::Q5_K, "Q5_K", 256, 176},   {DType::Q6_K, "Q6_K", 256, 210},
+};
+
+// The table entry of t (null for a value outside the enum).
+inline const DTypeInfo* dtype_info(DType t) {
+  for (const DTypeInfo& d : kDTypes)
+    if (d.type == t) return &d;
+  return nullptr;
 }
 
-// Types the CPU kernels implement today.
-inline bool dtype_supported(DType t) {
-  switch (t) {
-    case DType::F32: case DType::F16: case DType::BF16: case DType::Q8_0:
-    case DType::Q4_0: case DType::Q4_K: case DType::Q5_K: case DType::Q6_K: return true;
-  }
-  return false;
+inline const char* dtype_name(DType t) {
+  const DTypeInfo* d = dtype_info(t);
+  return d ? d->name : "unknown";
 }
+
+// Every type in the table has CPU kernels (decoders, matmul, embed).
+inline bool dtype_supported(DType t) { return dtype_info(t) != nullptr; }
 
 // Elements per block (1 for plain types) and bytes per block.
 inline int64_t dtype_block_size(DType t) {
-  switch (t) {
-    case DType::Q4_0: case DType::Q8_0: return 32;
-    case DType::Q4_K: case DType::Q5_K: case DType::Q6_K: return 256;
-    default: return 1;
-  }
+  const DTypeInfo* d = dtype_info(t);
+  return d ? d->block_size : 1;
 }
 inline int64_t dtype_block_bytes(DType t) {
-  switch (t) {
-    case DType::F32: return 4;
-    case DType::F16: case DType::BF16: return 2;
-    case DType::Q4_0: return 18;
-    case DType::Q8_0: return 34;
-    case DType::Q4_K: return 144;
-    case DType::Q5_K: return 176;
-    case DType::Q6_K: return 210;
-  }
-  return 0;
+  const DTypeInfo* d = dtype_info(t);
+  return d ? d->block_bytes : 0;
 }
 
 inline DType dtype_from_int(int32_t v, const std::string& what) {
-  switch (v) {
-    case 0: case 1: case 2: case 8: case 12: case 13: case 14: case 30: {
-      DType t = static_cast<DType>(v);
-      HL_CHECK(dtype_supported(t), Unsupported,
-               what + ": tensor type " + dtype_name(t) + " is not supported yet");
-      return t;
-    }
-    default:
-      throw Error(ErrorCode::Unsupported, what + ": unknown tensor type id " + std::to_string(v));
-  }
+  for (const DTypeInfo& d : kDTypes)
+    if ((int32_t)d.type == v) return d.type;
+  throw Error(ErrorCode::Unsupported, what + ": unknown tensor type id " + std::to_string(v));
 }
 
 // Bytes of one row of n elements; n must be a multiple of the block size.

@@ -146,6 +146,7 @@ void GraniteHybrid::step(std::vector<StepSequence>& batch) {
   }
   for (int s = 0; s < n_seqs; s++) seq_states_[s]->n_past += (int64_t)batch[s].tokens.size();
   compute_logits(batch);
+  steps_run_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void GraniteHybrid::mamba_mixer(const LayerWeights& lw, int64_t T, float* out) {

@@ -3,6 +3,7 @@
 // each with its own new tokens and its own state slot, packed along the token
 // axis (cu_seqlens). One call = one step = every layer of every sequence.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -62,6 +63,8 @@ class GraniteHybrid {
   // Runs one step. Token ids must already be validated (< vocab, >= 0).
   // Steps on one model are serialised; a concurrent call throws Busy.
   void step(std::vector<StepSequence>& batch);
+  // Steps run to completion so far (each may batch several sequences).
+  uint64_t steps_run() const { return steps_run_.load(std::memory_order_relaxed); }
 
  private:
   void bind_weights();
@@ -81,6 +84,7 @@ class GraniteHybrid {
   const float* output_norm_ = nullptr;
   std::vector<LayerWeights> layers_;
   std::mutex step_mutex_;
+  std::atomic<uint64_t> steps_run_{0};
 
   // Per-step view of the batch, valid inside step().
   std::vector<int32_t> cu_seqlens_;

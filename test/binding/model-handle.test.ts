@@ -52,7 +52,7 @@ describe('native model handle under hostile arguments', () => {
   test('loadModel spec validation names the field', async () => {
     const load = native().loadModel as unknown as (spec: unknown) => Promise<unknown>;
     await expect(Promise.resolve().then(() => load({}))).rejects.toThrow(/spec\.files/);
-    const spec = { files: ['/etc/hostname'], fileSizes: [1], config: {}, tensors: [], threads: 1, pageSize: 1, device: 'cpu' };
-    await expect(Promise.resolve().then(() => load(spec))).rejects.toThrow(/config\.vocab_size/);
+    const spec = { files: ['/etc/hostname'], fileSizes: [1], dims: {}, tensors: [], threads: 1, pageSize: 1, device: 'cpu' };
+    await expect(Promise.resolve().then(() => load(spec))).rejects.toThrow(/dims\.vocab/);
   });
 });

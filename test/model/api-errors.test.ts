@@ -1,5 +1,6 @@
 /** Bad input through the public API: typed errors naming the culprit, never a crash. */
 import { ArgumentError, DeviceError, HybridLMError, ModelFormatError, loadModel, type Model } from '../../lib';
+import { native } from '../../lib/native';
 import { fixtureGguf } from '../helpers/golden';
 
 describe('public API bad input', () => {
@@ -34,14 +35,6 @@ describe('public API bad input', () => {
     bad.dispose();
   });
 
-  test("device 'cuda' throws DeviceError; 'auto' runs on CPU and says why", async () => {
-    await expect(loadModel(fixtureGguf('granite-h-tiny-dense'), { device: 'cuda' })).rejects.toBeInstanceOf(DeviceError);
-    const m = await loadModel(fixtureGguf('granite-h-tiny-dense'), { device: 'auto', threads: 1 });
-    expect(m.device).toBe('cpu');
-    expect(m.deviceReason).toMatch(/CUDA/);
-    await m.dispose();
-  });
-
   test('bad options and paths are typed errors', async () => {
     await expect(loadModel(fixtureGguf('granite-h-tiny-dense'), { threads: 0 })).rejects.toBeInstanceOf(ArgumentError);
     await expect(loadModel('/nonexistent/model.gguf')).rejects.toBeInstanceOf(ModelFormatError);
@@ -50,30 +43,55 @@ describe('public API bad input', () => {
   });
 });
 
-test('the JS thread stays responsive while a long eval runs', async () => {
+test('the JS thread stays responsive while a long eval runs (longest event-loop stall bounded)', async () => {
   const model = await loadModel(fixtureGguf('granite-h-tiny-moe'), { threads: 1 });
   const tokens = Array.from({ length: 3000 }, (_, i) => (i * 31) % model.config.vocab_size);
-  let ticks = 0;
-  const timer = setInterval(() => ticks++, 1);
-  const started = Date.now();
+  // A 2 ms timer records the longest gap between its ticks while the eval is in flight.
+  let last = performance.now();
+  let longestStall = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    longestStall = Math.max(longestStall, now - last);
+    last = now;
+  }, 2);
+  const started = performance.now();
   await model.logits(tokens);
-  const elapsed = Date.now() - started;
+  const elapsed = performance.now() - started;
   clearInterval(timer);
-  // The eval ran off-thread: the interval kept firing while it was in flight.
-  expect(elapsed).toBeGreaterThan(0);
-  expect(ticks).toBeGreaterThanOrEqual(1);
   await model.dispose();
+  // Run on the JS thread, the eval would stall the loop for about its whole
+  // duration; off-thread, only scheduling noise remains. The bound is generous
+  // (half the eval, at least 250 ms) so a loaded machine does not fail it.
+  expect(longestStall).toBeLessThan(Math.max(250, elapsed / 2));
 });
 
-test('with the CUDA library built but no GPU, auto falls back to CPU and names the reason', async () => {
-  const { native } = await import('../../lib/native');
+describe('device selection follows the CUDA probe', () => {
+  const dense = fixtureGguf('granite-h-tiny-dense');
   const status = native().cudaStatus();
-  expect(typeof status.reason).toBe('string');
-  expect(status.reason.length).toBeGreaterThan(0);
-  if (status.available) return; // a GPU machine: covered by npm run test:gpu
-  const m = await loadModel(fixtureGguf('granite-h-tiny-dense'), { device: 'auto', threads: 1 });
-  expect(m.device).toBe('cpu');
-  expect(m.deviceReason).toContain(status.reason);
-  await m.dispose();
-  await expect(loadModel(fixtureGguf('granite-h-tiny-dense'), { device: 'cuda' })).rejects.toThrow(status.reason);
+  // Each half runs where its condition holds and shows as skipped elsewhere.
+  const withoutGpu = status.available ? test.skip : test;
+  const withGpu = status.available ? test : test.skip;
+
+  test('the probe always gives a reason', () => {
+    expect(typeof status.reason).toBe('string');
+    expect(status.reason.length).toBeGreaterThan(0);
+  });
+
+  withoutGpu("without a usable GPU: 'cuda' is a DeviceError naming the reason, 'auto' falls back to CPU and says why", async () => {
+    const err = await loadModel(dense, { device: 'cuda' }).catch((e) => e);
+    expect(err).toBeInstanceOf(DeviceError);
+    expect(err.message).toContain(status.reason);
+    const m = await loadModel(dense, { device: 'auto', threads: 1 });
+    expect(m.device).toBe('cpu');
+    expect(m.deviceReason).toContain(status.reason);
+    await m.dispose();
+  });
+
+  withGpu("with a usable GPU: 'auto' and 'cuda' both run on it", async () => {
+    for (const device of ['auto', 'cuda'] as const) {
+      const m = await loadModel(dense, { device, threads: 1 });
+      expect(m.device).toBe('cuda');
+      await m.dispose();
+    }
+  });
 });

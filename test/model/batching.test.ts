@@ -1,4 +1,7 @@
-/** Concurrent evals of different sequences share native steps and give the logits each gives alone. */
+/**
+ * Concurrent evals of different sequences share native steps (counted by the
+ * executor itself) and give the logits each gives alone.
+ */
 import { loadModel, type Model } from '../../lib';
 import { FIXTURE_NAMES, fixtureGguf, maxAbsDiff, rng } from '../helpers/golden';
 
@@ -15,19 +18,24 @@ for (const name of FIXTURE_NAMES) {
     });
     afterAll(async () => model?.dispose());
 
-    test('4 sequences of different lengths evaluated concurrently match each alone (<= 1e-5)', async () => {
+    test('4 sequences of different lengths evaluated concurrently share one native step and match each alone (<= 1e-5)', async () => {
       const V = model.config.vocab_size;
       const prompts = [5, 17, 1, 33].map((n, i) => randomTokens(n, V, 100 + i));
       const alone: Float32Array[] = [];
       for (const p of prompts) alone.push(await model.logits(p));
 
       const seqs = prompts.map(() => model.createSequence());
+      const before = model.handle.stepCount();
       const together = await Promise.all(seqs.map((s, i) => s.eval(prompts[i], { allLogits: true })));
+      // 56 tokens issued in one tick fit one step's token budget: one native step, not four.
+      expect(model.handle.stepCount() - before).toBe(1);
       for (let i = 0; i < prompts.length; i++) expect(maxAbsDiff(together[i], alone[i])).toBeLessThanOrEqual(1e-5);
 
       // Then decode steps where all four advance in one batch each step.
       const next = [3, 7, 11, 13];
+      const beforeDecode = model.handle.stepCount();
       const decoded = await Promise.all(seqs.map((s, i) => s.eval([next[i]])));
+      expect(model.handle.stepCount() - beforeDecode).toBe(1);
       for (let i = 0; i < prompts.length; i++) {
         const ref = await model.logits([...prompts[i], next[i]]);
         expect(maxAbsDiff(decoded[i], ref.subarray(prompts[i].length * V))).toBeLessThanOrEqual(1e-5);
