@@ -49,9 +49,18 @@ F32 states_or_zeros(const KernelArgs& a, const Napi::Value& v, const char* name,
   return F32((size_t)n, 0.0f);
 }
 
+// Runs job->run(backend, staging) on a worker with the device's shared
+// backend locked; the staged buffers are freed when the op is done.
 template <typename Job>
 Napi::Promise launch(Napi::Env env, const char* name, std::shared_ptr<Job> job) {
-  return run_async(env, name, [job] { job->run(); }, [job](Napi::Env e) { return job->result(e); });
+  return run_async(
+      env, name,
+      [job] {
+        KernelBackend b(job->device);
+        Staging st(*b);
+        job->run(*b, st);
+      },
+      [job](Napi::Env e) { return job->result(e); });
 }
 
 Napi::Object pair(Napi::Env env, const char* k1, Napi::Value v1, const char* k2, Napi::Value v2) {
@@ -69,14 +78,12 @@ struct NormJob {
   int64_t n, dim, groups;
   float eps;
   Device device;
-  void run() {
-    KernelBackend b(device);
-    Staging st(*b);
+  void run(Backend& b, Staging& st) {
     float* dy = st.out<float>(x.size());
     if (z.empty())
-      b->rmsnorm(dy, st.in(x), st.in(w), n, dim, eps);
+      b.rmsnorm(dy, st.in(x), st.in(w), n, dim, eps);
     else
-      b->gated_rmsnorm(dy, st.in(x), st.in(z), st.in(w), n, dim, groups, eps);
+      b.gated_rmsnorm(dy, st.in(x), st.in(z), st.in(w), n, dim, groups, eps);
     st.download(y, dy, x.size());
   }
   Napi::Value result(Napi::Env env) { return to_js(env, y); }
@@ -114,16 +121,14 @@ struct ConvJob {
   int d_conv;
   bool step;
   Device device;
-  void run() {
-    KernelBackend b(device);
-    Staging st(*b);
+  void run(Backend& b, Staging& st) {
     float* dout = st.out<float>(x.size());
     float* dstates = st.in(states);
     auto ptrs = Staging::split(dstates, n_seqs, (d_conv - 1) * channels);
     if (step)
-      b->conv1d_causal_step(dout, st.in(x), st.in(w), st.optional(bias), channels, d_conv, (int)n_seqs, ptrs.data());
+      b.conv1d_causal_step(dout, st.in(x), st.in(w), st.optional(bias), channels, d_conv, (int)n_seqs, ptrs.data());
     else
-      b->conv1d_causal_prefill(dout, st.in(x), st.in(w), st.optional(bias), channels, d_conv, cu.data(), (int)n_seqs,
+      b.conv1d_causal_prefill(dout, st.in(x), st.in(w), st.optional(bias), channels, d_conv, cu.data(), (int)n_seqs,
                                ptrs.data());
     st.download(out, dout, x.size());
     st.download(states, dstates, states.size());
@@ -169,17 +174,15 @@ struct SsmJob {
   int chunk;
   bool step;
   Device device;
-  void run() {
-    KernelBackend b(device);
-    Staging st(*b);
+  void run(Backend& b, Staging& st) {
     float* dy = st.out<float>(x.size());
     float* dstates = st.in(states);
     auto ptrs = Staging::split(dstates, n_seqs, dims.n_heads * dims.head_dim * dims.d_state);
     const float *dx = st.in(x), *ddt = st.in(dt), *dA = st.in(A), *dB = st.in(B), *dC = st.in(C);
     if (step)
-      b->ssm_step(dy, dx, ddt, dA, dB, dC, st.optional(D), st.optional(dt_bias), dims, (int)n_seqs, ptrs.data());
+      b.ssm_step(dy, dx, ddt, dA, dB, dC, st.optional(D), st.optional(dt_bias), dims, (int)n_seqs, ptrs.data());
     else
-      b->ssm_scan(dy, dx, ddt, dA, dB, dC, st.optional(D), st.optional(dt_bias), dims, cu.data(), (int)n_seqs,
+      b.ssm_scan(dy, dx, ddt, dA, dB, dC, st.optional(D), st.optional(dt_bias), dims, cu.data(), (int)n_seqs,
                   ptrs.data(), chunk);
     st.download(y, dy, x.size());
     st.download(states, dstates, states.size());
@@ -236,9 +239,7 @@ struct AttnJob {
   AttentionDims dims;
   int64_t page;
   Device device;
-  void run() {
-    KernelBackend b(device);
-    Staging st(*b);
+  void run(Backend& b, Staging& st) {
     const int64_t S = (int64_t)qcu.size() - 1, Hkv = dims.n_kv_heads, Dh = dims.head_dim;
     std::vector<std::vector<const float*>> kp((size_t)S), vp((size_t)S);
     std::vector<KvView> views((size_t)S);
@@ -282,7 +283,7 @@ struct AttnJob {
       }
     }
     float* dout = st.out<float>(q.size());
-    b->attention(dout, st.in(q), dims, qcu.data(), (int)S, views.data());
+    b.attention(dout, st.in(q), dims, qcu.data(), (int)S, views.data());
     st.download(out, dout, q.size());
   }
   Napi::Value result(Napi::Env env) { return to_js(env, out); }
@@ -345,12 +346,10 @@ struct MatmulJob {
   DType t;
   int64_t n, rows, cols;
   Device device;
-  void run() {
-    KernelBackend b(device);
-    require_support(*b, "matmul", Op::Matmul, t);
-    Staging st(*b);
+  void run(Backend& b, Staging& st) {
+    require_support(b, "matmul", Op::Matmul, t);
     float* dy = st.out<float>((size_t)(n * rows));
-    b->matmul(dy, st.in(x), n, weight_view(st.in(w), t, rows, cols));
+    b.matmul(dy, st.in(x), n, weight_view(st.in(w), t, rows, cols));
     st.download(y, dy, (size_t)(n * rows));
   }
   Napi::Value result(Napi::Env env) { return to_js(env, y); }
@@ -381,13 +380,11 @@ struct EmbedJob {
   int64_t vocab, dim;
   float scale;
   Device device;
-  void run() {
-    KernelBackend b(device);
-    require_support(*b, "embed", Op::Embed, t);
-    Staging st(*b);
+  void run(Backend& b, Staging& st) {
+    require_support(b, "embed", Op::Embed, t);
     const size_t n = ids.size() * (size_t)dim;
     float* dout = st.out<float>(n);
-    b->embed(dout, weight_view(st.in(w), t, vocab, dim), st.in(ids), (int64_t)ids.size(), scale);
+    b.embed(dout, weight_view(st.in(w), t, vocab, dim), st.in(ids), (int64_t)ids.size(), scale);
     st.download(out, dout, n);
   }
   Napi::Value result(Napi::Env env) { return to_js(env, out); }
@@ -421,11 +418,9 @@ struct SwigluJob {
   F32 gate, up, out;
   int64_t n_tokens, n;
   Device device;
-  void run() {
-    KernelBackend b(device);
-    Staging st(*b);
+  void run(Backend& b, Staging& st) {
     float* dout = st.out<float>(gate.size());
-    b->swiglu(dout, st.in(gate), st.in(up), n_tokens, n);
+    b.swiglu(dout, st.in(gate), st.in(up), n_tokens, n);
     st.download(out, dout, gate.size());
   }
   Napi::Value result(Napi::Env env) { return to_js(env, out); }
@@ -452,13 +447,11 @@ struct RouteJob {
   I32 ids;
   int64_t n, e, k;
   Device device;
-  void run() {
-    KernelBackend b(device);
-    Staging st(*b);
+  void run(Backend& b, Staging& st) {
     const size_t nk = (size_t)(n * k);
     int32_t* dids = st.out<int32_t>(nk);
     float* dweights = st.out<float>(nk);
-    b->moe_route(dids, dweights, st.in(logits), n, e, k);
+    b.moe_route(dids, dweights, st.in(logits), n, e, k);
     st.download(ids, dids, nk);
     st.download(weights, dweights, nk);
   }
@@ -487,10 +480,8 @@ struct MoeJob {
   DType tg, tu, td;
   int64_t n, k, e, d, f;
   Device device;
-  void run() {
-    KernelBackend b(device);
-    for (DType wt : {tg, tu, td}) require_support(*b, "moeForward", Op::MoeForward, wt);
-    Staging st(*b);
+  void run(Backend& b, Staging& st) {
+    for (DType wt : {tg, tu, td}) require_support(b, "moeForward", Op::MoeForward, wt);
     MoeWeights w;
     w.gate = weight_view(st.in(gate), tg, f, d);
     w.up = weight_view(st.in(up), tu, f, d);
@@ -500,7 +491,7 @@ struct MoeJob {
     w.down_expert_stride = d * w.down.row_bytes;
     w.n_experts = e;
     float* dout = st.out<float>(x.size());
-    b->moe_forward(dout, st.in(x), st.in(ids), st.in(weights), n, k, w);
+    b.moe_forward(dout, st.in(x), st.in(ids), st.in(weights), n, k, w);
     st.download(out, dout, x.size());
   }
   Napi::Value result(Napi::Env env) { return to_js(env, out); }
