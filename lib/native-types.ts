@@ -83,8 +83,18 @@ export interface NativeMemory {
 
 /** One loaded model (native/binding/model_handle.cpp ModelHandle). */
 export interface NativeModelHandle {
-  /** One forward step over a ragged batch; resolves one [rows, vocab] block per sequence. */
-  step(seqIds: Int32Array, counts: Int32Array, tokens: Int32Array, allLogits: Uint8Array): Promise<Float32Array[]>;
+  /**
+   * One forward step over a ragged batch; resolves one [rows, vocab] block per
+   * sequence, or for a row `sampling` gives a sampler, the token sampled natively
+   * from its last logits row.
+   */
+  step(
+    seqIds: Int32Array,
+    counts: Int32Array,
+    tokens: Int32Array,
+    allLogits: Uint8Array,
+    sampling?: NativeRowSampling,
+  ): Promise<Array<Float32Array | NativeSampledRow>>;
   createSequence(): number;
   forkSequence(id: number): Promise<number>;
   disposeSequence(id: number): void;
@@ -125,23 +135,30 @@ export interface NativeSamplerHandle {
   readonly vocab: number;
 }
 
-/** Result of sampleBatch; the logprob fields are null when topN < 0. */
-export interface NativeSampleBatch {
-  tokens: Int32Array;
-  logprobs: Float64Array | null;
-  /** [rows, topN]; -1 pads rows with fewer alternatives. */
-  topIds: Int32Array | null;
-  topLogprobs: Float64Array | null;
+/** Which rows of a batch to sample natively, and how (native/binding/sampler_handle.h RowSampling). */
+export interface NativeRowSampling {
+  /** One per row; null: the row is not sampled. */
+  samplers: ReadonlyArray<NativeSamplerHandle | null>;
+  /** Tokens of `history` per row (the penalty window). */
+  historyCounts: Int32Array;
+  history: Int32Array;
+  /** -1: no logprobs; else the chosen token's logprob and topN alternatives. */
+  topN: number;
+}
+
+/** A row sampled natively. */
+export interface NativeSampledRow {
+  token: number;
+  /** With topN >= 0. */
+  logprob?: number;
+  /** With topN > 0: the most likely ids and their logprobs, most likely first. */
+  topIds?: Int32Array;
+  topLogprobs?: Float64Array;
 }
 
 /** Native sampling (native/binding/sampler_handle.cpp). */
 export interface NativeSamplerAddon {
   SamplerHandle: new (params: NativeSamplerParams) => NativeSamplerHandle;
-  sampleBatch(
-    samplers: readonly NativeSamplerHandle[],
-    logits: readonly Float32Array[],
-    historyCounts: Int32Array,
-    history: Int32Array,
-    topN: number,
-  ): Promise<NativeSampleBatch>;
+  /** Samples every row (each must have a sampler), off the JS thread. */
+  sampleBatch(logits: readonly Float32Array[], sampling: NativeRowSampling): Promise<NativeSampledRow[]>;
 }

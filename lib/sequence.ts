@@ -4,7 +4,9 @@
  * one sequence run in call order; evals of different sequences issued
  * together share one native step.
  */
-import { DisposedError, callNative } from './errors';
+import { ArgumentError, BusyError, DisposedError, callNative } from './errors';
+import { NativeSampler, logprobsTopN, sampledToken, type SampledToken } from './generate/native-sampler';
+import type { NativeSampledRow } from './native-types';
 import type { Model } from './model';
 import { toTokenArray } from './tokens';
 
@@ -51,9 +53,54 @@ export class Sequence {
       const all = options.allLogits === true;
       return this.enqueue(async () => {
         this.checkLive('eval');
-        const out = await this.model.scheduler.submit(this.id, ids, all);
+        const out = (await this.model.scheduler.submit(this.id, ids, all)) as Float32Array;
         this.positionValue += ids.length;
         return out;
+      });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Feeds `tokens` like {@link eval}, then picks the next token with `sampler`
+   * right after the forward pass, in the addon: the logits never cross into
+   * JS (only the token, and with `logprobs` its logprob and alternatives).
+   * `history`: the tokens so far, prompt included, for the penalties
+   * (default: `tokens`). Same token as `sampler`'s options and seed give the
+   * TS {@link Sampler} over `eval`'s logits.
+   */
+  evalAndSample(
+    tokens: ArrayLike<number>,
+    sampler: NativeSampler,
+    options: { history?: ArrayLike<number>; logprobs?: boolean | number } = {},
+  ): Promise<SampledToken> {
+    try {
+      this.checkLive('evalAndSample');
+      const ids = toTokenArray(tokens, this.model.config.vocab_size);
+      if (!(sampler instanceof NativeSampler) || sampler.vocab !== this.model.config.vocab_size) {
+        throw new ArgumentError(`Expected sampler to be a NativeSampler over ${this.model.config.vocab_size} ids`);
+      }
+      // One sequence at a time per sampler: its draws must follow one order.
+      if (sampler.user && sampler.user.seqId !== this.id) {
+        throw new BusyError(`this NativeSampler is sampling for sequence ${sampler.user.seqId}; give each sequence its own`);
+      }
+      sampler.user ??= { seqId: this.id, pending: 0 };
+      sampler.user.pending++;
+      const release = () => {
+        if (sampler.user && --sampler.user.pending === 0) sampler.user = null;
+      };
+      // The penalty window as of this call (the caller may keep appending to its history).
+      const sample = { sampler, history: sampler.historyWindow(options.history ?? ids), topN: logprobsTopN(options.logprobs) };
+      return this.enqueue(async () => {
+        try {
+          this.checkLive('evalAndSample');
+          const out = await this.model.scheduler.submit(this.id, ids, false, sample);
+          this.positionValue += ids.length;
+          return sampledToken(out as NativeSampledRow);
+        } finally {
+          release();
+        }
       });
     } catch (err) {
       return Promise.reject(err);

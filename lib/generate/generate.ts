@@ -8,7 +8,7 @@ import { ArgumentError } from '../errors';
 import type { Sequence } from '../sequence';
 import type { Tokenizer } from '../tokenizer/tokenizer';
 import type { StreamingDetokenizer } from '../tokenizer/detokenizer';
-import { Sampler, logprobsOf } from './sampling';
+import { NativeSampler, type SampledToken } from './native-sampler';
 import { StopStringMatcher } from './stop';
 import type { CompletionResult, FinishReason, GenerateOptions, GeneratedTokenLogprob, GenerationPiece } from './types';
 
@@ -100,10 +100,13 @@ export async function* runGeneration(job: GenerationJob, state: GenerationState)
   const maxTokens = o.maxTokens ?? 512;
   const topN = typeof o.logprobs === 'number' ? o.logprobs : 0;
   const wantLogprobs = o.logprobs === true || topN > 0;
-  const sampler = new Sampler(o, job.vocab, job.tokenizer ? (id) => job.tokenizer!.isUsable(id) : undefined);
+  const history = [...job.context];
+  // Sampled in the addon right after each forward pass: only token ids (and
+  // the logprobs asked for) cross into JS, never a vocab-wide logits row.
+  const sampler = new NativeSampler(o, job.vocab, job.tokenizer ? (id) => job.tokenizer!.isUsable(id) : undefined);
+  const sampleOptions = { history, logprobs: wantLogprobs ? Math.max(topN, 0) : false };
   const detok: StreamingDetokenizer | null = job.tokenizer?.createDetokenizer({ skipSpecial: o.skipSpecial ?? true }) ?? null;
   const matcher = new StopStringMatcher(stops);
-  const history = [...job.context];
   const aborted = () => o.signal?.aborted === true;
 
   let pieceTokens: number[] = [];
@@ -122,7 +125,7 @@ export async function* runGeneration(job: GenerationJob, state: GenerationState)
     return resultOf(state, 0);
   }
   const t0 = performance.now();
-  let logits = await job.seq.eval(job.prompt);
+  let next: SampledToken = await job.seq.evalAndSample(job.prompt, sampler, sampleOptions);
   state.fed.push(...job.prompt);
   state.prefillMs = performance.now() - t0;
 
@@ -131,7 +134,7 @@ export async function* runGeneration(job: GenerationJob, state: GenerationState)
       state.finishReason = 'abort';
       break;
     }
-    const token = sampler.sample(logits, history);
+    const token = next.token;
     if (stopTokens.has(token)) {
       state.finishReason = 'stop';
       state.stoppedBy = { token };
@@ -141,9 +144,8 @@ export async function* runGeneration(job: GenerationJob, state: GenerationState)
     history.push(token);
     pieceTokens.push(token);
     if (wantLogprobs) {
-      const lp = logprobsOf(logits, token, topN);
-      const entry: GeneratedTokenLogprob = { token, logprob: lp.logprob };
-      if (topN > 0) entry.top = lp.top;
+      const entry: GeneratedTokenLogprob = { token, logprob: next.logprob! };
+      if (topN > 0) entry.top = next.top ?? [];
       pieceLogprobs.push(entry);
       state.logprobs.push(entry);
     }
@@ -164,7 +166,7 @@ export async function* runGeneration(job: GenerationJob, state: GenerationState)
       break;
     }
     const t = performance.now();
-    logits = await job.seq.eval([token]);
+    next = await job.seq.evalAndSample([token], sampler, sampleOptions);
     state.decodeMs += performance.now() - t;
     state.decodeSteps++;
     state.fed.push(token);

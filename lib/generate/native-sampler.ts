@@ -8,7 +8,7 @@
  */
 import { ArgumentError, callNative, callNativeSync } from '../errors';
 import { native } from '../native';
-import type { NativeSamplerHandle } from '../native-types';
+import type { NativeRowSampling, NativeSampledRow, NativeSamplerHandle } from '../native-types';
 import { bannedIds, samplingParams, type SamplingOptions, type TokenLogprob } from './sampling';
 
 /** A sampler whose state (parameters, generator) lives in the addon. */
@@ -17,6 +17,8 @@ export class NativeSampler {
   readonly handle: NativeSamplerHandle;
   /** How many of the last history tokens the penalties read (the rest need not be sent). */
   readonly penaltyLastN: number;
+  /** @internal the sequence with evalAndSample calls in flight on this sampler, and how many */
+  user: { seqId: number; pending: number } | null = null;
 
   /** Same arguments as {@link Sampler}: `usable(id)` false bans an id. */
   constructor(
@@ -74,48 +76,65 @@ export interface SampledToken {
 }
 
 /**
+ * The native sampling request for rows sampled by `samplers` (null: a row not
+ * sampled) with the given histories: each history's penalty window, packed.
+ */
+export function rowSampling(
+  samplers: ReadonlyArray<NativeSampler | null>,
+  histories: ReadonlyArray<ArrayLike<number>>,
+  topN: number,
+): NativeRowSampling {
+  const windows = samplers.map((s, i) => {
+    if (s !== null && !(s instanceof NativeSampler)) throw new ArgumentError('Expected each sampler to be a NativeSampler');
+    return s ? s.historyWindow(histories[i]) : new Int32Array(0);
+  });
+  const historyCounts = Int32Array.from(windows, (w) => w.length);
+  const history = new Int32Array(historyCounts.reduce((a, b) => a + b, 0));
+  let off = 0;
+  for (const w of windows) {
+    history.set(w, off);
+    off += w.length;
+  }
+  return { samplers: samplers.map((s) => s?.handle ?? null), historyCounts, history, topN };
+}
+
+/** `logprobs` option -> the native topN (-1: none). */
+export function logprobsTopN(logprobs: boolean | number | undefined): number {
+  if (logprobs !== undefined && typeof logprobs !== 'boolean' && !(Number.isInteger(logprobs) && logprobs >= 0 && logprobs <= 100)) {
+    throw new ArgumentError(`Expected logprobs to be a boolean or an integer in [0, 100], got ${String(logprobs)}`);
+  }
+  return logprobs === true ? 0 : typeof logprobs === 'number' ? logprobs : -1;
+}
+
+/** A native row result as a {@link SampledToken}. */
+export function sampledToken(row: NativeSampledRow): SampledToken {
+  const s: SampledToken = { token: row.token };
+  if (row.logprob !== undefined) s.logprob = row.logprob;
+  if (row.topIds && row.topLogprobs) {
+    s.top = Array.from(row.topIds, (token, j) => ({ token, logprob: row.topLogprobs![j] }));
+  }
+  return s;
+}
+
+/**
  * Samples one token per row, off the JS thread. A sampler may appear in one
  * row only and in one call at a time (BusyError otherwise), which keeps its
  * draws in call order. `logprobs`: true for each chosen token's logprob, a
  * number n for the n most likely alternatives too.
  */
 export async function sampleBatch(rows: readonly SampleRow[], options: { logprobs?: boolean | number } = {}): Promise<SampledToken[]> {
-  const lp = options.logprobs;
-  if (lp !== undefined && typeof lp !== 'boolean' && !(Number.isInteger(lp) && lp >= 0 && lp <= 100)) {
-    throw new ArgumentError(`Expected logprobs to be a boolean or an integer in [0, 100], got ${String(lp)}`);
-  }
+  const topN = logprobsTopN(options.logprobs);
   if (rows.length === 0) return [];
-  const topN = lp === true ? 0 : typeof lp === 'number' ? lp : -1;
-  const windows = rows.map((r) => {
-    if (!(r.sampler instanceof NativeSampler)) throw new ArgumentError('Expected each row.sampler to be a NativeSampler');
-    return r.sampler.historyWindow(r.history);
-  });
-  const counts = Int32Array.from(windows, (w) => w.length);
-  const history = new Int32Array(counts.reduce((a, b) => a + b, 0));
-  let off = 0;
-  for (const w of windows) {
-    history.set(w, off);
-    off += w.length;
-  }
+  const sampling = rowSampling(
+    rows.map((r) => r.sampler),
+    rows.map((r) => r.history),
+    topN,
+  );
   const out = await callNative(() =>
     native().sampleBatch(
-      rows.map((r) => r.sampler.handle),
       rows.map((r) => r.logits),
-      counts,
-      history,
-      topN,
+      sampling,
     ),
   );
-  return rows.map((_, i) => {
-    const s: SampledToken = { token: out.tokens[i] };
-    if (out.logprobs) s.logprob = out.logprobs[i];
-    if (topN > 0 && out.topIds && out.topLogprobs) {
-      s.top = [];
-      for (let j = 0; j < topN; j++) {
-        const id = out.topIds[i * topN + j];
-        if (id >= 0) s.top.push({ token: id, logprob: out.topLogprobs[i * topN + j] });
-      }
-    }
-    return s;
-  });
+  return out.map(sampledToken);
 }

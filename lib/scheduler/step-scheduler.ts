@@ -8,17 +8,31 @@
  * with prefill chunks in arrival order.
  */
 import { callNative } from '../errors';
-import type { NativeModelHandle } from '../native-types';
+import type { NativeModelHandle, NativeSampledRow } from '../native-types';
+import { rowSampling, type NativeSampler } from '../generate/native-sampler';
+
+/** Sample the request's next token natively after its last chunk (its logits stay native). */
+export interface StepSample {
+  sampler: NativeSampler;
+  /** Tokens so far, prompt included (the penalty window is taken from its end). */
+  history: ArrayLike<number>;
+  /** -1: no logprobs; else the chosen token's logprob and topN alternatives. */
+  topN: number;
+}
+
+/** What a request resolves: its logits block, or with a StepSample the sampled row. */
+export type StepOutput = Float32Array | NativeSampledRow;
 
 interface Request {
   seqId: number;
   tokens: Int32Array;
   allLogits: boolean;
+  sample?: StepSample;
   /** Tokens already evaluated. */
   done: number;
   /** Logits of finished chunks (all rows when allLogits, else only the latest). */
   parts: Float32Array[];
-  resolve: (logits: Float32Array) => void;
+  resolve: (out: StepOutput) => void;
   reject: (err: unknown) => void;
 }
 
@@ -36,10 +50,10 @@ export class StepScheduler {
     private readonly maxStepTokens = 512,
   ) {}
 
-  /** Queues `tokens` for sequence `seqId`; resolves its logits block. */
-  submit(seqId: number, tokens: Int32Array, allLogits: boolean): Promise<Float32Array> {
+  /** Queues `tokens` for sequence `seqId`; resolves its logits block (with `sample`: the sampled row). */
+  submit(seqId: number, tokens: Int32Array, allLogits: boolean, sample?: StepSample): Promise<StepOutput> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ seqId, tokens, allLogits, done: 0, parts: [], resolve, reject });
+      this.queue.push({ seqId, tokens, allLogits, sample, done: 0, parts: [], resolve, reject });
       this.kick();
     });
   }
@@ -113,17 +127,27 @@ export class StepScheduler {
         tokens.set(req.tokens.subarray(req.done, req.done + n), off);
         off += n;
       });
-      const out = await callNative(() => this.handle().step(ids, counts, tokens, all));
+      // Requests finishing in this step with a sampler get their token sampled natively.
+      const samples = plan.map(({ req, n }) => (req.sample && req.done + n === req.tokens.length ? req.sample : null));
+      const sampling = samples.some((s) => s !== null)
+        ? rowSampling(
+            samples.map((s) => s?.sampler ?? null),
+            samples.map((s) => s?.history ?? []),
+            Math.max(-1, ...samples.map((s) => s?.topN ?? -1)),
+          )
+        : undefined;
+      const out = await callNative(() => this.handle().step(ids, counts, tokens, all, sampling));
       plan.forEach(({ req, n }, i) => {
         req.done += n;
-        if (req.allLogits) req.parts.push(out[i]);
-        else req.parts = [out[i]];
-        if (req.done === req.tokens.length) {
-          const at = this.queue.indexOf(req);
-          if (at < 0) return; // cancelled (sequence disposed) while the step ran
-          this.queue.splice(at, 1);
-          req.resolve(req.parts.length === 1 ? req.parts[0] : concat(req.parts));
+        const o = out[i];
+        if (!ArrayBuffer.isView(o)) {
+          // sampled natively (isView, not instanceof: arrays made by the addon may come from another realm)
+          this.settle(req, o);
+          return;
         }
+        if (req.allLogits) req.parts.push(o);
+        else req.parts = [o];
+        if (req.done === req.tokens.length) this.settle(req, req.parts.length === 1 ? req.parts[0] : concat(req.parts));
       });
     } catch (err) {
       // The failed step's requests fail; chunks already evaluated stay in the state.
@@ -136,6 +160,14 @@ export class StepScheduler {
       this.running = false;
       this.kick();
     }
+  }
+
+  /** Resolves a finished request unless it was cancelled (sequence disposed) while the step ran. */
+  private settle(req: Request, out: StepOutput): void {
+    const at = this.queue.indexOf(req);
+    if (at < 0) return;
+    this.queue.splice(at, 1);
+    req.resolve(out);
   }
 }
 

@@ -15,6 +15,7 @@
 #include "async_job.h"
 #include "exports.h"
 #include "js_error.h"
+#include "sampler_handle.h"
 
 namespace hl::binding {
 
@@ -151,14 +152,16 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
     return model_;
   }
 
-  // step(seqIds: Int32Array, counts: Int32Array, tokens: Int32Array, allLogits: Uint8Array)
-  //   -> Promise<Float32Array[]> (one per sequence: [rows, vocab])
+  // step(seqIds: Int32Array, counts: Int32Array, tokens: Int32Array, allLogits: Uint8Array, sampling?)
+  //   -> Promise<Array<Float32Array | sampled>> (one per sequence: its logits [rows, vocab], or
+  //      for a row `sampling` names a sampler, the token sampled from its last logits row
+  //      (sampler_handle.h RowSampling), so that row's logits never cross into JS)
   Napi::Value step(const Napi::CallbackInfo& info) {
     return guard(info.Env(), [&]() -> Napi::Value {
       auto model = live();
-      HL_CHECK(info.Length() == 4 && info[0].IsTypedArray() && info[1].IsTypedArray() && info[2].IsTypedArray() &&
-                   info[3].IsTypedArray(),
-               Argument, "step(seqIds, counts, tokens, allLogits) expects four typed arrays");
+      HL_CHECK((info.Length() == 4 || info.Length() == 5) && info[0].IsTypedArray() && info[1].IsTypedArray() &&
+                   info[2].IsTypedArray() && info[3].IsTypedArray(),
+               Argument, "step(seqIds, counts, tokens, allLogits, sampling?) expects four typed arrays");
       auto ids = info[0].As<Napi::Int32Array>();
       auto counts = info[1].As<Napi::Int32Array>();
       auto tokens = info[2].As<Napi::Int32Array>();
@@ -185,6 +188,14 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
         off += (size_t)c;
       }
       HL_CHECK(off == tokens.ElementLength(), Argument, "step: counts do not add up to tokens.length");
+      std::shared_ptr<RowSampling> sampling;
+      if (info.Length() == 5 && !info[4].IsUndefined()) {
+        sampling = std::make_shared<RowSampling>(info[4], n, "step");
+        for (size_t s = 0; s < n; s++)
+          HL_CHECK(!sampling->sampled(s) || (!(*batch)[s].all_logits && sampling->vocab(s) == model->dims().vocab),
+                   Argument, "step: row " + std::to_string(s) + " is sampled, so it needs allLogits off and a sampler of vocab " +
+                                 std::to_string(model->dims().vocab));
+      }
       // Mark busy on the JS thread so fork/snapshot/another step refuse meanwhile.
       for (size_t s = 0; s < n; s++) {
         bool expected = false;
@@ -195,7 +206,7 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
       }
       return run_async(
           info.Env(), "hybridlm.step",
-          [model, batch]() {
+          [model, batch, sampling]() {
             struct Release {
               std::vector<StepSequence>& b;
               ~Release() {
@@ -203,10 +214,19 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
               }
             } release{*batch};
             model->step(*batch);
+            if (sampling) {
+              std::vector<const float*> rows;
+              for (auto& sq : *batch) rows.push_back(sq.logits.data());
+              sampling->run(rows, ThreadPool::shared());
+            }
           },
-          [batch](Napi::Env env) -> Napi::Value {
+          [batch, sampling](Napi::Env env) -> Napi::Value {
             Napi::Array out = Napi::Array::New(env, batch->size());
             for (size_t s = 0; s < batch->size(); s++) {
+              if (sampling && sampling->sampled(s)) {
+                out.Set((uint32_t)s, sampling->result(env, s));
+                continue;
+              }
               auto& l = (*batch)[s].logits;
               Napi::Float32Array a = Napi::Float32Array::New(env, l.size());
               std::memcpy(a.Data(), l.data(), l.size() * sizeof(float));

@@ -1,5 +1,5 @@
-// native/binding/sampler_handle.cpp: `new SamplerHandle(params)` and
-// `sampleBatch(samplers, logits, historyCounts, history, topN)` (typed in
+// native/binding/sampler_handle.cpp: `new SamplerHandle(params)`,
+// `sampleBatch(logits, sampling)` and RowSampling (typed in
 // lib/native-types.ts). Parameters arrive validated by lib/generate/sampling.ts
 // and are checked again here; sampling runs off the JS thread, rows in
 // parallel on ThreadPool::shared().
@@ -92,125 +92,124 @@ class SamplerHandle : public Napi::ObjectWrap<SamplerHandle> {
   std::shared_ptr<TokenSampler> sampler_;
 };
 
-struct BatchJob {
-  std::vector<std::shared_ptr<TokenSampler>> samplers;
-  std::vector<float> logits;  // copied rows, [rows, vocab] (vocab per sampler)
-  std::vector<size_t> offsets;
-  std::vector<int32_t> history;
-  std::vector<int64_t> history_offsets;  // rows + 1
-  int64_t top_n = -1;
-  SamplerClaims claims;
-  std::vector<SampledToken> out;
-
-  void run() {
-    std::vector<SampleRow> rows(samplers.size());
-    for (size_t r = 0; r < rows.size(); r++) {
-      rows[r].sampler = samplers[r].get();
-      rows[r].logits = logits.data() + offsets[r];
-      rows[r].history = history.data() + history_offsets[r];
-      rows[r].n_history = history_offsets[r + 1] - history_offsets[r];
-    }
-    sample_rows(rows, top_n, out, ThreadPool::shared());
-  }
-};
-
-// sampleBatch(samplers: SamplerHandle[], logits: Float32Array[], historyCounts: Int32Array,
-//             history: Int32Array, topN: number)
-//   -> Promise<{ tokens: Int32Array, logprobs: Float64Array | null,
-//                topIds: Int32Array | null, topLogprobs: Float64Array | null }>
-// topN < 0: no logprobs; else each row's chosen logprob and topN alternatives
-// ([rows, topN], id -1 / logprob -inf where a row has fewer).
-Napi::Value sample_batch(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  return guard(env, [&]() -> Napi::Value {
-    HL_CHECK(info.Length() == 5 && info[0].IsArray() && info[1].IsArray() && info[2].IsTypedArray() &&
-                 info[3].IsTypedArray() && info[4].IsNumber(),
-             Argument, "sampleBatch(samplers, logits, historyCounts, history, topN) got the wrong arguments");
-    auto samplers = info[0].As<Napi::Array>();
-    auto logits = info[1].As<Napi::Array>();
-    auto counts = info[2].As<Napi::TypedArray>();
-    auto history = info[3].As<Napi::TypedArray>();
-    HL_CHECK(counts.TypedArrayType() == napi_int32_array && history.TypedArrayType() == napi_int32_array, Argument,
-             "sampleBatch: historyCounts and history must be Int32Arrays");
-    const size_t n = samplers.Length();
-    HL_CHECK(n > 0 && logits.Length() == n && counts.ElementLength() == n, Argument,
-             "sampleBatch: samplers, logits and historyCounts must have the same non-zero length");
-    double top_n = info[4].As<Napi::Number>().DoubleValue();
-    HL_CHECK(top_n == std::floor(top_n) && top_n >= -1 && top_n <= 100000, Argument,
-             "sampleBatch: topN must be an integer >= -1");
-    auto job = std::make_shared<BatchJob>();
-    job->top_n = (int64_t)top_n;
-    auto cnt = counts.As<Napi::Int32Array>();
-    auto hist = history.As<Napi::Int32Array>();
-    job->history.assign(hist.Data(), hist.Data() + hist.ElementLength());
-    job->history_offsets.push_back(0);
-    size_t total = 0;
-    for (size_t r = 0; r < n; r++) {
-      const std::string what = "sampleBatch: row " + std::to_string(r);
-      auto s = unwrap_sampler(samplers.Get((uint32_t)r), what + " sampler");
-      Napi::Value lv = logits.Get((uint32_t)r);
-      HL_CHECK(lv.IsTypedArray() && lv.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array, Argument,
-               what + ": logits must be a Float32Array");
-      HL_CHECK((int64_t)lv.As<Napi::Float32Array>().ElementLength() == s->vocab(), Argument,
-               what + ": expected " + std::to_string(s->vocab()) + " logits, got " +
-                   std::to_string(lv.As<Napi::Float32Array>().ElementLength()));
-      HL_CHECK(cnt[r] >= 0 && job->history_offsets.back() + cnt[r] <= (int64_t)job->history.size(), Argument,
-               what + ": historyCounts is out of range");
-      job->history_offsets.push_back(job->history_offsets.back() + cnt[r]);
-      job->offsets.push_back(total);
-      total += (size_t)s->vocab();
-      job->samplers.push_back(std::move(s));
-    }
-    HL_CHECK(job->history_offsets.back() == (int64_t)job->history.size(), Argument,
-             "sampleBatch: historyCounts do not add up to history.length");
-    job->logits.resize(total);
-    for (size_t r = 0; r < n; r++) {
-      auto a = logits.Get((uint32_t)r).As<Napi::Float32Array>();
-      std::memcpy(job->logits.data() + job->offsets[r], a.Data(), a.ElementLength() * sizeof(float));
-    }
-    for (size_t r = 0; r < n; r++) job->claims.claim(job->samplers[r], "sampleBatch: row " + std::to_string(r) + " sampler");
-    return run_async(
-        env, "hybridlm.sample", [job]() { job->run(); },
-        [job](Napi::Env env) -> Napi::Value {
-          const size_t rows = job->out.size();
-          Napi::Object o = Napi::Object::New(env);
-          auto tokens = Napi::Int32Array::New(env, rows);
-          for (size_t r = 0; r < rows; r++) tokens[r] = job->out[r].token;
-          o.Set("tokens", tokens);
-          if (job->top_n < 0) {
-            o.Set("logprobs", env.Null());
-            o.Set("topIds", env.Null());
-            o.Set("topLogprobs", env.Null());
-            return o;
-          }
-          const size_t k = (size_t)job->top_n;
-          auto lp = Napi::Float64Array::New(env, rows);
-          auto ids = Napi::Int32Array::New(env, rows * k);
-          auto tlp = Napi::Float64Array::New(env, rows * k);
-          for (size_t r = 0; r < rows; r++) {
-            const TokenLogprobs& t = job->out[r].logprobs;
-            lp[r] = t.logprob;
-            for (size_t j = 0; j < k; j++) {
-              ids[r * k + j] = j < t.top_ids.size() ? t.top_ids[j] : -1;
-              tlp[r * k + j] = j < t.top_ids.size() ? t.top_logprobs[j] : -INFINITY;
-            }
-          }
-          o.Set("logprobs", lp);
-          o.Set("topIds", ids);
-          o.Set("topLogprobs", tlp);
-          return o;
-        });
-  });
-}
-
-}  // namespace
-
+// The sampler inside a SamplerHandle; throws naming `what` when `v` is anything else.
 std::shared_ptr<TokenSampler> unwrap_sampler(const Napi::Value& v, const std::string& what) {
   HL_CHECK(v.IsObject() && v.As<Napi::Object>().CheckTypeTag(&kSamplerTag), Argument,
            what + " must be a SamplerHandle");
   SamplerHandle* h = SamplerHandle::Unwrap(v.As<Napi::Object>());
   HL_CHECK(h != nullptr && h->sampler() != nullptr, Argument, what + " is not a live SamplerHandle");
   return h->sampler();
+}
+
+// sampleBatch(logits: Float32Array[], sampling: RowSampling spec with a sampler on every row)
+//   -> Promise<Array<{ token, logprob?, topIds?, topLogprobs? }>>
+Napi::Value sample_batch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    HL_CHECK(info.Length() == 2 && info[0].IsArray(), Argument, "sampleBatch(logits, sampling) got the wrong arguments");
+    auto rows = info[0].As<Napi::Array>();
+    const size_t n = rows.Length();
+    HL_CHECK(n > 0, Argument, "sampleBatch: no rows");
+    auto sampling = std::make_shared<RowSampling>(info[1], n, "sampleBatch");
+    // Copies: the rows are JS memory the caller may reuse while the job runs.
+    auto logits = std::make_shared<std::vector<std::vector<float>>>(n);
+    for (size_t r = 0; r < n; r++) {
+      const std::string what = "sampleBatch: row " + std::to_string(r);
+      HL_CHECK(sampling->sampled(r), Argument, what + " has no sampler");
+      Napi::Value lv = rows.Get((uint32_t)r);
+      HL_CHECK(lv.IsTypedArray() && lv.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array, Argument,
+               what + ": logits must be a Float32Array");
+      auto a = lv.As<Napi::Float32Array>();
+      HL_CHECK((int64_t)a.ElementLength() == sampling->vocab(r), Argument,
+               what + ": expected " + std::to_string(sampling->vocab(r)) + " logits, got " +
+                   std::to_string(a.ElementLength()));
+      (*logits)[r].assign(a.Data(), a.Data() + a.ElementLength());
+    }
+    return run_async(
+        env, "hybridlm.sample",
+        [sampling, logits]() {
+          std::vector<const float*> ptrs;
+          for (auto& l : *logits) ptrs.push_back(l.data());
+          sampling->run(ptrs, ThreadPool::shared());
+        },
+        [sampling, n](Napi::Env env) -> Napi::Value {
+          Napi::Array out = Napi::Array::New(env, n);
+          for (size_t r = 0; r < n; r++) out.Set((uint32_t)r, sampling->result(env, r));
+          return out;
+        });
+  });
+}
+
+}  // namespace
+
+RowSampling::RowSampling(const Napi::Value& spec, size_t n_rows, const std::string& where) {
+  HL_CHECK(spec.IsObject(), Argument, where + ": sampling must be an object");
+  Napi::Object o = spec.As<Napi::Object>();
+  Napi::Value sv = o.Get("samplers");
+  HL_CHECK(sv.IsArray() && sv.As<Napi::Array>().Length() == n_rows, Argument,
+           where + ": sampling.samplers must be an array with one entry per row");
+  auto counts = typed<Napi::Int32Array>(o, "historyCounts", napi_int32_array);
+  auto hist = typed<Napi::Int32Array>(o, "history", napi_int32_array);
+  HL_CHECK(counts.ElementLength() == n_rows, Argument, where + ": sampling.historyCounts needs one entry per row");
+  Napi::Value tv = o.Get("topN");
+  HL_CHECK(tv.IsNumber(), Argument, where + ": sampling.topN must be a number");
+  double top_n = tv.As<Napi::Number>().DoubleValue();
+  HL_CHECK(top_n == std::floor(top_n) && top_n >= -1 && top_n <= 100000, Argument,
+           where + ": sampling.topN must be an integer >= -1");
+  top_n_ = (int64_t)top_n;
+  history_.assign(hist.Data(), hist.Data() + hist.ElementLength());
+  history_offsets_.push_back(0);
+  for (size_t r = 0; r < n_rows; r++) {
+    HL_CHECK(counts[r] >= 0 && history_offsets_.back() + counts[r] <= (int64_t)history_.size(), Argument,
+             where + ": sampling.historyCounts[" + std::to_string(r) + "] is out of range");
+    history_offsets_.push_back(history_offsets_.back() + counts[r]);
+    Napi::Value s = sv.As<Napi::Array>().Get((uint32_t)r);
+    samplers_.push_back(s.IsNull() || s.IsUndefined()
+                            ? nullptr
+                            : unwrap_sampler(s, where + ": row " + std::to_string(r) + " sampler"));
+  }
+  HL_CHECK(history_offsets_.back() == (int64_t)history_.size(), Argument,
+           where + ": sampling.historyCounts do not add up to history.length");
+  for (size_t r = 0; r < n_rows; r++)
+    if (samplers_[r]) claims_.claim(samplers_[r], where + ": row " + std::to_string(r) + " sampler");
+}
+
+void RowSampling::run(const std::vector<const float*>& logits, ThreadPool& pool) {
+  std::vector<SampleRow> rows;
+  std::vector<size_t> at;
+  for (size_t r = 0; r < samplers_.size(); r++) {
+    if (!samplers_[r]) continue;
+    SampleRow row;
+    row.sampler = samplers_[r].get();
+    row.logits = logits[r];
+    row.history = history_.data() + history_offsets_[r];
+    row.n_history = history_offsets_[r + 1] - history_offsets_[r];
+    rows.push_back(row);
+    at.push_back(r);
+  }
+  std::vector<SampledToken> got;
+  sample_rows(rows, top_n_, got, pool);
+  out_.assign(samplers_.size(), SampledToken{});
+  for (size_t i = 0; i < at.size(); i++) out_[at[i]] = std::move(got[i]);
+}
+
+Napi::Object RowSampling::result(Napi::Env env, size_t row) const {
+  const SampledToken& t = out_[row];
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("token", Napi::Number::New(env, t.token));
+  if (top_n_ >= 0) o.Set("logprob", Napi::Number::New(env, t.logprobs.logprob));
+  if (top_n_ > 0) {
+    const size_t k = t.logprobs.top_ids.size();
+    auto ids = Napi::Int32Array::New(env, k);
+    auto lps = Napi::Float64Array::New(env, k);
+    for (size_t j = 0; j < k; j++) {
+      ids[j] = t.logprobs.top_ids[j];
+      lps[j] = t.logprobs.top_logprobs[j];
+    }
+    o.Set("topIds", ids);
+    o.Set("topLogprobs", lps);
+  }
+  return o;
 }
 
 void register_sampler_exports(Napi::Env env, Napi::Object exports) {

@@ -1,6 +1,7 @@
 // native/binding/sampler_handle.h: the JS object wrapping one TokenSampler
-// (lib/generate/native-sampler.ts), shared with the model surface so a step
-// can sample right after its forward pass.
+// (lib/generate/native-sampler.ts), and RowSampling, the sampling request a
+// batch of logits rows carries: sampleBatch's rows, or a model step's rows,
+// sampled right after the forward pass so only token ids cross into JS.
 #pragma once
 #include <napi.h>
 
@@ -9,13 +10,10 @@
 #include <vector>
 
 #include "../core/error.h"
+#include "../core/thread_pool.h"
 #include "../model/sampler.h"
 
 namespace hl::binding {
-
-// The sampler inside a SamplerHandle; throws hl::Error naming `what` when
-// `v` is anything else.
-std::shared_ptr<TokenSampler> unwrap_sampler(const Napi::Value& v, const std::string& what);
 
 // Marks samplers busy on the JS thread and clears them when it goes out of
 // scope (on whichever thread finishes the job). A sampler already busy, or
@@ -37,6 +35,33 @@ class SamplerClaims {
 
  private:
   std::vector<std::shared_ptr<TokenSampler>> held_;
+};
+
+// Which rows of a batch to sample, with what, read from JS
+//   { samplers: Array<SamplerHandle | null>, historyCounts: Int32Array,
+//     history: Int32Array, topN: number }
+// (null: that row is not sampled; topN < 0: no logprobs, else the chosen
+// token's logprob and topN alternatives). Reading validates everything and
+// claims the samplers until this object dies.
+class RowSampling {
+ public:
+  RowSampling(const Napi::Value& spec, size_t n_rows, const std::string& where);
+
+  bool sampled(size_t row) const { return samplers_[row] != nullptr; }
+  int64_t vocab(size_t row) const { return samplers_[row]->vocab(); }
+  // Samples every sampled row; logits[row] points at that row's [vocab]
+  // floats. Runs off the JS thread (rows in parallel on `pool`).
+  void run(const std::vector<const float*>& logits, ThreadPool& pool);
+  // { token, logprob?, topIds?, topLogprobs? } of a sampled row, after run().
+  Napi::Object result(Napi::Env env, size_t row) const;
+
+ private:
+  std::vector<std::shared_ptr<TokenSampler>> samplers_;
+  std::vector<int32_t> history_;
+  std::vector<int64_t> history_offsets_;  // rows + 1
+  int64_t top_n_ = -1;
+  SamplerClaims claims_;
+  std::vector<SampledToken> out_;  // per row
 };
 
 }  // namespace hl::binding
