@@ -92,9 +92,9 @@ function panelSvg(p: Panel, ox: number, oy: number): string {
   return out.join('\n');
 }
 
-/** Panels side by side, two per row, as one SVG document. */
+/** Panels side by side, three per row, as one SVG document. */
 export function chartSvg(title: string, panels: Panel[]): string {
-  const cols = Math.min(2, panels.length);
+  const cols = Math.min(3, panels.length);
   const rows = Math.ceil(panels.length / cols);
   const width = cols * W;
   const height = rows * H + 28;

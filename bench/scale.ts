@@ -21,7 +21,8 @@
  * a decode step reads and computes exactly as over a real long prompt (the
  * values differ, the work does not: no layer branches on them). Then one
  * untimed decode step and up to --steps timed steps with all sequences in
- * one batch. memory() and RSS are read with the cell's sequences alive,
+ * one batch, each sampling greedily in the addon (Sequence.evalAndSample, the
+ * path generation takes). memory() and RSS are read with the cell's sequences alive,
  * before decoding, after a GC (the snapshot buffer freed).
  * node-llama-cpp cells: see bench/peers/llama-cpp-scale-runner.mjs (its KV
  * is allocated for the whole context up front; decode is measured only
@@ -31,7 +32,7 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { loadModel, type Sequence } from '../lib';
+import { NativeSampler, loadModel, type LoadModelOptions, type Sequence } from '../lib';
 import { MODEL_SHAPES, type ModelShape } from '../lib/synthetic/shapes';
 import { writeSyntheticGguf } from '../lib/synthetic/synthetic-model';
 import { chartSvg, type Series } from './scale-plot';
@@ -119,7 +120,10 @@ function gc(): void {
 }
 
 async function hybridlmChild(spec: ChildSpec): Promise<void> {
-  const model = await loadModel(spec.gguf, { threads: spec.threads, device: 'cpu' });
+  // The KV type the formula assumes, and a budget above the memory cap (the
+  // cap decides which cells run; the budget must not refuse them).
+  const options = { threads: spec.threads, device: 'cpu', kvCacheType: spec.kvType, memoryBudget: spec.memCapBytes + 6 * GiB, prefixCache: false };
+  const model = await loadModel(spec.gguf, options as LoadModelOptions);
   const V = model.config.vocab_size;
   const pageTokens = model.memory().kvPageTokens;
   let base: Buffer;
@@ -141,26 +145,33 @@ async function hybridlmChild(spec: ChildSpec): Promise<void> {
       process.stdout.write(JSON.stringify(r) + '\n');
       continue;
     }
-    let grown: Buffer | null = growSnapshot(base, cell.context, pageTokens);
     const seqs: Sequence[] = [];
-    for (let i = 0; i < cell.seqs; i++) seqs.push(await model.restoreSequence(grown));
-    grown = null;
-    gc();
-    const m = model.memory();
-    r.stateBytes = m.recurrentState + m.kvCache;
-    r.rss = process.memoryUsage().rss;
-    const step = (tok: number) => Promise.all(seqs.map((s) => s.eval([tok])));
-    await step(7); // warm-up (untimed)
-    const t = performance.now();
-    const budgetEnd = t + spec.cellBudgetS * 1000;
-    let steps = 0;
-    while (steps < spec.steps && (steps === 0 || performance.now() < budgetEnd)) {
-      await step((steps * 31) % V);
-      steps++;
+    try {
+      let grown: Buffer | null = growSnapshot(base, cell.context, pageTokens);
+      for (let i = 0; i < cell.seqs; i++) seqs.push(await model.restoreSequence(grown));
+      grown = null;
+      gc();
+      const m = model.memory();
+      r.stateBytes = m.recurrentState + m.kvCache;
+      r.rss = process.memoryUsage().rss;
+      // The generation path: each sequence samples (greedy) in the addon right after the forward pass.
+      const samplers = seqs.map(() => new NativeSampler({}, V));
+      const step = (tok: number) => Promise.all(seqs.map((s, i) => s.evalAndSample([tok], samplers[i])));
+      await step(7); // warm-up (untimed)
+      const t = performance.now();
+      const budgetEnd = t + spec.cellBudgetS * 1000;
+      let steps = 0;
+      while (steps < spec.steps && (steps === 0 || performance.now() < budgetEnd)) {
+        await step((steps * 31) % V);
+        steps++;
+      }
+      r.steps = steps;
+      r.decodeTokS = (steps * cell.seqs) / ((performance.now() - t) / 1000);
+    } catch (err) {
+      r.status = `failed: ${(err as Error).message.split('\n')[0]}`;
     }
-    r.steps = steps;
-    r.decodeTokS = (steps * cell.seqs) / ((performance.now() - t) / 1000);
     for (const s of seqs) s.dispose();
+    gc();
     process.stdout.write(JSON.stringify(r) + '\n');
   }
   await model.dispose();
@@ -230,6 +241,7 @@ async function main(): Promise<void> {
   const self = __filename;
   const runner = path.join(__dirname, '..', '..', '..', 'bench', 'peers', 'llama-cpp-scale-runner.mjs');
   const started = new Date();
+  const loadStart = os.loadavg()[0];
   const all: Array<{ shape: ModelShape; runtime: string; results: CellResult[] }> = [];
 
   for (const name of shapes) {
@@ -260,12 +272,12 @@ async function main(): Promise<void> {
       all.push({ shape, runtime: `node-llama-cpp ${LLAMA_VERSION}`, results });
     }
   }
-  report(all, { threads, steps, cellBudgetS, runtimeBudgetS, started, kvType, svgPath });
+  report(all, { threads, steps, cellBudgetS, runtimeBudgetS, started, kvType, svgPath, load: [loadStart, os.loadavg()[0]] });
 }
 
 function report(
   all: Array<{ shape: ModelShape; runtime: string; results: CellResult[] }>,
-  o: { threads: number; steps: number; cellBudgetS: number; runtimeBudgetS: number; started: Date; kvType: KvType; svgPath: string },
+  o: { threads: number; steps: number; cellBudgetS: number; runtimeBudgetS: number; started: Date; kvType: KvType; svgPath: string; load: number[] },
 ): void {
   const sha = (() => {
     try {
@@ -277,7 +289,8 @@ function report(
   console.log(
     `\n${os.cpus()[0].model} (${os.cpus().length} vCPU, ${(os.totalmem() / GiB).toFixed(0)} GiB), ${o.threads} threads, ` +
       `${o.started.toISOString().slice(0, 16)}Z, commit ${sha}; Q8_0 weights, ${o.kvType} KV; up to ${o.steps} timed decode steps per cell, ` +
-      `${o.cellBudgetS} s per cell, ${o.runtimeBudgetS} s per runtime`,
+      `${o.cellBudgetS} s per cell, ${o.runtimeBudgetS} s per runtime; load average ${o.load[0].toFixed(1)} at the start, ${o.load[1].toFixed(1)} at the end ` +
+      `(other work shares these cores)`,
   );
   console.log('\nstate = recurrent state + KV held (hybridlm: memory(); llama.cpp: the KV + recurrent buffers it logs allocating); formula = the same from the shape for the tokens held; RSS = process resident set; decode = aggregate tokens/s over all sequences.\n');
   console.log('| shape | runtime | context | seqs | state MiB | memory()/formula | RSS MiB | decode tok/s | note |');
@@ -345,6 +358,12 @@ function plot(all: Array<{ shape: ModelShape; runtime: string; results: CellResu
         yLabel: 'MiB',
         logY: true,
         series: series((r) => (r.stateBytes ? r.stateBytes / 2 ** 20 : undefined), (r) => r.seqs === 8, (r) => r.context),
+      },
+      {
+        title: `${shape}: aggregate decode, 8 sequences`,
+        xLabel: 'context (tokens per sequence)',
+        yLabel: 'tokens/s',
+        series: series((r) => r.decodeTokS, (r) => r.seqs === 8, (r) => r.context),
       },
       {
         title: `${shape}: aggregate decode at 1K context`,
