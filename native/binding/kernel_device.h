@@ -37,8 +37,10 @@ class KernelBackend {
     std::mutex mutex;
     std::unique_ptr<Backend> backend;
   };
+  // Process-lifetime and never destroyed: at exit the device library (and its
+  // own statics) may already be torn down, so a backend must not be freed then.
   static Slot& slot(Device device) {
-    static Slot slots[2];
+    static Slot* slots = new Slot[2];
     return slots[device == Device::CUDA ? 1 : 0];
   }
   std::unique_lock<std::mutex> lock_;
