@@ -31,6 +31,7 @@
 
 #include "cpu/kernels.h"
 #include "hybridlm_cuda.h"
+#include "tc_policy.h"
 
 using hl::DType;
 
@@ -1196,6 +1197,22 @@ void test_chain() {
   }
 }
 
+// ---- the tensor-core policy table (host code; cuda/README.md "Tensor-core policy")
+
+void test_policy() {
+  const std::string name = "policy: 3xTF32 by default on sm_80/90/100 only";
+  if (!selected(name)) return;
+  struct P { int major, minor; bool on; };
+  const P table[] = {{7, 5, false}, {8, 0, true},  {8, 6, false}, {8, 7, false}, {8, 9, false},
+                     {9, 0, true},  {10, 0, true}, {12, 0, false}};
+  std::string bad;
+  for (const P& p : table)
+    if (hlc::tensor_cores_by_default(p.major, p.minor) != p.on)
+      bad += " sm_" + std::to_string(p.major) + std::to_string(p.minor);
+  std::printf("%s %s%s\n", bad.empty() ? "PASS" : "FAIL", name.c_str(), bad.empty() ? "" : (" wrong for" + bad).c_str());
+  (bad.empty() ? g_pass : g_fail)++;
+}
+
 // ---- error paths (must not crash, must name the op)
 
 void test_errors() {
@@ -1268,6 +1285,7 @@ int main(int argc, char** argv) {
   test_data();
   test_kv_f16();
   test_chain();
+  test_policy();
   test_errors();
   // sm_80+: the GEMM / SSD tiles and attention prefill have a 3xTF32
   // tensor-core path and a SIMT path; the default (policy per architecture,
