@@ -36,7 +36,10 @@
         "native/cpu/simd/isa_scalar.cpp",
         "native/cpu/simd/isa_neon.cpp"
       ],
-      "conditions": [["OS=='linux'", { "libraries": ["-ldl"] }]]
+      "conditions": [["OS=='linux'", {
+        "libraries": ["-ldl"],
+        "ldflags": ["-static-libstdc++", "-static-libgcc", "-Wl,--exclude-libs,ALL"]
+      }]]
     }
   ]
 }

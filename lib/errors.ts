@@ -71,6 +71,16 @@ export class ArgumentError extends HybridLMError {
   }
 }
 
+/** No native addon could be loaded: names the platform, each place tried and how to build from source. */
+export class AddonLoadError extends HybridLMError {
+  /** Every place the loader looked, in order, with why it was not used. */
+  readonly attempts: readonly { origin: string; path: string; error?: string }[];
+  constructor(message: string, attempts: readonly { origin: string; path: string; error?: string }[]) {
+    super(message, 'ERR_HYBRIDLM_ADDON');
+    this.attempts = attempts;
+  }
+}
+
 const byCode: Record<string, new (message: string, options?: { cause?: unknown }) => HybridLMError> = {
   ERR_HYBRIDLM_FORMAT: ModelFormatError,
   ERR_HYBRIDLM_SHAPE: ShapeError,

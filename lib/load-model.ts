@@ -1,15 +1,21 @@
 /** loadModel: open + validate a model's files in TS, then map them natively. */
 import * as os from 'os';
-import { ArgumentError, DeviceError, callNative } from './errors';
+import { pickDevice } from './device/select-device';
+import { ArgumentError, callNative } from './errors';
 import { openModelFiles } from './loaders';
 import { modelDims } from './loaders/model-dims';
-import { Model, type DeviceName } from './model';
+import { Model } from './model';
 import { native } from './native';
 import { loadTokenizer } from './tokenizer/load-tokenizer';
 
 /** Options of {@link loadModel}. */
 export interface LoadModelOptions {
-  /** 'cpu', 'cuda' (throws DeviceError when unavailable) or 'auto' (CUDA when usable, else CPU). Default 'auto'. */
+  /**
+   * 'cpu', 'cuda' (throws DeviceError when unavailable) or 'auto' (CUDA when a
+   * CUDA library is installed and its probe and self-test pass, else CPU; the
+   * reason is in `model.deviceReason`). Default 'auto'; HYBRIDLM_DEVICE=cpu
+   * makes 'auto' pick the CPU.
+   */
   device?: 'auto' | 'cpu' | 'cuda';
   /** Compute threads. Default: the machine's available parallelism. */
   threads?: number;
@@ -34,25 +40,6 @@ export interface LoadModelOptions {
   quantize?: 'none' | 'q8_0' | 'q4_k';
   /** Called as loading advances (fraction in [0, 1]). */
   onProgress?: (progress: { phase: 'validate' | 'map' | 'ready'; fraction: number }) => void;
-}
-
-function pickDevice(requested: LoadModelOptions['device']): { device: DeviceName; reason: string } {
-  const cuda = native().cudaStatus();
-  switch (requested ?? 'auto') {
-    case 'cpu':
-      return { device: 'cpu', reason: 'requested' };
-    case 'cuda':
-      if (!cuda.available) {
-        throw new DeviceError(`device 'cuda' is not available: ${cuda.reason}. Use device: 'cpu' or 'auto'.`);
-      }
-      return { device: 'cuda', reason: `requested; ${cuda.reason}` };
-    case 'auto':
-      return cuda.available
-        ? { device: 'cuda', reason: `CUDA device found: ${cuda.reason}` }
-        : { device: 'cpu', reason: `CUDA is not available (${cuda.reason}); running on CPU` };
-    default:
-      throw new ArgumentError(`Expected device to be 'auto', 'cpu' or 'cuda', got ${String(requested)}`);
-  }
 }
 
 /**
@@ -80,7 +67,7 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
   if (quantize !== 'none' && quantize !== 'q8_0' && quantize !== 'q4_k') {
     throw new ArgumentError(`Expected quantize to be 'none', 'q8_0' or 'q4_k', got ${String(options.quantize)}`);
   }
-  const { device, reason } = pickDevice(options.device);
+  const { device, reason } = await pickDevice(options.device);
   options.onProgress?.({ phase: 'validate', fraction: 0 });
   const files = await openModelFiles(path);
   options.onProgress?.({ phase: 'map', fraction: 0.5 });

@@ -36,8 +36,10 @@ export interface NativeAddon extends NativeKernelAddon, NativeModelAddon, Native
   dtypes(): NativeDTypeLayout[];
   cpuInfo(): NativeCpuInfo;
   cudaAvailable(): boolean;
-  /** Whether the CUDA library loaded and sees a device, and if not why. */
+  /** Whether the CUDA library loaded and sees a device, and if not why. Opens the library on first call. */
   cudaStatus(): NativeCudaStatus;
+  /** The CUDA library the first cudaStatus() opens (lib/device/); false when that already ran. */
+  cudaUseLibrary(path: string): boolean;
 }
 
 /** Result of the CUDA probe (native/cuda/cuda_backend.cpp). */
@@ -48,6 +50,20 @@ export interface NativeCudaStatus {
   /** Path of the CUDA library that was opened ('' if none). */
   library: string;
   devices: number;
+  /** CUDA driver version, e.g. 13000 (0 when unknown). */
+  driverVersion: number;
+  /** CUDA runtime version the library was built with (0 when unknown). */
+  runtimeVersion: number;
+  /** The visible GPUs. */
+  gpus: NativeGpuInfo[];
+}
+
+/** One visible GPU. */
+export interface NativeGpuInfo {
+  name: string;
+  /** e.g. '9.0' */
+  computeCapability: string;
+  totalMemory: number;
 }
 
 /** What loadModel hands the addon: the loader's validated table, plus run options. */

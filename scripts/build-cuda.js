@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // npm run build:cuda: builds libhybridlm_cuda.so (cuda/CMakeLists.txt) with
-// nvcc and puts it beside the addon (build/Release), where the addon's CUDA
-// bridge looks for it. HYBRIDLM_CUDA_ARCHS=86 limits it to one architecture.
+// nvcc and puts it into the CUDA package folder (packages/cuda-linux-x64, what
+// the release publishes and what an npm install of this repo links) and beside
+// the addon (build/Release), the two places lib/device/cuda-library.ts looks.
+// HYBRIDLM_CUDA_ARCHS=86 limits it to one architecture.
 // Without nvcc it says so and exits 1 (CPU-only installs never need it).
 'use strict';
 const { spawnSync } = require('child_process');
@@ -31,7 +33,10 @@ if (!ok) {
   process.exit(1);
 }
 const lib = path.join(out, 'libhybridlm_cuda.so');
-const dest = path.join(root, 'build', 'Release');
-fs.mkdirSync(dest, { recursive: true });
-fs.copyFileSync(lib, path.join(dest, 'libhybridlm_cuda.so'));
-console.error(`[hybridlm] CUDA library ready: ${path.join(dest, 'libhybridlm_cuda.so')}`);
+const pkg = path.join(root, 'packages', `cuda-${process.platform}-${process.arch}`);
+for (const dest of [pkg, path.join(root, 'build', 'Release')]) {
+  if (dest === pkg && !fs.existsSync(path.join(pkg, 'package.json'))) continue;
+  fs.mkdirSync(dest, { recursive: true });
+  fs.copyFileSync(lib, path.join(dest, 'libhybridlm_cuda.so'));
+  console.error(`[hybridlm] CUDA library ready: ${path.join(dest, 'libhybridlm_cuda.so')}`);
+}

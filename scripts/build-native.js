@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// Builds the native addon: a matching prebuild wins (with --if-missing), else
-// cmake-js (primary), else node-gyp with binding.gyp (CPU only) as fallback.
+// Builds the native addon from source: cmake-js (primary), else node-gyp with
+// binding.gyp as fallback. With --if-missing (the install script) it does
+// nothing when a prebuild or a build already fits, so installs with a
+// prebuild compile nothing (and installs with --ignore-scripts need nothing).
 'use strict';
 const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
+const { nodeGypEnv, nodeGypScript } = require('./node-gyp-env');
 
 const root = path.resolve(__dirname, '..');
 const ifMissing = process.argv.includes('--if-missing');
@@ -45,19 +48,16 @@ try {
 }
 if (!ok) {
   console.error('[hybridlm] cmake-js build failed; falling back to node-gyp (binding.gyp, CPU only)');
-  // npm exports the path of its bundled node-gyp to lifecycle scripts.
-  let gyp = process.env.npm_config_node_gyp || null;
-  if (!gyp) {
-    try {
-      gyp = bin('node-gyp');
-    } catch {
-      const bundled = path.join(path.dirname(process.execPath), '../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js');
-      gyp = fs.existsSync(bundled) ? bundled : null;
-    }
-  }
+  Object.assign(process.env, nodeGypEnv());
+  const gyp = nodeGypScript(root);
   ok = gyp ? run(process.execPath, [gyp, 'rebuild', `--jobs=${jobs}`]) : run('node-gyp', ['rebuild', `--jobs=${jobs}`]);
 }
 if (!ok) {
   console.error('[hybridlm] could not build the native addon. Install cmake and a C++17 compiler, then run `npm run build:native`.');
   process.exit(1);
+}
+// lib/native.ts loads a matching prebuild before a local build.
+const prebuilds = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+if (!ifMissing && fs.existsSync(prebuilds)) {
+  console.error(`[hybridlm] note: ${prebuilds} exists and loads before this build; remove it (or set HYBRIDLM_ADDON) to use this one`);
 }

@@ -9,36 +9,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { MODEL_SHAPES, type ModelShape } from '../synthetic/shapes';
+import { MODEL_SHAPES, TEST_TINY_SHAPE, type ModelShape } from '../synthetic/shapes';
 import { writeSyntheticGguf } from '../synthetic/synthetic-model';
 import type { TensorDType } from '../tensor';
 import { addLoadOptions, formatBytes, intArg, openModel, writeOut } from './common';
 
-/** A toy shape with the real layout (Mamba + attention + MoE) for smoke tests: seconds, not minutes. */
-const TEST_SHAPE: ModelShape = {
-  name: 'test-tiny',
-  vocab: 512,
-  hidden: 64,
-  layers: 4,
-  attentionLayers: [2],
-  heads: 4,
-  kvHeads: 2,
-  mambaHeads: 8,
-  mambaHeadDim: 16,
-  dState: 16,
-  groups: 1,
-  dConv: 4,
-  experts: 4,
-  topK: 2,
-  expertFf: 32,
-  sharedFf: 64,
-  attentionMultiplier: 0.0625,
-  residualMultiplier: 0.5,
-  logitsScaling: 2,
-  embeddingMultiplier: 12,
-};
-
-const SHAPES: Readonly<Record<string, ModelShape>> = { ...MODEL_SHAPES, [TEST_SHAPE.name]: TEST_SHAPE };
+const SHAPES: Readonly<Record<string, ModelShape>> = { ...MODEL_SHAPES, [TEST_TINY_SHAPE.name]: TEST_TINY_SHAPE };
 const DTYPES: readonly TensorDType[] = ['f32', 'f16', 'q8_0'];
 
 /** Peak resident set size of this process in bytes. */

@@ -1,31 +1,19 @@
 #!/usr/bin/env node
 /**
- * The `hybridlm` command line: run, chat, inspect, tokenize, logits, bench, serve.
+ * The `hybridlm` command line: run, chat, inspect, tokenize, logits, bench, serve, doctor.
  * Failures print one line (`hybridlm: <what went wrong>`) on stderr and exit
  * with a non-zero code; stack traces only with HYBRIDLM_DEBUG=1.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Command } from 'commander';
+import { packageVersion } from '../package-info';
 import { benchCommand } from './bench';
 import { chatCommand } from './chat';
+import { doctorCommand } from './doctor';
 import { inspectCommand } from './inspect';
 import { logitsCommand } from './logits';
 import { runCommand } from './run';
 import { serveCommand } from './serve';
 import { tokenizeCommand } from './tokenize';
-
-function packageVersion(): string {
-  for (const up of ['..', '../..']) {
-    try {
-      const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, up, 'package.json'), 'utf8'));
-      if (pkg.name === 'hybridlm') return pkg.version;
-    } catch {
-      // not here
-    }
-  }
-  return 'unknown';
-}
 
 /** The program with every command. */
 export function buildProgram(): Command {
@@ -33,7 +21,10 @@ export function buildProgram(): Command {
     .description('Run IBM Granite 4.0-H hybrid Mamba-2 / attention / MoE models')
     .version(packageVersion())
     .showHelpAfterError('(run with --help for usage)');
-  for (const cmd of [runCommand(), chatCommand(), inspectCommand(), tokenizeCommand(), logitsCommand(), benchCommand(), serveCommand()]) {
+  for (const cmd of [
+    runCommand(), chatCommand(), inspectCommand(), tokenizeCommand(), logitsCommand(), benchCommand(), serveCommand(),
+    doctorCommand(),
+  ]) {
     program.addCommand(cmd);
   }
   return program;

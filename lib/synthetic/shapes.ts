@@ -42,3 +42,27 @@ export const MODEL_SHAPES: Readonly<Record<string, ModelShape>> = Object.freeze(
     mambaHeads: 48, mambaHeadDim: 64, experts: 64, topK: 6, expertFf: 512, sharedFf: 1024,
     attentionMultiplier: 0.0078125, residualMultiplier: 0.22, logitsScaling: 6 },
 });
+
+/** A toy shape with the real layout (Mamba + attention + MoE) for smoke tests: seconds, not minutes. */
+export const TEST_TINY_SHAPE: ModelShape = {
+  name: 'test-tiny',
+  vocab: 512,
+  hidden: 64,
+  layers: 4,
+  attentionLayers: [2],
+  heads: 4,
+  kvHeads: 2,
+  mambaHeads: 8,
+  mambaHeadDim: 16,
+  dState: 16,
+  groups: 1,
+  dConv: 4,
+  experts: 4,
+  topK: 2,
+  expertFf: 32,
+  sharedFf: 64,
+  attentionMultiplier: 0.0625,
+  residualMultiplier: 0.5,
+  logitsScaling: 2,
+  embeddingMultiplier: 12,
+};

@@ -8,6 +8,7 @@
 #include "../cpu/cpu_features.h"
 #include "../cpu/simd/ops.h"
 #include "exports.h"
+#include "js_error.h"
 
 namespace hl::binding {
 
@@ -38,6 +39,18 @@ static Napi::Value cuda_status_js(const Napi::CallbackInfo& info) {
   o.Set("reason", Napi::String::New(env, st.reason));
   o.Set("library", Napi::String::New(env, st.library_path));
   o.Set("devices", Napi::Number::New(env, st.device_count));
+  o.Set("driverVersion", Napi::Number::New(env, st.driver_version));
+  o.Set("runtimeVersion", Napi::Number::New(env, st.runtime_version));
+  Napi::Array gpus = Napi::Array::New(env, st.devices.size());
+  for (size_t i = 0; i < st.devices.size(); i++) {
+    Napi::Object g = Napi::Object::New(env);
+    g.Set("name", Napi::String::New(env, st.devices[i].name));
+    g.Set("computeCapability", Napi::String::New(env, std::to_string(st.devices[i].major) + "." +
+                                                          std::to_string(st.devices[i].minor)));
+    g.Set("totalMemory", Napi::Number::New(env, static_cast<double>(st.devices[i].total_memory)));
+    gpus.Set(static_cast<uint32_t>(i), g);
+  }
+  o.Set("gpus", gpus);
   return o;
 }
 
@@ -57,6 +70,15 @@ static Napi::Value dtypes_js(const Napi::CallbackInfo& info) {
   return a;
 }
 
+// cudaUseLibrary(path): the CUDA library the first cudaStatus() opens; false when it is too late.
+static Napi::Value cuda_use_library_js(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) {
+    throw make_js_error(env, ErrorCode::Argument, "cudaUseLibrary(path): path must be a string");
+  }
+  return Napi::Boolean::New(env, cuda_use_library(info[0].As<Napi::String>().Utf8Value()));
+}
+
 static Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("dtypes", Napi::Function::New(env, dtypes_js, "dtypes"));
   exports.Set("cpuInfo", Napi::Function::New(env, cpu_info, "cpuInfo"));
@@ -66,6 +88,7 @@ static Napi::Object init(Napi::Env env, Napi::Object exports) {
                                    },
                                    "cudaAvailable"));
   exports.Set("cudaStatus", Napi::Function::New(env, cuda_status_js, "cudaStatus"));
+  exports.Set("cudaUseLibrary", Napi::Function::New(env, cuda_use_library_js, "cudaUseLibrary"));
   register_model_exports(env, exports);
   register_kernel_exports(env, exports);
   register_sampler_exports(env, exports);

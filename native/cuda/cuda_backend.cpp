@@ -1,6 +1,7 @@
-// native/cuda/cuda_backend.cpp: see cuda_backend.h. The library is looked for
-// in $HYBRIDLM_CUDA_LIB, then beside this addon (build/Release or the
-// prebuild folder). Every hlc_* call's status becomes a typed hl::Error.
+// native/cuda/cuda_backend.cpp: see cuda_backend.h. The library is the one
+// named by cuda_use_library() (lib/device/ finds the @hybridlm/cuda-* package
+// and probes it in a child process first; docs/ci.md), else $HYBRIDLM_CUDA_LIB,
+// else beside this addon. Every hlc_* call's status becomes a typed hl::Error.
 #include "cuda_backend.h"
 
 #include "../core/backend_registry.h"
@@ -30,6 +31,10 @@ std::string addon_dir() {
   return ".";
 }
 
+std::mutex chosen_mutex;
+std::string chosen_library;  // set by cuda_use_library() before the first open
+bool opened_once = false;
+
 // Opens the library and resolves every symbol; on failure returns null and sets `why`.
 const CudaApi* open_api(std::string& why, std::string& path) {
   static std::once_flag once;
@@ -38,8 +43,15 @@ const CudaApi* open_api(std::string& why, std::string& path) {
   static std::string error, opened;
   std::call_once(once, [] {
     std::vector<std::string> candidates;
-    if (const char* env = std::getenv("HYBRIDLM_CUDA_LIB")) candidates.push_back(env);
-    candidates.push_back(addon_dir() + "/libhybridlm_cuda.so");
+    {
+      std::lock_guard<std::mutex> lock(chosen_mutex);
+      opened_once = true;
+      if (!chosen_library.empty()) candidates.push_back(chosen_library);
+    }
+    if (candidates.empty()) {
+      if (const char* env = std::getenv("HYBRIDLM_CUDA_LIB")) candidates.push_back(env);
+      candidates.push_back(addon_dir() + "/libhybridlm_cuda.so");
+    }
     void* lib = nullptr;
     std::string tried;
     for (const auto& c : candidates) {
@@ -54,7 +66,8 @@ const CudaApi* open_api(std::string& why, std::string& path) {
       if (access(c.c_str(), F_OK) == 0 && err) tried += std::string(" (") + err + ")";
     }
     if (!lib) {
-      error = "the CUDA library is not built (looked for " + tried + "); build it with `npm run build:cuda` where nvcc is installed";
+      error = "could not open the CUDA library (tried " + tried +
+              "); install @hybridlm/cuda-linux-x64, or build it with `npm run build:cuda` where nvcc is installed";
       return;
     }
 #define HLC_FN(name)                                                           \
@@ -83,6 +96,13 @@ const CudaApi* open_api(std::string& why, std::string& path) {
 
 }  // namespace
 
+bool cuda_use_library(const std::string& path) {
+  std::lock_guard<std::mutex> lock(chosen_mutex);
+  if (opened_once) return false;
+  chosen_library = path;
+  return true;
+}
+
 const CudaStatus& cuda_status() {
   static std::once_flag once;
   static CudaStatus status;
@@ -100,11 +120,22 @@ const CudaStatus& cuda_status() {
       status.reason = e && *e ? e : "no CUDA device found";
       return;
     }
-    struct hlc_device_info info {};
-    api->hlc_device_info(0, &info);
+    for (int d = 0; d < count; d++) {
+      struct hlc_device_info info {};
+      if (api->hlc_device_info(d, &info) != HLC_OK) continue;
+      status.devices.push_back({info.name, info.major, info.minor, info.total_memory});
+      status.driver_version = info.driver_version;
+      status.runtime_version = info.runtime_version;
+    }
+    if (status.devices.empty()) {
+      const char* e = api->hlc_last_error();
+      status.reason = std::string("CUDA device info failed: ") + (e && *e ? e : "unknown error");
+      return;
+    }
+    const CudaDeviceInfo& first = status.devices.front();
     status.available = true;
     status.device_count = count;
-    status.reason = std::string(info.name) + " (sm_" + std::to_string(info.major) + std::to_string(info.minor) + ")";
+    status.reason = first.name + " (sm_" + std::to_string(first.major) + std::to_string(first.minor) + ")";
   });
   return status;
 }
