@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # scripts/check-pack.sh: the package as users get it. Packs hybridlm (and the
 # CUDA package when its library is built), installs the tarballs with
-# --ignore-scripts into an empty folder with a PATH that has node and npm but
-# no compiler, make or cmake, then runs `npx hybridlm bench --prefill 32
+# --ignore-scripts into an empty folder with a PATH that has node, npm, npx
+# and sh but no compiler, make or cmake, then runs `npx hybridlm bench --prefill 32
 # --decode 8` and `npx hybridlm doctor --json` there. Fails when the CPU
 # tarball is over 15 MB, when anything would need a compiler, or when the
 # addon did not come from the prebuild. Prints the tarball sizes.
@@ -17,7 +17,7 @@ platform="$(node -p 'process.platform + "-" + process.arch')"
 work="$(mktemp -d "${TMPDIR:-/tmp}/hybridlm-pack-XXXXXX")"
 made_prebuild=0
 cleanup() {
-  [ "$made_prebuild" = 1 ] && rm -rf "prebuilds/$platform"
+  [ "$made_prebuild" = 1 ] && rm -rf "$ROOT/prebuilds/$platform"
   if [ "${KEEP:-0}" = 1 ]; then echo "[check-pack] kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -47,10 +47,10 @@ else
   say "no $cuda_pkg/libhybridlm_cuda.so (npm run build:cuda): the CUDA package is not checked"
 fi
 
-# ---- a PATH with node and npm only
+# ---- a PATH with node and npm only (and sh, which npx runs commands with)
 bin="$work/bin"
 mkdir -p "$bin"
-for tool in node npm npx; do ln -s "$(command -v "$tool")" "$bin/$tool"; done
+for tool in node npm npx sh; do ln -s "$(command -v "$tool")" "$bin/$tool"; done
 for tool in cc gcc g++ c++ clang clang++ make cmake python3; do
   if PATH="$bin" command -v "$tool" >/dev/null 2>&1; then
     say "FAIL: $tool is reachable from the restricted PATH"
