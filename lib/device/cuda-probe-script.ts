@@ -27,7 +27,8 @@ async function logits(addon, model, device, tokens, next) {
   addon.cudaUseLibrary(process.env.HYBRIDLM_PROBE_LIBRARY);
   const status = addon.cudaStatus();
   if (!status.available) return say({ status });
-  const spec = JSON.parse(fs.readFileSync(process.env.HYBRIDLM_PROBE_SPEC, 'utf8'));
+  const spec = JSON.parse(fs.readFileSync(process.env.HYBRIDLM_PROBE_SPEC, 'utf8'), (k, v) =>
+    v && typeof v === 'object' && typeof v.$number === 'string' ? Number(v.$number) : v);
   const tokens = Int32Array.from(spec.tokens);
   const started = Date.now();
   const cpu = await logits(addon, spec.model, 'cpu', tokens, spec.next);

@@ -55,7 +55,9 @@ async function writeSelfTestSpec(dir: string): Promise<string> {
   const model = { files: files.files, fileSizes: files.fileSizes, config: files.config, tensors: files.tensors };
   const tokens = Array.from({ length: 9 }, (_, i) => (i * 37 + 5) % TEST_TINY_SHAPE.vocab);
   const spec = path.join(dir, 'self-test.json');
-  fs.writeFileSync(spec, JSON.stringify({ model, tokens, next: 11 }));
+  // Non-finite numbers (e.g. time_step_limit [0, Infinity]) travel as { $number: 'Infinity' }.
+  const finiteSafe = (_key: string, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? { $number: String(v) } : v);
+  fs.writeFileSync(spec, JSON.stringify({ model, tokens, next: 11 }, finiteSafe));
   return spec;
 }
 
