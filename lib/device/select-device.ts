@@ -3,7 +3,9 @@
  * it in a child process with a CPU-vs-CUDA self-test (cuda-probe.ts), and
  * only then open it in this process. The answer is computed once per process.
  * Without any CUDA library nothing is spawned. HYBRIDLM_DEVICE=cpu makes
- * 'auto' pick the CPU without looking.
+ * 'auto' pick the CPU without looking; HYBRIDLM_CUDA_PROBE=0 opens the library
+ * without the child-process probe (where processes cannot be spawned, or a
+ * test injects faults it must see in this process).
  */
 import * as path from 'path';
 import { ArgumentError, DeviceError } from '../errors';
@@ -55,6 +57,7 @@ export async function checkCuda(options: CudaCheckOptions = {}): Promise<CudaRep
     return { available: false, reason: `no CUDA library found: ${search.skipped.join('; ')}`, search };
   }
   const where = `${search.library.origin} ${search.library.path}`;
+  if (process.env.HYBRIDLM_CUDA_PROBE === '0') return openHere(search, where, undefined, 'not probed: HYBRIDLM_CUDA_PROBE=0');
   const probe = await probeCuda({
     addonPath: addon.path,
     libraryPath: search.library.path,
@@ -63,13 +66,18 @@ export async function checkCuda(options: CudaCheckOptions = {}): Promise<CudaRep
   });
   if (probe.problem) return { available: false, reason: `${probe.problem} (${where})`, search, probe };
   if (options.open === false) return { available: true, reason: probe.status?.reason ?? 'CUDA', search, probe };
+  return openHere(search, where, probe, 'self-test passed');
+}
+
+/** Opens the found library in this process (after the probe, or instead of it). */
+function openHere(search: CudaLibraryResult, where: string, probe: CudaProbeResult | undefined, how: string): CudaReport {
   // False when something in this process already called cudaStatus(): then
   // the library it opened (HYBRIDLM_CUDA_LIB or beside the addon) is in use.
-  const chosen = native().cudaUseLibrary(search.library.path);
+  const chosen = native().cudaUseLibrary((search.library as { path: string }).path);
   const status = native().cudaStatus();
-  if (!status.available) return { available: false, reason: status.reason, search, probe, status };
+  if (!status.available) return { available: false, reason: `${status.reason} (${where})`, search, probe, status };
   const opened = chosen ? where : `${status.library}, opened earlier in this process`;
-  return { available: true, reason: `${status.reason}, self-test passed (${opened})`, search, probe, status };
+  return { available: true, reason: `${status.reason}, ${how} (${opened})`, search, probe, status };
 }
 
 /** {@link checkCuda} once per process. */

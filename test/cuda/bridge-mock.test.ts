@@ -78,6 +78,8 @@ describeMock('CUDA bridge over the host mock library', () => {
     const { out } = run(['compare', DENSE_GGUF, '20']);
     expect(out.error).toBeUndefined();
     expect(out.device).toBe('cuda');
+    // device 'cuda' went through the child-process probe and its self-test (lib/device/).
+    expect(out.deviceReason).toContain('self-test passed');
     expect(out.rows).toBe(21);
     expect(out.diff).toBeLessThan(1e-5);
   });
@@ -107,7 +109,8 @@ describeMock('CUDA bridge over the host mock library', () => {
   test('a sticky fault marks the device lost: that call and every later one reject with DeviceError', () => {
     // Ops counted by the mock for load + one short eval: a fault 5 ops later lands in the second eval.
     const first = run(['decode', DENSE_GGUF, '0']).stats.ops;
-    const { out } = run(['lost', DENSE_GGUF], { HLC_MOCK_FAULT_AT: String(first + 5) });
+    // HYBRIDLM_CUDA_PROBE=0: the probe child would otherwise meet the injected fault first.
+    const { out } = run(['lost', DENSE_GGUF], { HLC_MOCK_FAULT_AT: String(first + 5), HYBRIDLM_CUDA_PROBE: '0' });
     const [a, b, c, d] = out.errors;
     expect(a.name).toBe('ok');
     expect(b.name).toBe('DeviceError');
@@ -120,7 +123,7 @@ describeMock('CUDA bridge over the host mock library', () => {
 
   test('an asynchronous fault is reported by the next download, or by its op under HYBRIDLM_CUDA_SYNC=1', () => {
     const first = run(['decode', DENSE_GGUF, '0']).stats.ops;
-    const env = { HLC_MOCK_FAULT_AT: String(first + 5), HLC_MOCK_FAULT_ASYNC: '1' };
+    const env = { HLC_MOCK_FAULT_AT: String(first + 5), HLC_MOCK_FAULT_ASYNC: '1', HYBRIDLM_CUDA_PROBE: '0' };
     const plain = run(['lost', DENSE_GGUF], env).out.errors[1];
     expect(plain.name).toBe('DeviceError');
     expect(plain.message).toMatch(/download/);

@@ -32,7 +32,7 @@ async function main(): Promise<unknown> {
     const V = cpu.config.vocab_size;
     const a = await decode(cpu, ids(21, 3, V), steps), b = await decode(gpu, ids(21, 3, V), steps);
     const diff = Math.max(...a.map((r, i) => maxDiff(r, b[i])));
-    return { device: gpu.device, diff, rows: b.length, cudaWeights: gpu.memory().weights };
+    return { device: gpu.device, deviceReason: gpu.deviceReason, diff, rows: b.length, cudaWeights: gpu.memory().weights };
   }
   if (scenario === 'decode') {
     const gpu = await loadModel(model, { device: 'cuda' });
