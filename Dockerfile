@@ -14,6 +14,8 @@ RUN apt-get update \
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json CMakeLists.txt binding.gyp ./
 COPY scripts ./scripts
+# The workspace of the optional CUDA package (package.json: "workspaces"); npm ci needs its manifest.
+COPY packages ./packages
 COPY native ./native
 COPY cuda ./cuda
 COPY lib ./lib
