@@ -3,7 +3,7 @@ import * as os from 'os';
 import { pickDevice } from './device/select-device';
 import { ArgumentError, callNative } from './errors';
 import { openModelFiles } from './loaders';
-import { modelDims } from './loaders/model-dims';
+import { nativeModelSpec } from './loaders/model-dims';
 import { Model } from './model';
 import { native } from './native';
 import { loadTokenizer } from './tokenizer/load-tokenizer';
@@ -73,10 +73,7 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
   options.onProgress?.({ phase: 'map', fraction: 0.5 });
   const handle = await callNative(() =>
     native().loadModel({
-      files: files.files,
-      fileSizes: files.fileSizes,
-      dims: modelDims(files.config),
-      tensors: files.tensors,
+      ...nativeModelSpec(files),
       threads,
       pageSize,
       device,

@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { openModelFiles } from '../loaders';
+import { nativeModelSpec } from '../loaders/model-dims';
 import type { NativeCudaStatus } from '../native-types';
 import { TEST_TINY_SHAPE } from '../synthetic/shapes';
 import { writeSyntheticGguf } from '../synthetic/synthetic-model';
@@ -51,11 +52,10 @@ export interface CudaProbeOptions {
 async function writeSelfTestSpec(dir: string): Promise<string> {
   const gguf = path.join(dir, 'self-test.gguf');
   writeSyntheticGguf(gguf, TEST_TINY_SHAPE, { dtype: 'f32', seed: 7 });
-  const files = await openModelFiles(gguf);
-  const model = { files: files.files, fileSizes: files.fileSizes, config: files.config, tensors: files.tensors };
+  const model = nativeModelSpec(await openModelFiles(gguf));
   const tokens = Array.from({ length: 9 }, (_, i) => (i * 37 + 5) % TEST_TINY_SHAPE.vocab);
   const spec = path.join(dir, 'self-test.json');
-  // Non-finite numbers (e.g. time_step_limit [0, Infinity]) travel as { $number: 'Infinity' }.
+  // Non-finite numbers (a dt limit of Infinity, say) travel as { $number: 'Infinity' }.
   const finiteSafe = (_key: string, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? { $number: String(v) } : v);
   fs.writeFileSync(spec, JSON.stringify({ model, tokens, next: 11 }, finiteSafe));
   return spec;

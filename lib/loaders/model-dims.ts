@@ -4,7 +4,7 @@
  * native/core/model_dims.h (same field names), so the native side reads no
  * config field by name and only re-checks invariants (docs/MODEL.md, Symbols).
  */
-import type { ModelConfig } from './types';
+import type { ModelConfig, ModelFiles } from './types';
 
 /** ModelDims of native/core/model_dims.h, field for field. */
 export interface ModelDims {
@@ -70,4 +70,14 @@ export function modelDims(c: ModelConfig): ModelDims {
     dt_max: clamp ? hi : 0,
     tied: c.tie_word_embeddings,
   });
+}
+
+/** The model part of the addon's load spec: files, their sizes, the dims and the tensor table. */
+export function nativeModelSpec(m: ModelFiles): {
+  files: readonly string[];
+  fileSizes: readonly number[];
+  dims: ModelDims;
+  tensors: ModelFiles['tensors'];
+} {
+  return { files: m.files, fileSizes: m.fileSizes, dims: modelDims(m.config), tensors: m.tensors };
 }
