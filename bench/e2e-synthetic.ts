@@ -27,10 +27,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { loadModel } from '../lib';
+import { LLAMA_VERSION, ensurePeers, peersDir } from './peers/peers';
 import { MODEL_SHAPES } from '../lib/synthetic/shapes';
 import { writeSyntheticGguf, type SyntheticDType } from '../lib/synthetic/synthetic-model';
 
-const LLAMA_VERSION = '3.21.1';
 
 interface PlanItem {
   prefill: number;
@@ -74,22 +74,6 @@ async function hybridlmChild(gguf: string, threads: number, plan: PlanItem[]): P
   const out: RunResult = { results, rss: process.memoryUsage().rss, extra: { weights: m.weights, state: m.recurrentBytesPerSequence } };
   process.stdout.write(JSON.stringify(out) + '\n');
   await model.dispose();
-}
-
-function peersDir(): string {
-  return process.env.HYBRIDLM_BENCH_PEERS ?? path.join(os.homedir(), '.cache', 'hybridlm-bench', 'peers');
-}
-
-/** Installs node-llama-cpp into the peers folder once; returns false when that is impossible. */
-function ensurePeers(): boolean {
-  const dir = peersDir();
-  if (fs.existsSync(path.join(dir, 'node_modules', 'node-llama-cpp', 'package.json'))) return true;
-  fs.mkdirSync(dir, { recursive: true });
-  if (!fs.existsSync(path.join(dir, 'package.json')))
-    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'hybridlm-bench-peers', private: true, type: 'module' }));
-  console.error(`installing node-llama-cpp@${LLAMA_VERSION} into ${dir} ...`);
-  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', `node-llama-cpp@${LLAMA_VERSION}`], { cwd: dir, stdio: 'inherit' });
-  return r.status === 0;
 }
 
 /** Whether a source build exists (npx node-llama-cpp source download --gpu false, run in the peers folder). */

@@ -33,11 +33,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { NativeSampler, loadModel, type LoadModelOptions, type Sequence } from '../lib';
+import { LLAMA_VERSION, ensurePeers, peersDir } from './peers/peers';
 import { MODEL_SHAPES, type ModelShape } from '../lib/synthetic/shapes';
 import { writeSyntheticGguf } from '../lib/synthetic/synthetic-model';
 import { chartSvg, type Series } from './scale-plot';
 
-const LLAMA_VERSION = '3.21.1';
 const GiB = 2 ** 30;
 /** Tokens of the real prefill every hybridlm cell's state grows from (a multiple of the KV page). */
 const BASE = 256;
@@ -181,21 +181,6 @@ async function hybridlmChild(spec: ChildSpec): Promise<void> {
     process.stdout.write(JSON.stringify(r) + '\n');
   }
   await model.dispose();
-}
-
-function peersDir(): string {
-  return process.env.HYBRIDLM_BENCH_PEERS ?? path.join(os.homedir(), '.cache', 'hybridlm-bench', 'peers');
-}
-
-/** Installs node-llama-cpp into the peers folder once; false when that is impossible. */
-function ensurePeers(): boolean {
-  const dir = peersDir();
-  if (fs.existsSync(path.join(dir, 'node_modules', 'node-llama-cpp', 'package.json'))) return true;
-  fs.mkdirSync(dir, { recursive: true });
-  if (!fs.existsSync(path.join(dir, 'package.json')))
-    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'hybridlm-bench-peers', private: true, type: 'module' }));
-  console.error(`installing node-llama-cpp@${LLAMA_VERSION} into ${dir} ...`);
-  return spawnSync('npm', ['install', '--no-audit', '--no-fund', `node-llama-cpp@${LLAMA_VERSION}`], { cwd: dir, stdio: 'inherit' }).status === 0;
 }
 
 /** Runs a child that prints one JSON line per cell; cells it never reached are recorded as such. */

@@ -5,6 +5,7 @@
 import type { ModelDims } from './loaders/model-dims';
 import type { TensorEntry } from './loaders/types';
 import type { NativeKernelAddon } from './native-kernel-types';
+import type { SamplingParams } from './generate/sampling';
 
 /** CPU features the addon detected at load. */
 export interface NativeCpuInfo {
@@ -128,19 +129,9 @@ export interface NativeModelAddon {
   loadModel(spec: NativeLoadSpec): Promise<NativeModelHandle>;
 }
 
-/** What `new SamplerHandle(...)` takes: SamplingParams flattened into typed arrays. */
-export interface NativeSamplerParams {
+/** What `new SamplerHandle(...)` takes: SamplingParams with the bias flattened into typed arrays. */
+export interface NativeSamplerParams extends Omit<SamplingParams, 'bias'> {
   vocab: number;
-  temperature: number;
-  topK: number;
-  topP: number;
-  minP: number;
-  repeatPenalty: number;
-  presencePenalty: number;
-  frequencyPenalty: number;
-  penaltyLastN: number;
-  /** uint32 */
-  seed: number;
   biasIds: Int32Array;
   biasValues: Float64Array;
   banned: Int32Array;

@@ -31,16 +31,8 @@ export class NativeSampler {
     this.handle = callNativeSync(
       () =>
         new (native().SamplerHandle)({
+          ...p,
           vocab,
-          temperature: p.temperature,
-          topK: p.topK,
-          topP: p.topP,
-          minP: p.minP,
-          repeatPenalty: p.repeatPenalty,
-          presencePenalty: p.presencePenalty,
-          frequencyPenalty: p.frequencyPenalty,
-          penaltyLastN: p.penaltyLastN,
-          seed: p.seed,
           biasIds: Int32Array.from(p.bias, ([id]) => id),
           biasValues: Float64Array.from(p.bias, ([, b]) => b),
           banned: Int32Array.from(bannedIds(vocab, usable)),
