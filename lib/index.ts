@@ -12,4 +12,4 @@ export { kernels, type KernelDevice, type KernelOptions } from './kernels';
 export { Tensor } from './tensor';
 export { createServer, HybridLMServer } from './server/server';
 export type { ServerOptions } from './server/options';
-export type { ServingEngine, PrefixCacheStats, EngineMemory } from './server/engine';
+export type { ServingEngine } from './server/engine';

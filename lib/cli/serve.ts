@@ -5,19 +5,18 @@
  * exit 0.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { loadModel, type LoadModelOptions } from '../load-model';
+import { loadModel, parseBytes, type LoadModelOptions } from '../load-model';
 import { createServer } from '../server/server';
 import { defaultModelNameOfPath } from '../server/model-name';
 import { addLoadOptions, intArg, writeOut } from './common';
 
-const UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
-
 /** commander parser: a byte size such as 16MB, 6GiB or 1048576. */
 export function bytesArg(value: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
-  const unit = m ? UNITS[m[2].toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new InvalidArgumentError(`expected a byte size like 16MB, 6GiB or 1048576, got '${value}'`);
-  return Math.floor(Number(m[1]) * unit);
+  try {
+    return parseBytes(value, 'a byte size');
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 /** The `serve` command. */
@@ -31,7 +30,7 @@ export function serveCommand(): Command {
     .option('--model-name <name>', 'the model id clients use (default: the file name)')
     .option('--max-sequences <n>', 'sequences generating at once (n > 1 takes n)', intArg(1), 8)
     .option('--max-queue <n>', 'requests that may wait for a sequence before 429', intArg(0), 64)
-    .option('--memory-budget <bytes>', 'most bytes the model may hold (e.g. 6GB)', bytesArg)
+    .option('--memory-budget <bytes>', 'most bytes the model may hold (e.g. 6GB; default: the weights plus 75% of free memory)', bytesArg)
     .option('--ctx <n>', 'context length: most prompt + completion tokens per sequence', intArg(2), 8192)
     .option('--max-body <bytes>', 'largest request body (413 past it)', bytesArg, 16 * 2 ** 20)
     .option('--request-timeout <seconds>', 'cancel a request after this long', intArg(1), 600)
@@ -44,7 +43,7 @@ export function serveCommand(): Command {
     if (device !== 'auto' && device !== 'cpu' && device !== 'cuda') {
       throw new InvalidArgumentError(`--device must be 'auto', 'cpu' or 'cuda', got '${String(device)}'`);
     }
-    const load: LoadModelOptions & { memoryBudget?: number; maxSequences?: number } = {
+    const load: LoadModelOptions = {
       device,
       threads: o.threads as number | undefined,
       maxSequences: o.maxSequences as number,

@@ -7,28 +7,9 @@
 import type { GenerationStream } from '../generate/generate';
 import type { ChatOptions } from '../generate/types';
 import type { ModelConfig } from '../loaders/types';
-import type { ModelMemory } from '../model';
+import type { ModelMemory, PrefixCacheStats } from '../model';
 import type { Sequence } from '../sequence';
 import type { Tokenizer } from '../tokenizer/tokenizer';
-
-/** Prefix-state cache counters, when the engine keeps such a cache. */
-export interface PrefixCacheStats {
-  entries: number;
-  bytes: number;
-  hits: number;
-  misses: number;
-  tokensReused: number;
-}
-
-/** Memory figures the server reads for admission and /metrics (budget fields only where the engine has a budget). */
-export type EngineMemory = ModelMemory & {
-  /** The most bytes the model may hold, when budgeted. */
-  budget?: number;
-  /** Bytes held by the prefix cache. */
-  prefixCache?: number;
-  /** Bytes left under the budget. */
-  free?: number;
-};
 
 /** The engine surface the server drives (a loaded Model is one). */
 export interface ServingEngine {
@@ -40,10 +21,17 @@ export interface ServingEngine {
   readonly isDisposed: boolean;
   /** Streams a generation over prompt token ids (fresh sequence unless options.sequence). */
   generate(prompt: readonly number[], options: ChatOptions): GenerationStream;
-  /** A new, empty sequence (the server forks it for n > 1). */
+  /** A new, empty sequence. */
   createSequence(): Sequence;
-  memory(): EngineMemory;
-  /** The prefix-state cache, where the engine has one. */
+  /**
+   * A fresh sequence holding the longest cached prefix of `tokens` (at most
+   * all but the last) and how many tokens it restored; the server forks it
+   * for n > 1. Engines without a prefix cache may omit it.
+   */
+  sequenceForPrompt?(tokens: readonly number[]): Promise<{ seq: Sequence; restored: number }>;
+  /** Bytes held against the budget (budget, free, weights, KV pages, prefix cache). */
+  memory(): ModelMemory;
+  /** The prefix-state cache's counters. */
   readonly prefixCache?: { stats(): PrefixCacheStats };
   dispose(): Promise<void>;
 }

@@ -7,11 +7,12 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Admission } from './admission';
-import type { EngineMemory, ServingEngine } from './engine';
+import type { ModelMemory } from '../model';
+import type { ServingEngine } from './engine';
 
-/** KV pages in use and the most the budget allows (0 when the engine has no budget). */
-function kvPages(m: EngineMemory): { used: number; capacity: number } {
-  if (m.free === undefined || m.kvPageBytes <= 0) return { used: m.kvPages, capacity: 0 };
+/** KV pages in use and the most the budget allows now (the pages held plus those the free bytes would buy). */
+function kvPages(m: ModelMemory): { used: number; capacity: number } {
+  if (m.kvPageBytes <= 0) return { used: m.kvPages, capacity: 0 };
   return { used: m.kvPages, capacity: m.kvPages + Math.floor(m.free / m.kvPageBytes) };
 }
 
@@ -27,7 +28,7 @@ export class ServerMetrics {
 
   constructor(admission: Admission, engine: () => ServingEngine | null) {
     const r = this.registry;
-    const memory = (): EngineMemory | null => {
+    const memory = (): ModelMemory | null => {
       const e = engine();
       return e && !e.isDisposed ? e.memory() : null;
     };
@@ -54,11 +55,11 @@ export class ServerMetrics {
     gauge('hybridlm_state_slots_in_use', 'Sequence slots held by running requests.', () => admission.slotsInUse);
     gauge('hybridlm_state_slots_capacity', 'Sequence slots the server admits at once (--max-sequences).', () => admission.capacity);
     gauge('hybridlm_kv_pages_in_use', 'KV-cache pages in use.', () => memory()?.kvPages ?? 0);
-    gauge('hybridlm_kv_pages_capacity', 'KV-cache pages the memory budget allows (0: no budget).', () => {
+    gauge('hybridlm_kv_pages_capacity', 'KV-cache pages the memory budget allows (held + what the free bytes buy).', () => {
       const m = memory();
       return m ? kvPages(m).capacity : 0;
     });
-    gauge('hybridlm_kv_cache_usage_ratio', 'KV pages in use / capacity (0 without a budget).', kvUsage);
+    gauge('hybridlm_kv_cache_usage_ratio', 'KV pages in use / capacity.', kvUsage);
     const bytes = new Gauge({
       name: 'hybridlm_memory_bytes',
       help: 'Bytes the model holds, by kind.',
@@ -70,10 +71,13 @@ export class ServerMetrics {
         this.set({ kind: 'recurrent_state' }, m?.recurrentState ?? 0);
         this.set({ kind: 'kv_cache' }, m?.kvCache ?? 0);
         this.set({ kind: 'prefix_cache' }, m?.prefixCache ?? 0);
+        this.set({ kind: 'scratch' }, m?.scratch ?? 0);
+        this.set({ kind: 'pooled' }, m?.pooled ?? 0);
       },
     });
     void bytes;
-    gauge('hybridlm_memory_budget_bytes', 'The memory budget (0: none).', () => memory()?.budget ?? 0);
+    gauge('hybridlm_memory_budget_bytes', 'The memory budget.', () => memory()?.budget ?? 0);
+    gauge('hybridlm_memory_free_bytes', 'Bytes left under the budget.', () => memory()?.free ?? 0);
     const cacheStats = () => {
       const e = engine();
       return e && !e.isDisposed && e.prefixCache ? e.prefixCache.stats() : null;

@@ -1,8 +1,10 @@
 /**
  * Runs the choices of one prompt on the engine. One choice generates on a
- * fresh sequence (so the engine's prefix cache applies); n > 1 prefills the
- * prompt once, forks the state n - 1 times and samples each fork with its own
- * seed (seed + index), so choices differ but stay reproducible. Every
+ * fresh sequence (the engine restores the longest cached prefix); n > 1
+ * starts from the cached prefix too, prefills the rest of the prompt once,
+ * forks the state n - 1 times (copy-on-write KV pages: O(state)) and samples
+ * each fork with its own seed (seed + index), so choices differ but stay
+ * reproducible. Every
  * sequence made here is disposed before the promise settles, whatever
  * happened (abort, error, end).
  */
@@ -53,33 +55,32 @@ export async function allOrAbort<T>(runs: Array<(signal: AbortSignal) => Promise
 
 /** Runs `job.n` choices over `job.prompt`. */
 export async function runChoices(engine: ServingEngine, job: ChoicesJob): Promise<ChoicesResult> {
+  const { signal } = job.options;
   if (job.n === 1) {
     const r = await drive(engine.generate(job.prompt, job.options), 0, job);
-    return { results: [r], cachedTokens: cachedOf(r) };
+    return { results: [r], cachedTokens: r.usage.cachedPromptTokens };
   }
   const seqs: Sequence[] = [];
   try {
-    const base = engine.createSequence();
+    // The prompt but its last token goes into one sequence (from the prefix cache where it can), then forks.
+    const { seq: base, restored } = engine.sequenceForPrompt
+      ? await engine.sequenceForPrompt(job.prompt)
+      : { seq: engine.createSequence(), restored: 0 };
     seqs.push(base);
-    const head = job.prompt.slice(0, -1);
+    const head = job.prompt.slice(restored, -1);
     const last = job.prompt.slice(-1);
-    if (head.length > 0) await base.eval(head);
-    job.options.signal.throwIfAborted();
+    if (head.length > 0) await base.eval(head, { signal });
+    signal.throwIfAborted();
     for (let i = 1; i < job.n; i++) seqs.push(await base.fork());
     const seed = job.options.seed;
-    const runs = seqs.map((seq, i) => (signal: AbortSignal) => {
-      const options: ChatOptions = { ...job.options, signal, sequence: seq };
+    const runs = seqs.map((seq, i) => (choiceSignal: AbortSignal) => {
+      const options: ChatOptions = { ...job.options, signal: choiceSignal, sequence: seq };
       // The generator takes its seed mod 2^32; this keeps seed + i an integer for any seed.
       if (seed !== undefined) options.seed = ((seed >>> 0) + i) >>> 0;
       return drive(engine.generate(last, options), i, job);
     });
-    return { results: await allOrAbort(runs, job.options.signal), cachedTokens: 0 };
+    return { results: await allOrAbort(runs, signal), cachedTokens: restored };
   } finally {
     for (const s of seqs) s.dispose();
   }
-}
-
-function cachedOf(r: CompletionResult): number {
-  const cached = (r.usage as { cachedPromptTokens?: number }).cachedPromptTokens;
-  return typeof cached === 'number' ? cached : 0;
 }

@@ -97,7 +97,7 @@ export function scriptedEngine(model: Model, reply: (prompt: readonly number[]) 
         text: tok.decode(tokens),
         tokens: [...tokens],
         finishReason: finish,
-        usage: { promptTokens: prompt.length, completionTokens: tokens.length, totalTokens: prompt.length + tokens.length },
+        usage: { promptTokens: prompt.length, cachedPromptTokens: 0, completionTokens: tokens.length, totalTokens: prompt.length + tokens.length },
         timings: { prefillMs: 0, decodeMs: 0, prefillTokensPerSecond: 0, decodeTokensPerSecond: 0 },
       });
       async function* source(): AsyncGenerator<GenerationPiece, CompletionResult> {

@@ -4,7 +4,10 @@
  * Retry-After, 408 on timeout, and 503 while loading and draining. Error
  * bodies are OpenAI's `{error: {message, type, code, param}}`.
  */
+import { loadModel } from '../../lib/load-model';
 import type { Model } from '../../lib/model';
+import type { Sequence } from '../../lib/sequence';
+import { fixtureGguf } from '../helpers/fixtures';
 import { type RunningServer, http, loadTestModel, metric, scriptedEngine, startServer, waitFor } from '../helpers/serve';
 
 const KEY = 'sekret';
@@ -119,6 +122,55 @@ test('the process survives hostile bodies and nothing leaks', async () => {
   }
   expect(await metric(srv.url, 'hybridlm_sequences_live', auth)).toBe(0);
   expect(await metric(srv.url, 'hybridlm_requests_running', auth)).toBe(0);
+});
+
+describe('under a memory budget', () => {
+  let small: Model;
+  let budgeted: RunningServer;
+  const weights = () => small.memory().weights;
+
+  beforeAll(async () => {
+    small = await loadModel(fixtureGguf('granite-h-tiny-dense'), { threads: 1, memoryBudget: 1159296 + 1_000_000, maxSequences: 16 });
+    budgeted = await startServer(small, { maxSequences: 8, contextLength: 16384 });
+  });
+
+  afterAll(async () => {
+    await budgeted.close();
+    await small.dispose();
+  });
+
+  test('400 at once for a request whose state can never fit the budget; a smaller one runs', async () => {
+    expect(small.memory().budget - weights()).toBe(1_000_000);
+    const big = await http(`${budgeted.url}/v1/completions`, { body: { prompt: 'hello', max_tokens: 16000 } });
+    expectError(big, 400, 'max_tokens', 'request_too_large');
+    expect(big.json.error.message).toContain('memory budget');
+    const ok = await http(`${budgeted.url}/v1/completions`, { body: { prompt: 'hello', max_tokens: 8 } });
+    expect(ok.status).toBe(200);
+  });
+
+  test('503 with Retry-After while the budget is held by others, 200 once it is free', async () => {
+    const held: Sequence[] = [];
+    try {
+      // Fill the budget with sequences outside the server until the engine refuses one.
+      for (let i = 0; i < 64; i++) {
+        try {
+          held.push(small.createSequence());
+        } catch (err) {
+          expect((err as { code?: string }).code).toBe('ERR_HYBRIDLM_OOM');
+          break;
+        }
+      }
+      const r = await http(`${budgeted.url}/v1/completions`, { body: { prompt: 'hello', max_tokens: 4 } });
+      expectError(r, 503, null, 'service_unavailable');
+      expect(r.json.error.message).toMatch(/out of memory/);
+      expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    } finally {
+      for (const s of held) s.dispose();
+    }
+    const ok = await http(`${budgeted.url}/v1/completions`, { body: { prompt: 'hello', max_tokens: 4 } });
+    expect(ok.status).toBe(200);
+    expect(await metric(budgeted.url, 'hybridlm_sequences_live')).toBe(0);
+  });
 });
 
 describe('with a scripted engine', () => {

@@ -7,8 +7,10 @@
  * must reproduce exactly what the engine makes.
  */
 import OpenAI from 'openai';
+import { loadModel } from '../../lib/load-model';
 import type { Model } from '../../lib/model';
 import type { ChatMessage } from '../../lib/tokenizer/types';
+import { fixtureGguf } from '../helpers/fixtures';
 import { type RunningServer, http, loadTestModel, metric, startServer } from '../helpers/serve';
 
 const KEY = 'test-key';
@@ -175,6 +177,34 @@ test('tools reach the prompt through the chat template', async () => {
   expect(none.usage!.prompt_tokens).toBe(without.usage!.prompt_tokens);
 });
 
+test('a second turn of a conversation reports cached_tokens from the prefix cache, and the same reply as a cold prefill', async () => {
+  const turn1 = [
+    { role: 'system' as const, content: 'You answer in one short sentence.' },
+    { role: 'user' as const, content: 'What is a state space model?' },
+  ];
+  const first = await client.chat.completions.create({ model: 'tiny', messages: turn1, max_tokens: 6 });
+  const turn2 = [...turn1, { role: 'assistant' as const, content: first.choices[0].message.content ?? '' }, { role: 'user' as const, content: 'And a transformer?' }];
+  const hitsBefore = (await metric(srv.url, 'hybridlm_prefix_cache_hits_total', { authorization: `Bearer ${KEY}` }))!;
+  const second = await client.chat.completions.create({ model: 'tiny', messages: turn2, max_tokens: 6 });
+  const cached = second.usage!.prompt_tokens_details!.cached_tokens!;
+  // At least the whole first-turn prompt was restored instead of recomputed.
+  expect(cached).toBeGreaterThanOrEqual(first.usage!.prompt_tokens - 1);
+  expect(cached).toBeLessThan(second.usage!.prompt_tokens);
+  expect(await metric(srv.url, 'hybridlm_prefix_cache_hits_total', { authorization: `Bearer ${KEY}` })).toBeGreaterThan(hitsBefore);
+  const cold = await loadModel(fixtureGguf('granite-h-tiny-dense'), { threads: 1, prefixCache: false });
+  try {
+    const expected = await cold.chat(turn2, { maxTokens: 6, ...openaiSampling });
+    expect(second.choices[0].message.content).toBe(expected.text);
+    expect(expected.usage.cachedPromptTokens).toBe(0);
+  } finally {
+    await cold.dispose();
+  }
+  // n = 2 starts its forks from the cache too.
+  const pair = await client.chat.completions.create({ model: 'tiny', messages: turn2, max_tokens: 6, n: 2 });
+  expect(pair.usage!.prompt_tokens_details!.cached_tokens).toBeGreaterThan(0);
+  for (const c of pair.choices) expect(c.message.content).toBe(second.choices[0].message.content);
+});
+
 test('/v1/models lists the served model', async () => {
   const list = await client.models.list();
   expect(list.data.map((m) => m.id)).toEqual(['tiny']);
@@ -207,4 +237,33 @@ test('16 concurrent streaming clients all complete with correct framing', async 
   const auth = { authorization: `Bearer ${KEY}` };
   expect(await metric(srv.url, 'hybridlm_requests_running', auth)).toBe(0);
   expect(await metric(srv.url, 'hybridlm_sequences_live', auth)).toBe(0);
+});
+
+test('/metrics: Prometheus text with the hybridlm series and the vllm: aliases the endpoint picker reads', async () => {
+  const auth = { authorization: `Bearer ${KEY}` };
+  await client.completions.create({ model: 'tiny', prompt: 'Metrics', max_tokens: 3 });
+  const { text, headers } = await http(`${srv.url}/metrics`, { headers: auth });
+  expect(headers.get('content-type')).toMatch(/^text\/plain/);
+  for (const name of [
+    'vllm:num_requests_running',
+    'vllm:num_requests_waiting',
+    'vllm:kv_cache_usage_perc',
+    'hybridlm_kv_pages_in_use',
+    'hybridlm_kv_pages_capacity',
+    'hybridlm_state_slots_capacity',
+    'hybridlm_prefix_cache_hits_total',
+    'hybridlm_prefix_cache_misses_total',
+    'hybridlm_prefix_cache_bytes',
+  ]) {
+    expect(text).toMatch(new RegExp(`^# TYPE ${name} (gauge|counter)$`, 'm'));
+  }
+  expect(text).toMatch(/^hybridlm_time_to_first_token_seconds_count [1-9]/m);
+  expect(text).toMatch(/^hybridlm_inter_token_latency_seconds_count [1-9]/m);
+  expect(await metric(srv.url, 'hybridlm_state_slots_capacity', auth)).toBe(4);
+  const usage = (await metric(srv.url, 'vllm:kv_cache_usage_perc', auth))!;
+  expect(usage).toBeGreaterThanOrEqual(0);
+  expect(usage).toBeLessThanOrEqual(1);
+  const prompt = (await metric(srv.url, 'hybridlm_prompt_tokens_total', auth))!;
+  await client.completions.create({ model: 'tiny', prompt: [1, 2, 3, 4, 5], max_tokens: 2 });
+  expect(await metric(srv.url, 'hybridlm_prompt_tokens_total', auth)).toBe(prompt + 5);
 });
