@@ -12,7 +12,9 @@
  * level stops after --level-seconds; --minutes M is a soak run (8 clients by
  * default) that reports RSS over time and errors.
  *   npm run bench:serve -- [--shape h-350m] [--dtype q8_0] [--layers N] [--clients 1,8,32,64]
- *     [--turns 3] [--max-tokens 16] [--level-seconds 90] [--threads 2] [--minutes M] [--no-peer]
+ *     [--turns 3] [--max-tokens 16] [--level-seconds 90] [--threads 2] [--memory-budget 2GB] [--minutes M] [--no-peer]
+ * The memory budget bounds the prefix cache (a quarter of what the budget
+ * leaves beside the weights), so RSS should flatten once the cache is full.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -36,6 +38,7 @@ interface Args {
   threads: number;
   minutes: number | null;
   peer: boolean;
+  memoryBudget: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -55,6 +58,7 @@ function parseArgs(argv: string[]): Args {
     threads: Number(get('threads') ?? 2),
     minutes: minutes ? Number(minutes) : null,
     peer: !argv.includes('--no-peer'),
+    memoryBudget: get('memory-budget') ?? '2GB',
   };
 }
 
@@ -101,7 +105,7 @@ async function waitHealthy(url: string, proc: ChildProcess, seconds = 300): Prom
 
 async function startHybridlm(gguf: string, a: Args, slots: number): Promise<Server> {
   const cli = path.join(__dirname, '..', 'lib', 'cli', 'index.js');
-  const args = [cli, 'serve', gguf, '--port', '0', '--threads', String(a.threads), '--max-sequences', String(slots), '--max-queue', '4096', '--ctx', '4096', '--device', 'cpu'];
+  const args = [cli, 'serve', gguf, '--port', '0', '--threads', String(a.threads), '--max-sequences', String(slots), '--max-queue', '4096', '--ctx', '4096', '--device', 'cpu', '--memory-budget', a.memoryBudget];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     readline.createInterface({ input: proc.stdout! }).once('line', resolve);
@@ -257,26 +261,38 @@ function printLevels(rows: LevelResult[]): void {
   }
 }
 
+/** The server's prefix-cache bytes from /metrics (null for servers without them). */
+async function prefixCacheBytes(url: string): Promise<number | null> {
+  try {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const m = /^hybridlm_memory_bytes\{kind="prefix_cache"\} (\S+)$/m.exec(text);
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
 async function soak(srv: Server, a: Args): Promise<void> {
   const clients = a.clients[0];
   const s: Sample = { ttft: [], itl: [], requests: 0, promptTokens: 0, cachedTokens: 0, errors: 0 };
   const stop = new AbortController();
   const endAt = Date.now() + a.minutes! * 60_000;
   const timer = setTimeout(() => stop.abort(), a.minutes! * 60_000 + 60_000);
-  const timeline: Array<{ t: number; rss: number; requests: number }> = [];
+  const timeline: Array<{ t: number; rss: number; requests: number; cache: number | null }> = [];
   const t0 = Date.now();
-  const sampler = setInterval(() => timeline.push({ t: (Date.now() - t0) / 1000, rss: rssOf(srv.proc.pid), requests: s.requests }), 5000);
+  const sample = async () => timeline.push({ t: (Date.now() - t0) / 1000, rss: rssOf(srv.proc.pid), requests: s.requests, cache: await prefixCacheBytes(srv.url) });
+  const sampler = setInterval(() => void sample(), 5000);
   await Promise.all(Array.from({ length: clients }, (_, i) => client(srv.url, i, a, s, stop.signal, () => Date.now() < endAt)));
   clearInterval(sampler);
   clearTimeout(timer);
-  timeline.push({ t: (Date.now() - t0) / 1000, rss: rssOf(srv.proc.pid), requests: s.requests });
+  await sample();
   const warm = timeline.find((p) => p.t >= Math.max(60, (a.minutes! * 60) / 5)) ?? timeline[0];
   const end = timeline[timeline.length - 1];
   console.log(`\nsoak: ${srv.name}, ${clients} clients, ${a.minutes} min, ${s.requests} requests, ${s.errors} errors`);
-  console.log('| t (s) | RSS | requests |');
-  console.log('|---|---|---|');
+  console.log('| t (s) | RSS | prefix cache | requests |');
+  console.log('|---|---|---|---|');
   const every = Math.max(1, Math.floor(timeline.length / 12));
-  timeline.filter((_, i) => i % every === 0 || i === timeline.length - 1).forEach((p) => console.log(`| ${p.t.toFixed(0)} | ${mib(p.rss)} | ${p.requests} |`));
+  timeline.filter((_, i) => i % every === 0 || i === timeline.length - 1).forEach((p) => console.log(`| ${p.t.toFixed(0)} | ${mib(p.rss)} | ${p.cache === null ? 'n/a' : mib(p.cache)} | ${p.requests} |`));
   const growth = end.rss - warm.rss;
   console.log(`RSS after warm-up (t=${warm.t.toFixed(0)} s) ${mib(warm.rss)} -> end ${mib(end.rss)}: ${growth >= 0 ? '+' : ''}${mib(growth)} (${((100 * growth) / warm.rss).toFixed(1)} %)`);
 }
