@@ -5,18 +5,20 @@
  * exit 0.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { loadModel, parseBytes, type LoadModelOptions } from '../load-model';
+import { loadModel, type LoadModelOptions } from '../load-model';
 import { createServer } from '../server/server';
 import { defaultModelNameOfPath } from '../server/model-name';
 import { addLoadOptions, intArg, writeOut } from './common';
 
+const UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
+
 /** commander parser: a byte size such as 16MB, 6GiB or 1048576. */
 export function bytesArg(value: string): number {
-  try {
-    return parseBytes(value, 'a byte size');
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  const unit = m ? UNITS[m[2].toLowerCase()] : undefined;
+  const bytes = m && unit !== undefined ? Math.floor(Number(m[1]) * unit) : 0;
+  if (bytes <= 0) throw new InvalidArgumentError(`expected a byte size like 16MB, 6GiB or 1048576, got '${value}'`);
+  return bytes;
 }
 
 /** The `serve` command. */
@@ -30,25 +32,29 @@ export function serveCommand(): Command {
     .option('--model-name <name>', 'the model id clients use (default: the file name)')
     .option('--max-sequences <n>', 'sequences generating at once (n > 1 takes n)', intArg(1), 8)
     .option('--max-queue <n>', 'requests that may wait for a sequence before 429', intArg(0), 64)
-    .option('--memory-budget <bytes>', 'most bytes the model may hold (e.g. 6GB; default: the weights plus 75% of free memory)', bytesArg)
     .option('--ctx <n>', 'context length: most prompt + completion tokens per sequence', intArg(2), 8192)
     .option('--max-body <bytes>', 'largest request body (413 past it)', bytesArg, 16 * 2 ** 20)
     .option('--request-timeout <seconds>', 'cancel a request after this long', intArg(1), 600)
     .option('--drain-timeout <seconds>', 'on SIGTERM, how long in-flight requests may finish', intArg(0), 30)
     .option('--log', 'log every request (JSON lines on stdout)');
   addLoadOptions(cmd);
+  // The engine's load options may already carry it (then as text, parsed by loadModel).
+  if (!cmd.options.some((opt) => opt.long === '--memory-budget')) {
+    cmd.option('--memory-budget <bytes>', 'most bytes the model may hold (e.g. 6GB)');
+  }
   return cmd.action(async (modelPath: string, o: Record<string, unknown>) => {
     const apiKey = (o.apiKey as string | undefined) ?? (process.env.HYBRIDLM_API_KEY || undefined);
     const device = o.device as LoadModelOptions['device'];
     if (device !== 'auto' && device !== 'cpu' && device !== 'cuda') {
       throw new InvalidArgumentError(`--device must be 'auto', 'cpu' or 'cuda', got '${String(device)}'`);
     }
-    const load: LoadModelOptions = {
+    const load: LoadModelOptions & Record<string, unknown> = {
       device,
       threads: o.threads as number | undefined,
       maxSequences: o.maxSequences as number,
     };
-    if (o.memoryBudget !== undefined) load.memoryBudget = o.memoryBudget as number;
+    // Budget and KV type go to the engine as given; loadModel validates them.
+    for (const key of ['memoryBudget', 'kvCacheType']) if (o[key] !== undefined) (load as Record<string, unknown>)[key] = o[key];
     const loading = loadModel(modelPath, load);
     const server = createServer(loading, {
       modelName: (o.modelName as string | undefined) ?? defaultModelNameOfPath(modelPath),

@@ -9,7 +9,7 @@
  * happened (abort, error, end).
  */
 import type { ChatOptions, CompletionResult, GenerationPiece } from '../generate/types';
-import type { Sequence } from '../sequence';
+import type { EvalOptions, Sequence } from '../sequence';
 import type { ServingEngine } from './engine';
 
 /** What one prompt's choices run with. */
@@ -58,7 +58,7 @@ export async function runChoices(engine: ServingEngine, job: ChoicesJob): Promis
   const { signal } = job.options;
   if (job.n === 1) {
     const r = await drive(engine.generate(job.prompt, job.options), 0, job);
-    return { results: [r], cachedTokens: r.usage.cachedPromptTokens };
+    return { results: [r], cachedTokens: cachedOf(r) };
   }
   const seqs: Sequence[] = [];
   try {
@@ -69,7 +69,9 @@ export async function runChoices(engine: ServingEngine, job: ChoicesJob): Promis
     seqs.push(base);
     const head = job.prompt.slice(restored, -1);
     const last = job.prompt.slice(-1);
-    if (head.length > 0) await base.eval(head, { signal });
+    // Engines with atomic evals stop a prefill between chunks on abort.
+    const evalOptions: EvalOptions & { signal?: AbortSignal } = { signal };
+    if (head.length > 0) await base.eval(head, evalOptions);
     signal.throwIfAborted();
     for (let i = 1; i < job.n; i++) seqs.push(await base.fork());
     const seed = job.options.seed;
@@ -83,4 +85,10 @@ export async function runChoices(engine: ServingEngine, job: ChoicesJob): Promis
   } finally {
     for (const s of seqs) s.dispose();
   }
+}
+
+/** Prompt tokens the engine restored from its prefix cache (0 for engines without one). */
+function cachedOf(r: CompletionResult): number {
+  const cached = (r.usage as { cachedPromptTokens?: number }).cachedPromptTokens;
+  return typeof cached === 'number' ? cached : 0;
 }

@@ -56,5 +56,5 @@ test('serve: a missing model file exits non-zero with one line', async () => {
 test('serve: a bad byte size is rejected', async () => {
   const p = serve([fixtureGguf('granite-h-tiny-dense'), '--max-body', 'lots']);
   expect(await p.exited).not.toBe(0);
-  expect(p.stderr()).toContain("a byte size");
+  expect(p.stderr()).toContain('byte size');
 });

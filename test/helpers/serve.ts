@@ -6,17 +6,25 @@
  */
 import { GenerationStream } from '../../lib/generate/generate';
 import type { ChatOptions, CompletionResult, GenerationPiece } from '../../lib/generate/types';
-import { loadModel } from '../../lib/load-model';
-import type { Model } from '../../lib/model';
+import { loadModel, type LoadModelOptions } from '../../lib/load-model';
+import { Model } from '../../lib/model';
 import type { ServingEngine } from '../../lib/server/engine';
 import type { ServerOptions } from '../../lib/server/options';
 import { createServer, type HybridLMServer } from '../../lib/server/server';
 import { fixtureGguf } from './fixtures';
 
-/** The fixture model (one thread: tests share 2 cores). */
-export function loadTestModel(): Promise<Model> {
-  return loadModel(fixtureGguf('granite-h-tiny-dense'), { threads: 1 });
+/** The fixture model (one thread: tests share 2 cores); `engine` options (memoryBudget, prefixCache, …) pass through to loadModel. */
+export function loadTestModel(engine: Record<string, unknown> = {}): Promise<Model> {
+  return loadModel(fixtureGguf('granite-h-tiny-dense'), { threads: 1, ...engine } as LoadModelOptions);
 }
+
+/**
+ * Whether the engine has its serving features (memory budget, prefix-state
+ * cache, restoring a prompt's cached prefix); tests of what the server does
+ * with them skip visibly without them.
+ */
+export const SERVING_ENGINE = typeof (Model.prototype as unknown as Record<string, unknown>).sequenceForPrompt === 'function';
+
 
 export interface RunningServer {
   url: string;
@@ -97,7 +105,7 @@ export function scriptedEngine(model: Model, reply: (prompt: readonly number[]) 
         text: tok.decode(tokens),
         tokens: [...tokens],
         finishReason: finish,
-        usage: { promptTokens: prompt.length, cachedPromptTokens: 0, completionTokens: tokens.length, totalTokens: prompt.length + tokens.length },
+        usage: { promptTokens: prompt.length, cachedPromptTokens: 0, completionTokens: tokens.length, totalTokens: prompt.length + tokens.length } as CompletionResult['usage'],
         timings: { prefillMs: 0, decodeMs: 0, prefillTokensPerSecond: 0, decodeTokensPerSecond: 0 },
       });
       async function* source(): AsyncGenerator<GenerationPiece, CompletionResult> {

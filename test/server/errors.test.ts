@@ -4,11 +4,10 @@
  * Retry-After, 408 on timeout, and 503 while loading and draining. Error
  * bodies are OpenAI's `{error: {message, type, code, param}}`.
  */
-import { loadModel } from '../../lib/load-model';
 import type { Model } from '../../lib/model';
+import type { EngineMemory } from '../../lib/server/engine';
 import type { Sequence } from '../../lib/sequence';
-import { fixtureGguf } from '../helpers/fixtures';
-import { type RunningServer, http, loadTestModel, metric, scriptedEngine, startServer, waitFor } from '../helpers/serve';
+import { type RunningServer, SERVING_ENGINE, http, loadTestModel, metric, scriptedEngine, startServer, waitFor } from '../helpers/serve';
 
 const KEY = 'sekret';
 const auth = { authorization: `Bearer ${KEY}` };
@@ -124,13 +123,13 @@ test('the process survives hostile bodies and nothing leaks', async () => {
   expect(await metric(srv.url, 'hybridlm_requests_running', auth)).toBe(0);
 });
 
-describe('under a memory budget', () => {
+(SERVING_ENGINE ? describe : describe.skip)('under a memory budget', () => {
   let small: Model;
   let budgeted: RunningServer;
   const weights = () => small.memory().weights;
 
   beforeAll(async () => {
-    small = await loadModel(fixtureGguf('granite-h-tiny-dense'), { threads: 1, memoryBudget: 1159296 + 1_000_000, maxSequences: 16 });
+    small = await loadTestModel({ memoryBudget: 1159296 + 1_000_000, maxSequences: 16 });
     budgeted = await startServer(small, { maxSequences: 8, contextLength: 16384 });
   });
 
@@ -140,7 +139,7 @@ describe('under a memory budget', () => {
   });
 
   test('400 at once for a request whose state can never fit the budget; a smaller one runs', async () => {
-    expect(small.memory().budget - weights()).toBe(1_000_000);
+    expect((small.memory() as EngineMemory).budget! - weights()).toBe(1_000_000);
     const big = await http(`${budgeted.url}/v1/completions`, { body: { prompt: 'hello', max_tokens: 16000 } });
     expectError(big, 400, 'max_tokens', 'request_too_large');
     expect(big.json.error.message).toContain('memory budget');
