@@ -4,27 +4,26 @@
 // Parallelisation: threads split output rows (pieces >= 32 KiB of weights), so
 // the cores stream disjoint weight bytes.
 // Paths (the inner loops are the per-ISA SimdOps of simd/ops.h):
-//   Q8_0: the piece's activation rows are quantized once to Q8 blocks of 32
-//         (d = absmax / 127, round half even). Decode: every weight block meets
-//         them in int8 dot products (gemm_q8_0). Prefill: the rounded
-//         activations are widened back to f32 (d * q) and take the prefill
-//         path below with the decoded weights (faster than int8 dots in the
-//         dot-product form here). Either way: equal to an f64 matmul of the
-//         dequantized weights with the *quantized* activations, up to f32
-//         accumulation.
+//   Block formats (Q8_0 / Q4_0 / Q4_K / Q5_K / Q6_K): the piece's activation
+//         rows are quantized once to int8 blocks (32 values for Q8_0 / Q4_0,
+//         256 for the K-quants; d = absmax / 127, round half even) with the
+//         per-16 / per-32 sums the offset terms need. Decode (n_tokens <=
+//         kDirectTokens): every weight block meets them in integer dot
+//         products on its packed codes (gemm_q8_0; gemm_kq,
+//         simd/kquant_simd.h). Prefill: the rounded activations are widened
+//         back to f32 (d * q) and take the prefill path below with the
+//         decoded weights. Either way: equal to an f64 matmul of the decoded
+//         weights with the *quantized* activations, up to f32 rounding.
 //   F32/F16/BF16 with n_tokens <= kDirectTokens (decode GEMV): the
 //         dot-form micro-kernel reads the weight rows in place, widening
 //         f16/bf16 in registers; each weight byte is read once.
-//   Q4_0 / Q4_K / Q5_K / Q6_K with n_tokens <= kDirectTokens: each row is
-//         decoded 256 elements at a time into an L1 buffer and dotted at once
-//         (gemv_blocks), so the weights stream once.
 //   otherwise (prefill): the activations are
 //         packed K-major into panels of 2 vector widths of tokens; a block of
 //         rows is widened/dequantized once into ~256 KiB of f32 thread scratch
 //         (L2) and every panel runs the outer-product micro-kernel over it
 //         (gemm_xt), so conversion costs rows * K per call. Dequantization is
 //         exact in f32 (quant.cpp), so these match f64 on the dequantized
-//         weights and the unrounded activations.
+//         weights and the (for F32/F16/BF16 unrounded) activations.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -62,6 +61,13 @@ static int64_t block_rows(const WeightView& w) {
   return std::clamp<int64_t>(kWeightTileBytes / std::max<int64_t>(1, w.cols * 4), 4, 256);
 }
 
+static bool is_int_dot(DType t) {
+  return t == DType::Q4_0 || t == DType::Q4_K || t == DType::Q5_K || t == DType::Q6_K;
+}
+
+// Activation block length of the integer paths (docs/KERNELS.md).
+static int64_t act_block(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 ? kQ8Block : 256; }
+
 static RowKind row_kind(DType t) {
   return t == DType::F16 ? RowKind::F16 : t == DType::BF16 ? RowKind::BF16 : RowKind::F32;
 }
@@ -84,20 +90,31 @@ void matmul_rows(float* y, int64_t ldy, const float* x, int64_t ldx, const int32
   xr.resize((size_t)n_tokens);
   for (int64_t t = 0; t < n_tokens; t++) xr[t] = x + (x_idx ? (int64_t)x_idx[t] : t) * ldx;  // [K]
 
-  if (w.dtype == DType::Q8_0) {
-    const int64_t nb = K / kQ8Block;
+  if (w.dtype == DType::Q8_0 || is_int_dot(w.dtype)) {
+    // Block formats: the activations are quantized once per call to int8
+    // blocks (32 for Q8_0 / Q4_0, 256 for the K-quants).
+    const int64_t block = act_block(w.dtype), nb = K / block;
     thread_local std::vector<int8_t> xq;
-    thread_local std::vector<float> xd;
+    thread_local std::vector<float> xd, xs;
     xq.resize((size_t)(n_tokens * K));
     xd.resize((size_t)(n_tokens * nb));
-    for (int64_t t = 0; t < n_tokens; t++) ops.quantize_q8(xq.data() + t * K, xd.data() + t * nb, xr[t], K);
+    xs.resize((size_t)(n_tokens * (K / 16 + K / 32)));
+    for (int64_t t = 0; t < n_tokens; t++) {
+      float* s16 = xs.data() + t * (K / 16 + K / 32);
+      ops.quantize_act(xq.data() + t * K, xd.data() + t * nb, s16, s16 + K / 16, xr[t], K, block);
+    }
     if (n_tokens <= kDirectTokens) {
-      // Decode GEMV: int8 dot products, each weight block read once.
+      // Decode GEMV: integer dots on the packed rows, each weight byte read
+      // once, one L2-sized block of rows at a time.
+      thread_local std::vector<QAct> xa;
       thread_local std::vector<const int8_t*> xqp;
       thread_local std::vector<const float*> xdp;
+      xa.resize((size_t)n_tokens);
       xqp.resize((size_t)n_tokens);
       xdp.resize((size_t)n_tokens);
       for (int64_t t = 0; t < n_tokens; t++) {
+        const float* s16 = xs.data() + t * (K / 16 + K / 32);
+        xa[t] = QAct{xq.data() + t * K, xd.data() + t * nb, s16, s16 + K / 16};
         xqp[t] = xq.data() + t * K;
         xdp[t] = xd.data() + t * nb;
       }
@@ -106,17 +123,19 @@ void matmul_rows(float* y, int64_t ldy, const float* x, int64_t ldx, const int32
       for (int64_t b0 = r0; b0 < r1; b0 += rb) {
         const int64_t n = std::min(rb, r1 - b0);
         for (int64_t r = 0; r < n; r++) wr[r] = w.row(b0 + r);
-        ops.gemm_q8_0(y + (b0 - r0), ldy, xqp.data(), xdp.data(), n_tokens, wr.data(), n, K);
+        if (w.dtype == DType::Q8_0) ops.gemm_q8_0(y + (b0 - r0), ldy, xqp.data(), xdp.data(), n_tokens, wr.data(), n, K);
+        else ops.gemm_kq(y + (b0 - r0), ldy, xa.data(), n_tokens, wr.data(), n, K, (int)w.dtype);
       }
       return;
     }
     // Prefill: the same rounded activations, widened back (d * q) so the f32
     // micro-kernel below runs them against the decoded weights: same numerics
-    // as the int8 path, at f32 GEMM speed.
+    // as the integer path, at f32 GEMM speed (faster here than the int8 tile,
+    // gemm_kq, which would also do).
     thread_local std::vector<float> xdq;
     xdq.resize((size_t)(n_tokens * K));
     for (int64_t t = 0; t < n_tokens; t++) {
-      for (int64_t i = 0; i < K; i++) xdq[t * K + i] = xd[t * nb + i / kQ8Block] * (float)xq[t * K + i];
+      for (int64_t i = 0; i < K; i++) xdq[t * K + i] = xd[t * nb + i / block] * (float)xq[t * K + i];
       xr[t] = xdq.data() + t * K;
     }
   }
@@ -126,14 +145,6 @@ void matmul_rows(float* y, int64_t ldy, const float* x, int64_t ldx, const int32
     wr.resize((size_t)(r1 - r0));
     for (int64_t r = r0; r < r1; r++) wr[r - r0] = w.row(r);
     ops.gemm(y, ldy, xr.data(), n_tokens, wr.data(), r1 - r0, K, row_kind(w.dtype));
-    return;
-  }
-
-  if (n_tokens <= kDirectTokens) {
-    // Decode GEMV over 4/5/6-bit rows: decoded 256 at a time in L1 and dotted.
-    wr.resize((size_t)(r1 - r0));
-    for (int64_t r = r0; r < r1; r++) wr[r - r0] = w.row(r);
-    ops.gemv_blocks(y, ldy, xr.data(), n_tokens, wr.data(), r1 - r0, K, (int)w.dtype);
     return;
   }
 

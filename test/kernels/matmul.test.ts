@@ -1,15 +1,16 @@
 /**
  * matmul over F32 / F16 / BF16 / Q8_0 / Q4_0 / Q4_K / Q5_K / Q6_K weights vs a
  * float64 matmul of the dequantized weights (error bounded by 1e-5 of
- * sum |x·w| per output). Q8_0 runs int8 dot products on activations rounded
- * to Q8 blocks, so its reference uses the *same* rounded activations
- * (docs/KERNELS.md). Embedding lookup over every dtype; bad inputs.
+ * sum |x·w| per output). The block formats run integer dot products on
+ * activations rounded to int8 blocks (32 for Q8_0 / Q4_0, 256 for the
+ * K-quants), so their reference uses the *same* rounded activations
+ * (docs/KERNELS.md, Matmul). Embedding lookup over every dtype; bad inputs.
  */
 import { callNative, ArgumentError, ShapeError, UnsupportedError } from '../../lib/errors';
 import { kernels } from '../../lib/kernels';
 import { native } from '../../lib/native';
 import { Tensor, bf16BitsToF32, f16BitsToF32, type TensorDType } from '../../lib/tensor';
-import { q8RoundActivations } from '../../lib/quant/q8-activations';
+import { q8ActivationBlock, q8RoundActivations } from '../../lib/quant/q8-activations';
 import { matmulRef } from '../reference/matmul';
 import { expectEqualArrays, prng, randn, describeEachDevice } from './helpers';
 import { MATMUL_REL } from './tolerances';
@@ -38,21 +39,27 @@ const cases: { T: number; N: number; K: number; dtype: TensorDType; seed: number
   { T: 7, N: 13, K: 1056, dtype: 'q8_0', seed: 17 },
   { T: 1, N: 5, K: 32, dtype: 'q4_0', seed: 20 },
   { T: 6, N: 33, K: 1024 + 32, dtype: 'q4_0', seed: 21 },
+  { T: 3, N: 4, K: 96, dtype: 'q4_0', seed: 27 },
   { T: 1, N: 3, K: 256, dtype: 'q4_k', seed: 22 },
   { T: 9, N: 17, K: 768, dtype: 'q4_k', seed: 23 },
+  { T: 4, N: 40, K: 2048, dtype: 'q4_k', seed: 28 },
   { T: 2, N: 9, K: 512, dtype: 'q5_k', seed: 24 },
+  { T: 7, N: 5, K: 1792, dtype: 'q5_k', seed: 29 },
   { T: 1, N: 7, K: 256, dtype: 'q6_k', seed: 25 },
   { T: 5, N: 31, K: 1280, dtype: 'q6_k', seed: 26 },
+  { T: 13, N: 6, K: 512, dtype: 'q6_k', seed: 30 },
 ];
 
-describeEachDevice('matmul vs float64 over dequantized weights', (kn) => {
+describeEachDevice('matmul vs float64 over dequantized weights', (kn, device) => {
   test.each(cases)('$dtype T=$T N=$N K=$K', async ({ T, N, K, dtype, seed }) => {
     const r = prng(seed);
     const x = randn(r, [T, K]);
     const w = weight(randn(r, [N, K], 0.5), dtype);
     const y = await kn.matmul(x, w);
     expect(y.shape).toEqual([T, N]);
-    const xs = dtype === 'q8_0' ? q8RoundActivations(x.data, K) : x.data;
+    // (The CUDA backend rounds activations for Q8_0 only.)
+    const block = device === 'cpu' || dtype === 'q8_0' ? q8ActivationBlock(dtype) : null;
+    const xs = block ? q8RoundActivations(x.data, K, block) : x.data;
     const { y: ref, absSum } = matmulRef(xs, w.toFloat32().data, T, N, K);
     for (let i = 0; i < ref.length; i++) {
       const err = Math.abs(y.data[i] - ref[i]);

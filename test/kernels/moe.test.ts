@@ -8,7 +8,7 @@ import { callNative, ArgumentError, ShapeError } from '../../lib/errors';
 import { kernels } from '../../lib/kernels';
 import { native } from '../../lib/native';
 import { Tensor, type TensorDType } from '../../lib/tensor';
-import { q8RoundActivations } from '../../lib/quant/q8-activations';
+import { q8ActivationBlock, q8RoundActivations } from '../../lib/quant/q8-activations';
 import { moeForwardRef, moeRouteRef } from '../reference/moe';
 import { expectClose, expectEqualArrays, prng, randn, describeEachDevice } from './helpers';
 import { TOL } from './tolerances';
@@ -61,8 +61,8 @@ const forwardCases: ForwardCase[] = [
 
 /** The dense f64 loop with both matmul inputs rounded as the native int8 path rounds them. */
 function moeForwardQ8Ref(x: Float32Array, ids: ArrayLike<number>, w: ArrayLike<number>, gate: Float32Array, up: Float32Array,
-  down: Float32Array, T: number, k: number, D: number, F: number): Float64Array {
-  const xq = q8RoundActivations(x, D);
+  down: Float32Array, T: number, k: number, D: number, F: number, block: 32 | 256): Float64Array {
+  const xq = q8RoundActivations(x, D, block);
   const out = new Float64Array(T * D);
   for (let t = 0; t < T; t++)
     for (let j = 0; j < k; j++) {
@@ -77,7 +77,7 @@ function moeForwardQ8Ref(x: Float32Array, ids: ArrayLike<number>, w: ArrayLike<n
         }
         h[f] = (g / (1 + Math.exp(-g))) * u;
       }
-      const hq = q8RoundActivations(h, F);
+      const hq = q8RoundActivations(h, F, block);
       for (let d = 0; d < D; d++) {
         let acc = 0;
         for (let f = 0; f < F; f++) acc += down[(e * D + d) * F + f] * hq[f];
@@ -87,7 +87,7 @@ function moeForwardQ8Ref(x: Float32Array, ids: ArrayLike<number>, w: ArrayLike<n
   return out;
 }
 
-describeEachDevice('moeForward vs dense reference', (kn) => {
+describeEachDevice('moeForward vs dense reference', (kn, device) => {
   test.each(forwardCases)('$dtype T=$T E=$E k=$k D=$D F=$F $mode', async (c) => {
     const r = prng(c.seed);
     const x = randn(r, [c.T, c.D]);
@@ -104,10 +104,12 @@ describeEachDevice('moeForward vs dense reference', (kn) => {
     const out = await kn.moeForward(x, ids, route.weights, experts);
     const [gate, up, down] = [experts.gate, experts.up, experts.down].map((t) => t.toFloat32().data as Float32Array);
     expect(out.shape).toEqual([c.T, c.D]);
-    if (c.dtype === 'q8_0') {
-      // Q8_0 experts run int8 dot products on activations rounded to Q8 blocks:
-      // the reference rounds x and the hidden rows the same way.
-      const ref = moeForwardQ8Ref(x.data as Float32Array, ids, route.weights.data, gate, up, down, c.T, c.k, c.D, c.F);
+    // (The CUDA backend rounds activations for Q8_0 only.)
+    const block = device === 'cpu' || c.dtype === 'q8_0' ? q8ActivationBlock(c.dtype) : null;
+    if (block) {
+      // Block-format experts run integer dot products on activations rounded
+      // to int8 blocks: the reference rounds x and the hidden rows the same way.
+      const ref = moeForwardQ8Ref(x.data as Float32Array, ids, route.weights.data, gate, up, down, c.T, c.k, c.D, c.F, block);
       expectClose('moeForward', out.data, ref, TOL.q8Activations, out.shape);
     } else {
       const ref = moeForwardRef(x.data, ids, route.weights.data, gate, up, down, c.T, c.k, c.D, c.F);

@@ -1,10 +1,10 @@
 /**
  * A quantized synthetic model (every weight format, the Q4_K_M mix, dense and
  * MoE) against the float model of exactly its decoded weights (written as F32,
- * run by the F32 path the golden tests pin to HF). 4/5/6-bit and Q4_0 rows are
- * decoded exactly and meet f32 activations, so logits agree to f32 rounding;
- * Q8_0 rounds activations to Q8 blocks for int8 dot products, so it gets the
- * quantized-activation tolerance. Runs on the active SIMD path (the lower
+ * run by the F32 path the golden tests pin to HF). Every block format rounds
+ * its activations to int8 blocks for integer dot products (32 values for
+ * Q8_0 / Q4_0, 256 for the K-quants), so all get the quantized-activation
+ * tolerance. Runs on the active SIMD path (the lower
  * paths run the same kernels through test/kernels and test/quant/blocks).
  */
 import * as fs from 'fs';
@@ -53,7 +53,8 @@ describe('quantized model vs the float model of its decoded weights', () => {
     const tokens = Array.from({ length: 10 }, (_, i) => (i * 97 + 5) % shape.vocab);
     const got = await logits(q, tokens);
     const want = await logits(f, tokens);
-    const tol = dtype === 'q8_0' ? { rtol: 2e-2, atol: 2e-2, nmse: 1e-4 } : { rtol: 1e-4, atol: 1e-4, nmse: 1e-8 };
+    // One scale per 256 activations (K-quants) rounds coarser than one per 32.
+    const tol = { rtol: 2e-2, atol: dtype === 'q8_0' || dtype === 'q4_0' ? 2e-2 : 4e-2, nmse: 1e-4 };
     expectClose(`${dtype} ${shape.name} logits`, got, Array.from(want), tol);
   });
 });

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kquant_simd.h"
 #include "ops.h"
 
 namespace hl::cpu {
@@ -33,6 +34,7 @@ struct SimdKernels {
   static constexpr int RN = 4;                // weight rows per tile
   static constexpr int QT = W >= 16 ? 4 : 2;  // activation rows per int8 tile
   static constexpr int kPrefetchBytes = 1024;  // software prefetch distance on weight streams
+  using KQ = KQuantKernels<V>;
 
   // ---- weight row loaders (k = element index)
   struct LoadF32 {
@@ -298,26 +300,6 @@ struct SimdKernels {
 
   // ---- int8 (Q8_0 weights x Q8 activations)
 
-  static void quantize_q8(int8_t* q, float* d, const float* x, int64_t K) {
-    for (int64_t b = 0; b < K / kQ8Block; b++) {
-      const float* xb = x + b * kQ8Block;
-      float amax = 0.0f;
-      for (int i = 0; i < kQ8Block; i++) {
-        const float a = xb[i] < 0.0f ? -xb[i] : xb[i];
-        amax = a > amax ? a : amax;
-      }
-      const float db = amax / 127.0f;
-      const float id = db != 0.0f ? 1.0f / db : 0.0f;
-      d[b] = db;
-      for (int i = 0; i < kQ8Block; i++) {
-        // round half to even through the 1.5 * 2^23 trick (|v| <= 127.x)
-        float v = (xb[i] * id + 12582912.0f) - 12582912.0f;
-        v = v > 127.0f ? 127.0f : (v < -127.0f ? -127.0f : v);
-        q[b * kQ8Block + i] = (int8_t)(int)v;
-      }
-    }
-  }
-
   template <int T, int R>
   static void q8_tile(float* y, int64_t ldy, const int8_t* const* xq, const float* const* xd,
                       const uint8_t* const* w, int64_t nb) {
@@ -512,42 +494,6 @@ struct SimdKernels {
     }
   }
 
-  // Decode GEMV over GGUF block rows (n_x <= 4): each row is decoded one
-  // group of 256 elements at a time into an L1 buffer and dotted with the
-  // activations right away, so weights stream once and nothing round-trips
-  // through L2. Same exact decoded values as dequant(), f32 accumulation.
-  static void gemv_blocks(float* y, int64_t ldy, const float* const* x, int64_t n_x, const uint8_t* const* w,
-                          int64_t n_w, int64_t K, int type) {
-    constexpr int64_t G = 256;
-    const int64_t gbytes = type == 8 ? 8 * 34 : type == 2 ? 8 * 18 : type == 12 ? 144 : type == 13 ? 176 : 210;
-    alignas(64) float buf[G];
-    for (int64_t r = 0; r < n_w; r++) {
-      F acc[4] = {V::zero(), V::zero(), V::zero(), V::zero()};
-      for (int64_t g = 0; g < K / G; g++) {
-        const uint8_t* src = w[r] + g * gbytes;
-        __builtin_prefetch(src + kPrefetchBytes);
-        dequant(type, src, buf, G);
-        for (int64_t t = 0; t < n_x; t++) {
-          const float* xt = x[t] + g * G;
-          F a0 = acc[t], a1 = V::zero();
-          for (int64_t i = 0; i < G; i += 2 * W) {
-            a0 = V::fma(V::load(buf + i), V::load(xt + i), a0);
-            a1 = V::fma(V::load(buf + i + W), V::load(xt + i + W), a1);
-          }
-          acc[t] = V::add(a0, a1);
-        }
-      }
-      float tail[4] = {0, 0, 0, 0};
-      if (K % G) {  // 32-element formats: a last partial group
-        const int64_t k0 = K / G * G;
-        dequant(type, w[r] + K / G * gbytes, buf, K - k0);
-        for (int64_t t = 0; t < n_x; t++)
-          for (int64_t i = 0; i < K - k0; i++) tail[t] += buf[i] * x[t][k0 + i];
-      }
-      for (int64_t t = 0; t < n_x; t++) y[t * ldy + r] = V::hsum(acc[t]) + tail[t];
-    }
-  }
-
   // ---- Mamba-2 state row
 
   template <int CV>
@@ -589,8 +535,8 @@ struct SimdKernels {
 
   static SimdOps table() {
     return SimdOps{V::name, dot_f32,   axpy_f32,    exp_sub_sum, pv_accumulate, f16_to_f32,  bf16_to_f32,
-                   dequant, gemm,      gemv_blocks, XP,          pack_x,        gemm_xt,     quantize_q8,
-                   gemm_q8_0, ssm_row_scan, max_f32, first_gt};
+                   dequant, gemm,      XP,          pack_x,      gemm_xt,       KQ::quantize_act, gemm_q8_0,
+                   KQ::gemm_kq, ssm_row_scan, max_f32, first_gt};
   }
 };
 

@@ -12,6 +12,15 @@ enum class RowKind : int { F32 = 0, F16 = 1, BF16 = 2 };
 // d = absmax / 127 and q = round_half_even(x * (1 / d)) in [-127, 127].
 constexpr int64_t kQ8Block = 32;
 
+// One token's quantized activations (quantize_act): q[K], d[K / block], and
+// d times the exact sums of q per 16 (sum16[K / 16]) and per 32 (sum32[K / 32]).
+struct QAct {
+  const int8_t* q;
+  const float* d;
+  const float* sum16;
+  const float* sum32;
+};
+
 struct SimdOps {
   const char* name;
   // sum_i a[i] * b[i]
@@ -32,10 +41,6 @@ struct SimdOps {
   // (register-blocked micro-kernel; K need not be a multiple of the width).
   void (*gemm)(float* y, int64_t ldy, const float* const* x, int64_t n_x, const uint8_t* const* w, int64_t n_w,
                int64_t K, RowKind kind);
-  // Decode GEMV over GGUF block rows (Q4_0, Q4_K, Q5_K, Q6_K; type = ggml id), n_x <= 4:
-  // y[t * ldy + r] = sum_k x[t][k] * decode(w[r])[k], decoded 256 at a time in L1.
-  void (*gemv_blocks)(float* y, int64_t ldy, const float* const* x, int64_t n_x, const uint8_t* const* w,
-                      int64_t n_w, int64_t K, int type);
   // Prefill form: activations of up to x_panel tokens packed K-major,
   // xt[k * x_panel + t] (zero-padded); then
   // y[t * ldy + r] (+)= sum_k xt[k][t] * w[r][k]   t < n_x <= x_panel, r < n_w; f32 weight
@@ -44,11 +49,19 @@ struct SimdOps {
   void (*pack_x)(float* xt, const float* const* x, int64_t n_x, int64_t K);
   void (*gemm_xt)(float* y, int64_t ldy, const float* xt, int64_t n_x, const float* const* w, int64_t n_w, int64_t K,
                   bool acc_y);
-  // q[K], d[K / 32] from x[K]; K a multiple of 32.
-  void (*quantize_q8)(int8_t* q, float* d, const float* x, int64_t K);
+  // Activations for int8 dots, per block of `block` (32 or 256) values:
+  // d[b] = absmax / 127 (f32), q = round_half_even(x * (1 / d)) in [-127, 127];
+  // sum16[j] / sum32[j] = d * sum of q[16j .. 16j + 15] / q[32j .. 32j + 31] (integer sum
+  // exact, one f32 rounding; either may be null). K a multiple of block.
+  void (*quantize_act)(int8_t* q, float* d, float* sum16, float* sum32, const float* x, int64_t K, int64_t block);
   // y[t * ldy + r] = sum_b dw[r, b] * dx[t, b] * sum_i qw[r, b, i] * qx[t, b, i]  over Q8_0 weight rows
   void (*gemm_q8_0)(float* y, int64_t ldy, const int8_t* const* xq, const float* const* xd, int64_t n_x,
                     const uint8_t* const* w, int64_t n_w, int64_t K);
+  // y[t * ldy + r] = sum_k decode(w[r])[k] * x[t].d[k / block] * x[t].q[k]  over Q4_0 / Q4_K / Q5_K / Q6_K
+  // rows (type = ggml id; x quantized by quantize_act with block 32 for Q4_0, 256 for the K-quants),
+  // integer dots on the packed codes (kquant_simd.h).
+  void (*gemm_kq)(float* y, int64_t ldy, const QAct* x, int64_t n_x, const uint8_t* const* w, int64_t n_w, int64_t K,
+                  int type);
   // One Mamba-2 state row S[N] over nt tokens (B/C rows bc_stride apart):
   //   S = S * da[t] + dx[t] * B_t;  y[t] = S · C_t
   void (*ssm_row_scan)(float* S, int64_t N, const float* B, const float* C, int64_t bc_stride, const float* da,

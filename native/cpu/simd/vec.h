@@ -14,6 +14,14 @@
 //                    scale, added to acc (w may be -128..127; x must be in
 //                    [-127, 127] so AVX2 maddubs pairs cannot saturate);
 //                    q8_fma2: two consecutive blocks at once (one zmm on AVX-512)
+//   I, A, FA         unsigned-weight int8 dots (kquant_simd.h): I = 32 weight
+//                    codes, A = int32 lanes, FA = f32 lanes of A's width;
+//                    iload / iload_nib16 (16 bytes -> low nibbles, high nibbles),
+//                    ibits(v, s, mask) = (v >> s) & mask and ishl4 per byte, ior,
+//                    adot(acc, u, x, s0, s1): acc += s0 * (u . x) over bytes 0-15
+//                    and s1 * (u . x) over bytes 16-31 (u in [0, 63]; x int8),
+//                    adot1: unscaled; afma(acc, a, s) = acc + f32(a) * s;
+//                    fma8(acc, a, b): acc += a[i] * b[i] over 8 floats; fa_hsum
 // The ISA translation units (isa_*.cpp) are the only files compiled with
 // wider flags. They include exactly one ISA header, then kernels_simd.h, and
 // export one SimdOps table (ops.h); nothing else in the addon sees the

@@ -65,6 +65,50 @@ struct Vec {
     return q8_fma(q8_fma(acc, w0, x0, s0), w1, x1, s1);
   }
   static float q8_hsum(Q v) { return vaddvq_f32(v); }
+
+  // ---- unsigned-weight int8 dots (kquant_simd.h): I = 2 x 16 bytes, A = 4 x int32
+  struct I {
+    uint8x16_t lo, hi;
+  };
+  using A = int32x4_t;
+  static I iload(const uint8_t* p) { return I{vld1q_u8(p), vld1q_u8(p + 16)}; }
+  static I iload_nib16(const uint8_t* p) {
+    const uint8x16_t v = vld1q_u8(p);
+    return I{vandq_u8(v, vdupq_n_u8(0x0f)), vshrq_n_u8(v, 4)};
+  }
+  static I ibits(I v, int s, int mask) {  // (v >> s) & mask per byte (vshlq by -s shifts right)
+    const int8x16_t sh = vdupq_n_s8((int8_t)-s);
+    const uint8x16_t m = vdupq_n_u8((uint8_t)mask);
+    return I{vandq_u8(vshlq_u8(v.lo, sh), m), vandq_u8(vshlq_u8(v.hi, sh), m)};
+  }
+  static I ishl4(I v) { return I{vshlq_n_u8(v.lo, 4), vshlq_n_u8(v.hi, 4)}; }
+  static I ior(I a, I b) { return I{vorrq_u8(a.lo, b.lo), vorrq_u8(a.hi, b.hi)}; }
+  static A azero() { return vdupq_n_s32(0); }
+  // 16 bytes u (in [0, 63], so also valid int8) times 16 int8 x, summed to 4 int32 lanes.
+  static int32x4_t dot16(uint8x16_t u, int8x16_t x) {
+    const int8x16_t w = vreinterpretq_s8_u8(u);
+#if defined(__ARM_FEATURE_DOTPROD)
+    return vdotq_s32(vdupq_n_s32(0), w, x);
+#else
+    const int16x8_t p = vmlal_s8(vmull_s8(vget_low_s8(w), vget_low_s8(x)), vget_high_s8(w), vget_high_s8(x));
+    return vpaddlq_s16(p);
+#endif
+  }
+  static A adot(A acc, I u, const int8_t* x, int s0, int s1) {
+    acc = vmlaq_n_s32(acc, dot16(u.lo, vld1q_s8(x)), s0);
+    return vmlaq_n_s32(acc, dot16(u.hi, vld1q_s8(x + 16)), s1);
+  }
+  static A adot1(A acc, I u, const int8_t* x) {
+    return vaddq_s32(acc, vaddq_s32(dot16(u.lo, vld1q_s8(x)), dot16(u.hi, vld1q_s8(x + 16))));
+  }
+  using FA = float32x4_t;
+  static FA fa_zero() { return vdupq_n_f32(0.0f); }
+  static FA afma(FA acc, A v, float s) { return vfmaq_f32(acc, vcvtq_f32_s32(v), vdupq_n_f32(s)); }
+  // acc += a[i] * b[i] for 8 floats, lane-wise
+  static FA fma8(FA acc, const float* a, const float* b) {
+    return vfmaq_f32(vfmaq_f32(acc, vld1q_f32(a), vld1q_f32(b)), vld1q_f32(a + 4), vld1q_f32(b + 4));
+  }
+  static float fa_hsum(FA v) { return vaddvq_f32(v); }
 };
 
 }  // namespace hl::simd::neon

@@ -43,6 +43,50 @@ struct Vec {
     return q8_fma(q8_fma(acc, w0, x0, s0), w1, x1, s1);
   }
   static float q8_hsum(Q v) { return v; }
+
+  // ---- unsigned-weight int8 dots (kquant_simd.h): the reference semantics
+  struct I {
+    uint8_t b[32];
+  };
+  using A = int32_t;
+  static I iload(const uint8_t* p) {
+    I v;
+    std::memcpy(v.b, p, 32);
+    return v;
+  }
+  static I iload_nib16(const uint8_t* p) {
+    I v;
+    for (int j = 0; j < 16; j++) v.b[j] = p[j] & 15, v.b[j + 16] = p[j] >> 4;
+    return v;
+  }
+  static I ibits(I v, int s, int mask) {
+    for (int j = 0; j < 32; j++) v.b[j] = (uint8_t)((v.b[j] >> s) & mask);
+    return v;
+  }
+  static I ishl4(I v) {
+    for (int j = 0; j < 32; j++) v.b[j] = (uint8_t)(v.b[j] << 4);
+    return v;
+  }
+  static I ior(I a, I b) {
+    for (int j = 0; j < 32; j++) a.b[j] |= b.b[j];
+    return a;
+  }
+  static A azero() { return 0; }
+  static A adot(A acc, I u, const int8_t* x, int s0, int s1) {
+    int32_t d0 = 0, d1 = 0;
+    for (int j = 0; j < 16; j++) d0 += (int32_t)u.b[j] * x[j], d1 += (int32_t)u.b[j + 16] * x[j + 16];
+    return acc + s0 * d0 + s1 * d1;
+  }
+  static A adot1(A acc, I u, const int8_t* x) { return adot(acc, u, x, 1, 1); }
+  using FA = float;
+  static FA fa_zero() { return 0.0f; }
+  static FA afma(FA acc, A v, float s) { return (float)v * s + acc; }
+  // acc += a[i] * b[i] for 8 floats, lane-wise
+  static FA fma8(FA acc, const float* a, const float* b) {
+    for (int i = 0; i < 8; i++) acc = a[i] * b[i] + acc;
+    return acc;
+  }
+  static float fa_hsum(FA v) { return v; }
 };
 
 }  // namespace hl::simd::scalar

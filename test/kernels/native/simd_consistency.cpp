@@ -117,11 +117,11 @@ static void run(const SimdOps& o, const SimdOps& s) {
       std::vector<int8_t> q1(T * K), q2(T * K);
       std::vector<float> d1(T * K / 32), d2(T * K / 32);
       for (int64_t t = 0; t < T; t++) {
-        o.quantize_q8(q1.data() + t * K, d1.data() + t * K / 32, xr[t], K);
-        s.quantize_q8(q2.data() + t * K, d2.data() + t * K / 32, xr[t], K);
+        o.quantize_act(q1.data() + t * K, d1.data() + t * K / 32, nullptr, nullptr, xr[t], K, 32);
+        s.quantize_act(q2.data() + t * K, d2.data() + t * K / 32, nullptr, nullptr, xr[t], K, 32);
       }
       if (q1 != q2 || d1 != d2) {
-        std::printf("FAIL %s quantize_q8 differs\n", isa);
+        std::printf("FAIL %s quantize_act differs\n", isa);
         failures++;
       }
       std::vector<uint8_t> wq(N * K / 32 * 34);
@@ -153,15 +153,25 @@ static void run(const SimdOps& o, const SimdOps& s) {
       if (type == 12 || type == 13) std::memcpy(&src[blk * bytes + 2], &h2, 2);
     }
     std::vector<float> y1(nb * elems), y2(nb * elems);
-    {  // gemv_blocks: 2 rows of nb * elems / 2, 3 tokens
-      const int64_t K = nb * elems / 2;
-      auto x = randv(3 * K);
-      const float* xr[3] = {x.data(), x.data() + K, x.data() + 2 * K};
+    if (type != 8) {  // gemm_kq: 2 rows of nb * elems / 2, 1..5 tokens (one full tile and a tail)
+      const int64_t K = nb * elems / 2, block = type == 2 ? 32 : 256;
+      auto x = randv(5 * K);
+      std::vector<int8_t> q(5 * K);
+      std::vector<float> d(5 * K / block);
+      std::vector<float> s16(5 * K / 16), s32(5 * K / 32);
+      QAct xa[5];
+      for (int t = 0; t < 5; t++) {
+        s.quantize_act(q.data() + t * K, d.data() + t * K / block, s16.data() + t * K / 16, s32.data() + t * K / 32,
+                       x.data() + t * K, K, block);
+        xa[t] = QAct{q.data() + t * K, d.data() + t * K / block, s16.data() + t * K / 16, s32.data() + t * K / 32};
+      }
       const uint8_t* wr[2] = {src.data(), src.data() + nb / 2 * bytes};
-      float g1[6], g2[6];
-      o.gemv_blocks(g1, 2, xr, 3, wr, 2, K, type);
-      s.gemv_blocks(g2, 2, xr, 3, wr, 2, K, type);
-      check(isa, "gemv_blocks", g1, g2, 6, 1e-4);
+      for (int n_x : {1, 5}) {
+        float g1[10], g2[10];
+        o.gemm_kq(g1, 2, xa, n_x, wr, 2, K, type);
+        s.gemm_kq(g2, 2, xa, n_x, wr, 2, K, type);
+        check(isa, "gemm_kq", g1, g2, 2 * n_x, 1e-4);
+      }
     }
     o.dequant(type, src.data(), y1.data(), nb * elems);
     s.dequant(type, src.data(), y2.data(), nb * elems);
