@@ -1,8 +1,10 @@
 /**
- * GGUF block quantizers and decoders (docs/KERNELS.md, Weight blocks), bit-exact with the
- * published layouts and with the native decoders (native/cpu/quant.cpp):
- * every decoded product is rounded to f32 in the same order, so native and TS
- * values agree bit for bit.
+ * GGUF block quantizers and decoders (docs/KERNELS.md, Weight blocks): the TS copy of
+ * the C++ block codec (native/cpu/block_codec.h, the definition), kept because the
+ * public API needs it (Tensor.quantize, toFloat32). Tested against the C++ codec:
+ * decoders through kernels.embed (test/kernels/matmul.test.ts, test/quant/blocks.test.ts),
+ * the Q8_0 / Q4_K quantizers through quantize-on-load (test/model/quantize-on-load.test.ts).
+ * Every decoded product is rounded to f32 in the same order, so the values agree bit for bit.
  *
  *   q4_0  per 32: f16 d, 16 bytes; byte j low nibble = element j, high = j + 16; w = d·(q − 8)
  *   q4_k  per 256: f16 d, f16 dmin, 12 bytes of eight 6-bit scales + eight 6-bit mins,

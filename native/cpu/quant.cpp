@@ -1,14 +1,8 @@
-// native/cpu/quant.cpp: GGUF block decoders (docs/KERNELS.md), bit-exact with
-// the published layouts (native/core/dtype.h has the structs):
-//   Q8_0  w = d * q
-//   Q4_0  w = d * (q - 8)              byte j: low nibble elem j, high nibble elem j + 16
-//   Q4_K  w = (d * sc) * q - (dmin * m) 6-bit sc/m per 32 (get_scale_min)
-//   Q5_K  as Q4_K with a fifth bit from qh
-//   Q6_K  w = (d * sc) * (q - 32)      int8 sc per 16, q = 4 low bits | 2 high bits << 4
-// Each product is rounded to f32 in this order (the TS decoders in
-// lib/quant/ do the same), so native and TS agree bit for bit. The decoders
-// themselves are SimdKernels<V>::dequant_* (simd/kernels_simd.h), compiled per
-// ISA so the compiler vectorises them; this file routes a row to them.
+// native/cpu/quant.cpp: routes a row of any weight type to its f32
+// widening / block decoder. The decoders are the block codec's
+// (block_codec.h), compiled per ISA in SimdKernels<V>::dequant
+// (simd/kernels_simd.h) so the compiler vectorises them; all ISAs and the TS
+// decoders (lib/quant/blocks.ts, tested against these) agree bit for bit.
 #include <cstring>
 
 #include "kernel_util.h"

@@ -1,9 +1,8 @@
 // native/model/quantize.h: f32 -> GGUF block quantizers used when a model is
-// quantized on load (loadModel(..., { quantize })). Bit-identical to the TS
-// quantizers in lib/quant/blocks.ts / lib/tensor.ts for the same f32 input:
-// same scale choice, same rounding (f32 where TS uses Math.fround, f64
-// elsewhere, JS Math.round semantics), so a model quantized here equals one
-// written already quantized by lib/synthetic.
+// quantized on load (loadModel(..., { quantize })), through the block codec
+// (native/cpu/block_codec.h, the definition). The TS quantizers
+// (lib/quant/blocks.ts, Tensor.quantize) are tested to produce the same blocks
+// (test/model/quantize-on-load.test.ts).
 #pragma once
 #include <cstdint>
 

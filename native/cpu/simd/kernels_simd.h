@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "../block_codec.h"
 #include "kquant_simd.h"
 #include "ops.h"
 
@@ -376,120 +377,20 @@ struct SimdKernels {
     }
   }
 
-  // ---- GGUF block decoders (layouts: native/core/dtype.h, docs/KERNELS.md).
-  // Plain loops the compiler vectorises with this ISA's flags; every product
-  // is rounded to f32 in the same order as the TS decoders (lib/quant/), and
-  // no FMA contraction is allowed (-ffp-contract=off), so all ISAs and TS
-  // agree bit for bit.
-  static float h2f(const uint8_t* p) {
-    uint16_t h;
-    std::memcpy(&h, p, 2);
-    return V::f16(h);
-  }
-
-  // Sub-block j's 6-bit scale and min from the 12-byte K-quant scale field:
-  // j < 4: low 6 bits of bytes j / j + 4; j >= 4: low / high nibble of byte
-  // j + 4, plus the top 2 bits of byte j - 4 / j as bits 4-5.
-  static void get_scale_min(int j, const uint8_t* q, int* sc, int* m) {
-    if (j < 4) {
-      *sc = q[j] & 63;
-      *m = q[j + 4] & 63;
-    } else {
-      *sc = (q[j + 4] & 0x0f) | ((q[j - 4] >> 6) << 4);
-      *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-    }
-  }
-
-  static void dequant_q8_0(const uint8_t* src, float* out, int64_t nb) {
-    for (int64_t b = 0; b < nb; b++, src += 34, out += 32) {
-      const float d = h2f(src);
-      const int8_t* q = reinterpret_cast<const int8_t*>(src + 2);
-      for (int i = 0; i < 32; i++) out[i] = d * (float)q[i];
-    }
-  }
-
-  static void dequant_q4_0(const uint8_t* src, float* out, int64_t nb) {
-    for (int64_t b = 0; b < nb; b++, src += 18, out += 32) {
-      const float d = h2f(src);
-      const uint8_t* q = src + 2;
-      for (int j = 0; j < 16; j++) {
-        out[j] = d * (float)((int)(q[j] & 0x0f) - 8);
-        out[j + 16] = d * (float)((int)(q[j] >> 4) - 8);
-      }
-    }
-  }
-
-  static void dequant_q4_k(const uint8_t* src, float* out, int64_t nb) {
-    for (int64_t b = 0; b < nb; b++, src += 144, out += 256) {
-      const float d = h2f(src), dmin = h2f(src + 2);
-      const uint8_t* scales = src + 4;
-      const uint8_t* q = src + 16;
-      for (int i = 0; i < 4; i++, q += 32) {
-        int sc0, m0, sc1, m1;
-        get_scale_min(2 * i, scales, &sc0, &m0);
-        get_scale_min(2 * i + 1, scales, &sc1, &m1);
-        const float d0 = d * (float)sc0, o0 = dmin * (float)m0, d1 = d * (float)sc1, o1 = dmin * (float)m1;
-        for (int l = 0; l < 32; l++) {
-          out[64 * i + l] = d0 * (float)(q[l] & 0x0f) - o0;
-          out[64 * i + 32 + l] = d1 * (float)(q[l] >> 4) - o1;
-        }
-      }
-    }
-  }
-
-  static void dequant_q5_k(const uint8_t* src, float* out, int64_t nb) {
-    for (int64_t b = 0; b < nb; b++, src += 176, out += 256) {
-      const float d = h2f(src), dmin = h2f(src + 2);
-      const uint8_t* scales = src + 4;
-      const uint8_t* qh = src + 16;
-      const uint8_t* q = src + 48;
-      for (int i = 0; i < 4; i++, q += 32) {
-        int sc0, m0, sc1, m1;
-        get_scale_min(2 * i, scales, &sc0, &m0);
-        get_scale_min(2 * i + 1, scales, &sc1, &m1);
-        const float d0 = d * (float)sc0, o0 = dmin * (float)m0, d1 = d * (float)sc1, o1 = dmin * (float)m1;
-        const uint8_t u0 = (uint8_t)(1u << (2 * i)), u1 = (uint8_t)(2u << (2 * i));
-        for (int l = 0; l < 32; l++) {
-          out[64 * i + l] = d0 * (float)((q[l] & 0x0f) + ((qh[l] & u0) ? 16 : 0)) - o0;
-          out[64 * i + 32 + l] = d1 * (float)((q[l] >> 4) + ((qh[l] & u1) ? 16 : 0)) - o1;
-        }
-      }
-    }
-  }
-
-  static void dequant_q6_k(const uint8_t* src, float* out, int64_t nb) {
-    for (int64_t b = 0; b < nb; b++, src += 210, out += 256) {
-      const float d = h2f(src + 208);
-      const uint8_t* ql = src;
-      const uint8_t* qh = src + 128;
-      const int8_t* sc = reinterpret_cast<const int8_t*>(src + 192);
-      for (int half = 0; half < 2; half++, ql += 64, qh += 32, sc += 8) {
-        float* y = out + 128 * half;
-        for (int is = 0; is < 2; is++) {  // 16 elements share each scale
-          const float s1 = d * (float)sc[is], s2 = d * (float)sc[is + 2];
-          const float s3 = d * (float)sc[is + 4], s4 = d * (float)sc[is + 6];
-          for (int l = 16 * is; l < 16 * is + 16; l++) {
-            const int q1 = (int)((ql[l] & 0x0f) | ((qh[l] & 3) << 4)) - 32;
-            const int q2 = (int)((ql[l + 32] & 0x0f) | (((qh[l] >> 2) & 3) << 4)) - 32;
-            const int q3 = (int)((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
-            const int q4 = (int)((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
-            y[l] = s1 * (float)q1;
-            y[l + 32] = s2 * (float)q2;
-            y[l + 64] = s3 * (float)q3;
-            y[l + 96] = s4 * (float)q4;
-          }
-        }
-      }
-    }
+  // ---- GGUF block rows -> f32 through the block codec (block_codec.h),
+  // compiled here so the compiler vectorises it with this ISA's flags.
+  template <void (*Decode)(const uint8_t*, float*), int kElems, int kBytes>
+  static void decode_rows(const uint8_t* src, float* out, int64_t K) {
+    for (int64_t b = 0; b < K / kElems; b++) Decode(src + b * kBytes, out + b * kElems);
   }
 
   static void dequant(int type, const uint8_t* src, float* out, int64_t K) {
     switch (type) {
-      case 8: dequant_q8_0(src, out, K / 32); return;
-      case 2: dequant_q4_0(src, out, K / 32); return;
-      case 12: dequant_q4_k(src, out, K / 256); return;
-      case 13: dequant_q5_k(src, out, K / 256); return;
-      case 14: dequant_q6_k(src, out, K / 256); return;
+      case 8: decode_rows<codec::decode_q8_0<V::f16>, 32, 34>(src, out, K); return;
+      case 2: decode_rows<codec::decode_q4_0<V::f16>, 32, 18>(src, out, K); return;
+      case 12: decode_rows<codec::decode_k45<V::f16, 4>, 256, 144>(src, out, K); return;
+      case 13: decode_rows<codec::decode_k45<V::f16, 5>, 256, 176>(src, out, K); return;
+      case 14: decode_rows<codec::decode_q6_k<V::f16>, 256, 210>(src, out, K); return;
       default: return;
     }
   }

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "../block_codec.h"
 #include "ops.h"
 
 // Token and group loops must be unrolled so the accumulators live in registers.
@@ -37,11 +38,7 @@ struct KQuantKernels {
   static constexpr int QT = 4;                 // tokens per tile
   static constexpr int kPrefetchBytes = 1024;  // software prefetch distance on weight streams
 
-  static float h2f(const uint8_t* p) {
-    uint16_t h;
-    std::memcpy(&h, p, 2);
-    return V::f16(h);
-  }
+  static float h2f(const uint8_t* p) { return V::f16(codec::rd16(p)); }
 
   // q = round_half_even(x / d), d = absmax / 127 per block (f32), in [-127, 127];
   // sum16[j] / sum32[j] = d * (sum of q over elements 16j .. 16j + 15 / 32j .. 32j + 31),
@@ -76,25 +73,6 @@ struct KQuantKernels {
         sum32[j / 2] = db * (float)s32;
       }
     }
-  }
-
-  // The eight 6-bit scales (sc) and mins (m) of a K-quant super-block from
-  // its 12-byte field (layout: native/core/dtype.h), four at a time in 32-bit
-  // words: bytes 0-3 hold scales 0-3 in their low 6 bits and the top 2 bits of
-  // scales 4-7; bytes 4-7 the same for the mins; bytes 8-11 the low 4 bits of
-  // scales 4-7 (low nibble) and mins 4-7 (high nibble).
-  static void scale_min_k4(const uint8_t* q, uint8_t* sc, uint8_t* m) {
-    uint32_t a, b, c;
-    std::memcpy(&a, q, 4);
-    std::memcpy(&b, q + 4, 4);
-    std::memcpy(&c, q + 8, 4);
-    const uint32_t s03 = a & 0x3f3f3f3fu, m03 = b & 0x3f3f3f3fu;
-    const uint32_t s47 = (c & 0x0f0f0f0fu) | (((a >> 6) & 0x03030303u) << 4);
-    const uint32_t m47 = ((c >> 4) & 0x0f0f0f0fu) | (((b >> 6) & 0x03030303u) << 4);
-    std::memcpy(sc, &s03, 4);
-    std::memcpy(sc + 4, &s47, 4);
-    std::memcpy(m, &m03, 4);
-    std::memcpy(m + 4, &m47, 4);
   }
 
   // ---- one weight row against T token rows: y[t * ldy] for t < T
@@ -135,7 +113,7 @@ struct KQuantKernels {
       __builtin_prefetch(blk + kPrefetchBytes);
       __builtin_prefetch(blk + kPrefetchBytes + 64);
       uint8_t sc[8], m[8];
-      scale_min_k4(blk + 4, sc, m);
+      codec::k4_scale_min(blk + 4, sc, m);
       A ia[T];
       HL_UNROLL
       for (int t = 0; t < T; t++) ia[t] = V::azero();
