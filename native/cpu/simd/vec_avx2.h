@@ -4,10 +4,12 @@
 #include <immintrin.h>
 
 #include "vec.h"
+#include "vec_x86_int.h"
 
 namespace hl::simd::avx2 {
 
-struct Vec {
+struct Avx2Tag;
+struct Vec : X86IntOps<Avx2Tag> {
   using F = __m256;
   static constexpr int W = 8;
   static constexpr const char* name = "avx2";
@@ -64,39 +66,13 @@ struct Vec {
   }
   static float q8_hsum(Q v) { return hsum(v); }
 
-  // ---- unsigned-weight int8 dots (kquant_simd.h): I = 32 bytes, A = 8 x int32
-  using I = __m256i;
-  using A = __m256i;
-  static I iload(const uint8_t* p) { return _mm256_loadu_si256((const __m256i*)p); }
-  // 16 bytes -> their 16 low nibbles, then their 16 high nibbles
-  static I iload_nib16(const uint8_t* p) {
-    const __m128i v = _mm_loadu_si128((const __m128i*)p);
-    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), _mm256_set1_epi8(0x0f));
-  }
-  // per byte (v >> s) & mask, mask <= 0xff >> s (16-bit shifts: the mask drops the neighbour's bits)
-  static I ibits(I v, int s, int mask) {
-    return _mm256_and_si256(_mm256_srli_epi16(v, s), _mm256_set1_epi8((char)mask));
-  }
-  static I ishl4(I v) { return _mm256_slli_epi16(v, 4); }  // v < 16 per byte
-  static I ior(I a, I b) { return _mm256_or_si256(a, b); }
-  static A azero() { return _mm256_setzero_si256(); }
-  // acc += per-lane sums of u * x over bytes 0-15 times s0 and bytes 16-31 times s1;
-  // u in [0, 63], x in [-127, 127]: maddubs pairs stay below 2^15.
+  // ---- unsigned-weight int8 dots (kquant_simd.h; the rest in vec_x86_int.h)
   static A adot(A acc, I u, const int8_t* x, int s0, int s1) {
-    const __m256i p16 = _mm256_maddubs_epi16(u, _mm256_loadu_si256((const __m256i*)x));
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(p16, _mm256_set_m128i(_mm_set1_epi16((short)s1), _mm_set1_epi16((short)s0))));
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(pairs(u, x), scale_pairs(s0, s1)));
   }
-  // acc += per-lane sums of u * x (u in [0, 63], unscaled)
   static A adot1(A acc, I u, const int8_t* x) {
-    const __m256i p16 = _mm256_maddubs_epi16(u, _mm256_loadu_si256((const __m256i*)x));
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(pairs(u, x), _mm256_set1_epi16(1)));
   }
-  using FA = __m256;
-  static FA fa_zero() { return _mm256_setzero_ps(); }
-  static FA afma(FA acc, A v, float s) { return _mm256_fmadd_ps(_mm256_cvtepi32_ps(v), _mm256_set1_ps(s), acc); }
-  // acc += a[i] * b[i] for 8 floats, lane-wise
-  static FA fma8(FA acc, const float* a, const float* b) { return _mm256_fmadd_ps(_mm256_loadu_ps(a), _mm256_loadu_ps(b), acc); }
-  static float fa_hsum(FA v) { return hsum(v); }
 };
 
 }  // namespace hl::simd::avx2

@@ -4,10 +4,12 @@
 #include <immintrin.h>
 
 #include "vec.h"
+#include "vec_x86_int.h"
 
 namespace hl::simd::avx512 {
 
-struct Vec {
+struct Avx512Tag;
+struct Vec : X86IntOps<Avx512Tag> {
   using F = __m512;
   static constexpr int W = 16;
   static constexpr const char* name = "avx512";
@@ -74,39 +76,13 @@ struct Vec {
   }
   static float q8_hsum(Q v) { return hsum(v); }
 
-  // ---- unsigned-weight int8 dots (kquant_simd.h): I = 32 bytes, A = 8 x int32 (ymm, AVX-512VL)
-  using I = __m256i;
-  using A = __m256i;
-  static I iload(const uint8_t* p) { return _mm256_loadu_si256((const __m256i*)p); }
-  static I iload_nib16(const uint8_t* p) {
-    const __m128i v = _mm_loadu_si128((const __m128i*)p);
-    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), _mm256_set1_epi8(0x0f));
-  }
-  static I ibits(I v, int s, int mask) {
-    return _mm256_and_si256(_mm256_srli_epi16(v, s), _mm256_set1_epi8((char)mask));
-  }
-  static I ishl4(I v) { return _mm256_slli_epi16(v, 4); }
-  static I ior(I a, I b) { return _mm256_or_si256(a, b); }
-  static A azero() { return _mm256_setzero_si256(); }
-  // maddubs to int16 pairs (u <= 63: no saturation), then VNNI dpwssd scales
-  // the pairs and accumulates in one instruction.
+  // ---- unsigned-weight int8 dots (kquant_simd.h; the rest in vec_x86_int.h):
+  // VNNI dpwssd scales the maddubs pairs and accumulates in one instruction.
   static A adot(A acc, I u, const int8_t* x, int s0, int s1) {
-    const __m256i p16 = _mm256_maddubs_epi16(u, _mm256_loadu_si256((const __m256i*)x));
-    return _mm256_dpwssd_epi32(acc, p16, _mm256_set_m128i(_mm_set1_epi16((short)s1), _mm_set1_epi16((short)s0)));
+    return _mm256_dpwssd_epi32(acc, pairs(u, x), scale_pairs(s0, s1));
   }
   static A adot1(A acc, I u, const int8_t* x) {
     return _mm256_dpbusd_epi32(acc, u, _mm256_loadu_si256((const __m256i*)x));
-  }
-  using FA = __m256;
-  static FA fa_zero() { return _mm256_setzero_ps(); }
-  static FA afma(FA acc, A v, float s) { return _mm256_fmadd_ps(_mm256_cvtepi32_ps(v), _mm256_set1_ps(s), acc); }
-  // acc += a[i] * b[i] for 8 floats, lane-wise
-  static FA fma8(FA acc, const float* a, const float* b) { return _mm256_fmadd_ps(_mm256_loadu_ps(a), _mm256_loadu_ps(b), acc); }
-  static float fa_hsum(FA v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
   }
 };
 
