@@ -81,6 +81,13 @@ export class AddonLoadError extends HybridLMError {
   }
 }
 
+/** An eval was aborted through its AbortSignal; the sequence is as it was before that eval. */
+export class AbortError extends HybridLMError {
+  constructor(message = 'the operation was aborted', options?: { cause?: unknown }) {
+    super(message, 'ERR_HYBRIDLM_ABORTED', options);
+  }
+}
+
 const byCode: Record<string, new (message: string, options?: { cause?: unknown }) => HybridLMError> = {
   ERR_HYBRIDLM_FORMAT: ModelFormatError,
   ERR_HYBRIDLM_SHAPE: ShapeError,
@@ -90,6 +97,7 @@ const byCode: Record<string, new (message: string, options?: { cause?: unknown }
   ERR_HYBRIDLM_DISPOSED: DisposedError,
   ERR_HYBRIDLM_BUSY: BusyError,
   ERR_HYBRIDLM_ARGUMENT: ArgumentError,
+  ERR_HYBRIDLM_ABORTED: AbortError,
 };
 
 /**

@@ -38,6 +38,33 @@ export interface LoadModelOptions {
    * quantized are kept as they are.
    */
   quantize?: 'none' | 'q8_0' | 'q4_k';
+  /**
+   * The most bytes the model may hold in all: weights, recurrent state, KV
+   * pages, prefix cache and scratch. A number of bytes or a string such as
+   * '6GB' (GB = 10^9; GiB = 2^30; also KB/MB/TB, KiB/MiB/TiB). Default: the
+   * model files' size plus 75% of the memory free at load
+   * ({@link defaultMemoryBudget}). Past it, createSequence / eval fail with
+   * OutOfMemoryError after evicting prefix-cache entries.
+   */
+  memoryBudget?: number | string;
+  /** Most live sequences (createSequence beyond it throws OutOfMemoryError). Default 1024. */
+  maxSequences?: number;
+  /**
+   * Element type of the attention KV cache: 'f16' (default; half the bytes of
+   * 'f32'), 'f32', or 'q8_0' (8-bit with a scale per 32 values, ~28% of f32).
+   * Backends without that type keep F32 and say so in model.deviceReason.
+   * Tolerances against the f32 goldens: docs/MEMORY.md.
+   */
+  kvCacheType?: 'f16' | 'f32' | 'q8_0';
+  /**
+   * The prefix-state cache of generate / complete / chat on fresh sequences
+   * (default on). `false` turns it off; an object sets its byte share of the
+   * budget (default a quarter of what the weights leave) and the spacing of
+   * its checkpoints in prompt tokens (default 256).
+   */
+  prefixCache?: boolean | { maxBytes?: number | string; chunkTokens?: number };
+  /** Most sequences one step evaluates (default 64). */
+  maxBatchSequences?: number;
   /** Called as loading advances (fraction in [0, 1]). */
   onProgress?: (progress: { phase: 'validate' | 'map' | 'ready'; fraction: number }) => void;
 }
@@ -67,9 +94,37 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
   if (quantize !== 'none' && quantize !== 'q8_0' && quantize !== 'q4_k') {
     throw new ArgumentError(`Expected quantize to be 'none', 'q8_0' or 'q4_k', got ${String(options.quantize)}`);
   }
+  const maxBatchSequences = options.maxBatchSequences ?? 64;
+  if (!Number.isInteger(maxBatchSequences) || maxBatchSequences < 1) {
+    throw new ArgumentError(`Expected maxBatchSequences to be a positive integer, got ${String(options.maxBatchSequences)}`);
+  }
+  const maxSequences = options.maxSequences ?? 1024;
+  if (!Number.isInteger(maxSequences) || maxSequences < 1) {
+    throw new ArgumentError(`Expected maxSequences to be a positive integer, got ${String(options.maxSequences)}`);
+  }
+  const kvCacheType = options.kvCacheType ?? 'f16';
+  if (kvCacheType !== 'f16' && kvCacheType !== 'f32' && kvCacheType !== 'q8_0') {
+    throw new ArgumentError(`Expected kvCacheType to be 'f16', 'f32' or 'q8_0', got ${String(options.kvCacheType)}`);
+  }
+  const cacheOpt = options.prefixCache ?? true;
+  if (typeof cacheOpt !== 'boolean' && (cacheOpt === null || typeof cacheOpt !== 'object')) {
+    throw new ArgumentError(`Expected prefixCache to be a boolean or an object, got ${String(cacheOpt)}`);
+  }
+  const chunkTokens = typeof cacheOpt === 'object' ? (cacheOpt.chunkTokens ?? 256) : 256;
+  if (!Number.isInteger(chunkTokens) || chunkTokens < 1) {
+    throw new ArgumentError(`Expected prefixCache.chunkTokens to be a positive integer, got ${String(chunkTokens)}`);
+  }
+  const requestedBudget = options.memoryBudget === undefined ? undefined : parseBytes(options.memoryBudget, 'memoryBudget');
   const { device, reason } = await pickDevice(options.device);
   options.onProgress?.({ phase: 'validate', fraction: 0 });
   const files = await openModelFiles(path);
+  const memoryBudget = requestedBudget ?? defaultMemoryBudget(files.fileSizes);
+  const cacheBytes =
+    cacheOpt === false
+      ? 0
+      : typeof cacheOpt === 'object' && cacheOpt.maxBytes !== undefined
+        ? parseBytes(cacheOpt.maxBytes, 'prefixCache.maxBytes')
+        : Math.floor(Math.max(0, memoryBudget - sum(files.fileSizes)) / 4);
   options.onProgress?.({ phase: 'map', fraction: 0.5 });
   const handle = await callNative(() =>
     native().loadModel({
@@ -78,10 +133,51 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
       pageSize,
       device,
       quantize,
+      memoryBudget,
+      maxSequences,
+      kvCacheType,
+      prefixCacheBytes: cacheBytes,
+      prefixChunkTokens: chunkTokens,
     }),
   );
   // A model without a usable tokenizer still runs on token ids; model.tokenizer reports why.
   const tokenizer = await loadTokenizer(files).catch((err: Error) => err);
   options.onProgress?.({ phase: 'ready', fraction: 1 });
-  return new Model(handle, files, device, reason, maxStepTokens, tokenizer);
+  return new Model(handle, files, device, reason, { maxStepTokens, maxBatchSequences }, tokenizer, cacheBytes > 0);
+}
+
+function sum(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
+}
+
+/** The memoryBudget used when none is given: the model files' size plus 75% of the memory free now. */
+export function defaultMemoryBudget(fileSizes: readonly number[]): number {
+  return sum(fileSizes) + Math.floor(os.freemem() * 0.75);
+}
+
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+};
+
+/** Bytes from a number or a string like '6GB', '512 MiB' (GB = 10^9, GiB = 2^30). */
+export function parseBytes(v: number | string, what: string): number {
+  if (typeof v === 'number') {
+    if (Number.isFinite(v) && v > 0) return Math.floor(v);
+  } else if (typeof v === 'string') {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)?\s*$/i.exec(v);
+    if (m) {
+      const bytes = Math.floor(Number(m[1]) * UNITS[(m[2] ?? '').toLowerCase()]);
+      if (bytes > 0) return bytes;
+    }
+  }
+  throw new ArgumentError(`Expected ${what} to be a positive number of bytes or a string like '6GB', got ${JSON.stringify(v)}`);
 }

@@ -9,30 +9,68 @@ import { chatStream, completeOn, generateStream } from './generate/model-generat
 import type { ChatOptions, ChatResult, CompletionResult, PromptInput } from './generate/types';
 import type { ModelConfig, ModelFiles } from './loaders/types';
 import type { NativeModelHandle } from './native-types';
-import { StepScheduler } from './scheduler/step-scheduler';
+import { StepScheduler, type SchedulerOptions } from './scheduler/step-scheduler';
 import { Sequence } from './sequence';
 import type { Tokenizer } from './tokenizer/tokenizer';
 import type { ChatMessage } from './tokenizer/types';
 
-/** Bytes the runtime really holds for a model. */
+/**
+ * Bytes the runtime holds for a model, all counted against one budget
+ * (docs/MEMORY.md). total = weights + scratch + recurrentState + kvCache +
+ * prefixCache + pooled; free = budget - total.
+ */
 export interface ModelMemory {
+  /** The most bytes the model may hold (loadModel's memoryBudget). */
+  budget: number;
+  /** Bytes still available under the budget. */
+  free: number;
+  /** Everything held: the sum of the parts below. */
+  total: number;
   /** Weight bytes referenced (memory-mapped) plus owned copies: f32 small vectors and weights quantized on load. */
   weights: number;
+  /** Step scratch buffers (grown to the largest step so far) and device weight copies. */
+  scratch: number;
   /** Conv + SSM state of every live sequence (fixed per sequence). */
   recurrentState: number;
-  /** KV pages in use by the attention layers. */
+  /** KV pages referenced by live sequences (a page shared by forks counts once). */
   kvCache: number;
-  /** weights + recurrentState + kvCache. */
-  total: number;
+  /** Prefix-cache checkpoints: their recurrent-state copies and the KV pages only the cache still holds. */
+  prefixCache: number;
+  /** Free blocks kept for reuse and checkpoints of evals in progress (given back under pressure). */
+  pooled: number;
   /** Live sequences. */
   sequences: number;
-  /** KV pages in use and the size of one. */
+  /** KV pages referenced by live sequences, and the size of one. */
   kvPages: number;
   kvPageBytes: number;
   /** Tokens per KV page. */
   kvPageTokens: number;
+  /** Element type of the KV pages. */
+  kvCacheType: 'f16' | 'f32' | 'q8_0';
   /** Recurrent state bytes of one sequence. */
   recurrentBytesPerSequence: number;
+}
+
+/** Counters of the prefix-state cache. */
+export interface PrefixCacheStats {
+  /** Checkpoints held. */
+  entries: number;
+  /** Bytes they hold: recurrent-state copies, token keys and every KV page they reference. */
+  bytes: number;
+  /** Fresh generations that restored a cached prefix, and those that found none. */
+  hits: number;
+  misses: number;
+  /** Prompt tokens restored instead of prefilled, in total. */
+  tokensReused: number;
+}
+
+/** The prefix-state cache of a model (see docs/MEMORY.md). */
+export interface PrefixCache {
+  /** False when loaded with `prefixCache: false`. */
+  readonly enabled: boolean;
+  stats(): PrefixCacheStats;
+  /** Drops every checkpoint. */
+  clear(): void;
 }
 
 export type DeviceName = 'cpu' | 'cuda';
@@ -48,6 +86,8 @@ export class Model {
   readonly files: ModelFiles;
   /** @internal */
   readonly scheduler: StepScheduler;
+  /** The prefix-state cache used by generate / complete / chat on fresh sequences. */
+  readonly prefixCache: PrefixCache;
   private nativeHandle: NativeModelHandle | null;
   private readonly live = new Set<Sequence>();
   private readonly tokenizerOrError: Tokenizer | Error | null;
@@ -58,16 +98,26 @@ export class Model {
     files: ModelFiles,
     device: DeviceName,
     deviceReason: string,
-    maxStepTokens = 512,
+    scheduling: Partial<SchedulerOptions> = {},
     tokenizer: Tokenizer | Error | null = null,
+    prefixCacheEnabled = false,
   ) {
     this.tokenizerOrError = tokenizer;
     this.nativeHandle = handle;
     this.files = files;
     this.config = files.config;
     this.device = device;
-    this.deviceReason = deviceReason;
-    this.scheduler = new StepScheduler(() => this.handle, maxStepTokens);
+    const kvNote = handle.memory().kvNote;
+    this.deviceReason = kvNote ? `${deviceReason}; ${kvNote}` : deviceReason;
+    this.scheduler = new StepScheduler(() => this.handle, {
+      ...scheduling,
+      prefixChunkTokens: handle.memory().prefixChunkTokens,
+    });
+    this.prefixCache = {
+      enabled: prefixCacheEnabled,
+      stats: () => this.handle.prefixCacheStats(),
+      clear: () => this.handle.clearPrefixCache(),
+    };
   }
 
   /** @internal the native handle; throws DisposedError after dispose(). */
@@ -118,10 +168,26 @@ export class Model {
     return new ChatSession(this, options);
   }
 
-  /** A new, empty sequence (position 0). */
+  /**
+   * A new, empty sequence (position 0). O(1) on the JS thread: its state is
+   * taken from the pool and zeroed by its first eval, off the JS thread.
+   * Throws OutOfMemoryError when one more sequence would pass the memory
+   * budget (after evicting prefix-cache entries) or maxSequences.
+   */
   createSequence(): Sequence {
     const id = callNativeSync(() => this.handle.createSequence());
     return this.adoptSequence(id, 0);
+  }
+
+  /**
+   * @internal A fresh sequence holding the longest cached prefix of
+   * `tokens` (at most tokens.length - 1 of them, so at least one is left to
+   * evaluate); `restored` says how many.
+   */
+  async sequenceForPrompt(tokens: readonly number[]): Promise<{ seq: Sequence; restored: number }> {
+    if (!this.prefixCache.enabled || tokens.length < 2) return { seq: this.createSequence(), restored: 0 };
+    const { id, restored } = await callNative(() => this.handle.createSequenceFromPrefix(Int32Array.from(tokens)));
+    return { seq: this.adoptSequence(id, restored), restored };
   }
 
   /** Logits of every position of `tokens` fed from an empty state: Float32Array [tokens.length * vocab_size]. */
@@ -140,18 +206,24 @@ export class Model {
     return this.adoptSequence(id, this.handle.sequencePosition(id));
   }
 
-  /** Bytes held for weights, recurrent state and KV pages. */
+  /** Bytes held for weights, recurrent state, KV pages and the prefix cache, against the budget. */
   memory(): ModelMemory {
     const m = this.handle.memory();
     return {
+      budget: m.budget,
+      free: Math.max(0, m.budget - m.total),
+      total: m.total,
       weights: m.weights,
+      scratch: m.fixed - m.weights,
       recurrentState: m.recurrentState,
       kvCache: m.kvCache,
-      total: m.weights + m.recurrentState + m.kvCache,
+      prefixCache: m.prefixCache,
+      pooled: m.pooled,
       sequences: m.sequences,
       kvPages: m.kvPages,
       kvPageBytes: m.kvPageBytes,
       kvPageTokens: m.kvPageTokens,
+      kvCacheType: m.kvCacheType,
       recurrentBytesPerSequence: m.recurrentBytesPerSequence,
     };
   }

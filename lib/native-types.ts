@@ -81,38 +81,75 @@ export interface NativeLoadSpec {
   pageSize: number;
   /** Quantize float matrices on load ('none' when absent). */
   quantize?: 'none' | 'q8_0' | 'q4_k';
+  /** Most bytes the model may hold (weights, state, KV, prefix cache, scratch). */
+  memoryBudget: number;
+  maxSequences: number;
+  kvCacheType: 'f16' | 'f32' | 'q8_0';
+  /** Byte share of the budget for the prefix cache (0: off). */
+  prefixCacheBytes: number;
+  /** Prefix-cache checkpoints every this many prompt tokens. */
+  prefixChunkTokens: number;
 }
 
-/** Bytes the native side holds for one model. */
+/** Bytes the native side holds for one model (native/state/state_pool.h). */
 export interface NativeMemory {
   weights: number;
   /** Weight bytes copied into device memory (0 on CPU). */
   deviceWeights: number;
+  /** Weights (+ device copies) and step scratch, counted against the budget. */
+  fixed: number;
   recurrentState: number;
   kvCache: number;
   kvPages: number;
   kvPageBytes: number;
   kvPageTokens: number;
+  prefixCache: number;
+  pooled: number;
+  total: number;
+  budget: number;
   sequences: number;
   recurrentBytesPerSequence: number;
+  prefixChunkTokens: number;
+  kvCacheType: 'f16' | 'f32' | 'q8_0';
+  /** Why kvCacheType differs from the requested type ('' when it does not). */
+  kvNote: string;
   threads: number;
+}
+
+/** Prefix-cache counters (native/state/prefix_cache.h). */
+export interface NativePrefixCacheStats {
+  entries: number;
+  bytes: number;
+  hits: number;
+  misses: number;
+  tokensReused: number;
 }
 
 /** One loaded model (native/binding/model_handle.cpp ModelHandle). */
 export interface NativeModelHandle {
   /**
-   * One forward step over a ragged batch; resolves one [rows, vocab] block per
-   * sequence, or for a row `sampling` gives a sampler, the token sampled natively
-   * from its last logits row.
+   * One forward step over a ragged batch; resolves per sequence its [rows, vocab]
+   * logits, for a row `sampling` gives a sampler the token sampled natively from
+   * its last logits row, or the error that left it out (it is then as before its
+   * eval). flags: STEP_FLAGS bits.
    */
   step(
     seqIds: Int32Array,
     counts: Int32Array,
     tokens: Int32Array,
-    allLogits: Uint8Array,
+    flags: Uint8Array,
     sampling?: NativeRowSampling,
-  ): Promise<Array<Float32Array | NativeSampledRow>>;
+  ): Promise<Array<Float32Array | NativeSampledRow | Error>>;
+  /** O(1): the slot is taken and zeroed by the first step. Throws OutOfMemoryError over budget / maxSequences. */
   createSequence(): number;
+  /** A new sequence restored from the longest cached prefix of tokens[0, n - 1). */
+  createSequenceFromPrefix(tokens: Int32Array): Promise<{ id: number; restored: number }>;
+  /** Puts a sequence back to the start of its unfinished eval. */
+  rollbackSequence(id: number): void;
+  prefixCacheStats(): NativePrefixCacheStats;
+  clearPrefixCache(): void;
+  /** Test hook: the next step throws after `layers` layers. */
+  failNextStep(layers: number): void;
   forkSequence(id: number): Promise<number>;
   disposeSequence(id: number): void;
   snapshotSequence(id: number): Promise<Buffer>;
@@ -123,6 +160,19 @@ export interface NativeModelHandle {
   stepCount(): number;
   dispose(): void;
 }
+
+/** Bits of NativeModelHandle.step's flags. */
+export const STEP_FLAGS = {
+  allLogits: 1,
+  /** First chunk of a multi-token eval: checkpoint before it. */
+  beginEval: 2,
+  /** Last chunk of its eval: drop the checkpoint after it. */
+  endEval: 4,
+  /** Store prefix-cache checkpoints at chunk ends aligned to the cache chunk. */
+  cachePrefix: 8,
+  /** The chunk ends a prompt (prefix-cache checkpoint there too). */
+  promptEnd: 16,
+} as const;
 
 /** Model/sequence functions (native/binding/model_handle.cpp). */
 export interface NativeModelAddon {

@@ -14,6 +14,14 @@ import { toTokenArray } from './tokens';
 export interface EvalOptions {
   /** Return the logits of every new position ([tokens.length * vocab]) instead of only the last. Default false. */
   allLogits?: boolean;
+  /**
+   * Aborts the eval: it is checked between prefill chunks (at most one chunk
+   * of maxStepTokens is computed after the abort), and the promise rejects
+   * with AbortError leaving the sequence exactly as before this eval.
+   */
+  signal?: AbortSignal;
+  /** @internal store prefix-cache checkpoints while prefilling (model.generate on a fresh sequence). */
+  cachePrefix?: boolean;
 }
 
 export class Sequence {
@@ -45,15 +53,21 @@ export class Sequence {
    * Feeds `tokens` (appending to the state) and resolves the logits of the
    * last new position (Float32Array of vocab_size), or of every new position
    * with `allLogits`. Concurrent calls on one sequence are queued in order.
+   * Atomic: if it fails (OutOfMemoryError, a bad token id, a native error) or
+   * is aborted, the sequence — state, KV length and position — is as before.
    */
   eval(tokens: ArrayLike<number>, options: EvalOptions = {}): Promise<Float32Array> {
     try {
       this.checkLive('eval');
       const ids = toTokenArray(tokens, this.model.config.vocab_size);
-      const all = options.allLogits === true;
       return this.enqueue(async () => {
         this.checkLive('eval');
-        const out = (await this.model.scheduler.submit(this.id, ids, all)) as Float32Array;
+        const out = (await this.model.scheduler.submit(this.id, ids, {
+          allLogits: options.allLogits === true,
+          signal: options.signal,
+          cachePrefix: options.cachePrefix === true,
+          startPosition: this.positionValue,
+        })) as Float32Array;
         this.positionValue += ids.length;
         return out;
       });
@@ -68,12 +82,12 @@ export class Sequence {
    * JS (only the token, and with `logprobs` its logprob and alternatives).
    * `history`: the tokens so far, prompt included, for the penalties
    * (default: `tokens`). Same token as `sampler`'s options and seed give the
-   * TS {@link Sampler} over `eval`'s logits.
+   * TS {@link Sampler} over `eval`'s logits. Atomic and abortable like {@link eval}.
    */
   evalAndSample(
     tokens: ArrayLike<number>,
     sampler: NativeSampler,
-    options: { history?: ArrayLike<number>; logprobs?: boolean | number } = {},
+    options: { history?: ArrayLike<number>; logprobs?: boolean | number } & Pick<EvalOptions, 'signal' | 'cachePrefix'> = {},
   ): Promise<SampledToken> {
     try {
       this.checkLive('evalAndSample');
@@ -95,7 +109,12 @@ export class Sequence {
       return this.enqueue(async () => {
         try {
           this.checkLive('evalAndSample');
-          const out = await this.model.scheduler.submit(this.id, ids, false, sample);
+          const out = await this.model.scheduler.submit(this.id, ids, {
+            sample,
+            signal: options.signal,
+            cachePrefix: options.cachePrefix === true,
+            startPosition: this.positionValue,
+          });
           this.positionValue += ids.length;
           return sampledToken(out as NativeSampledRow);
         } finally {
@@ -107,7 +126,11 @@ export class Sequence {
     }
   }
 
-  /** A new sequence with a copy of this one's state (continues exactly like it). */
+  /**
+   * A new sequence that continues exactly like this one. O(state): it copies
+   * the recurrent state and shares every KV page copy-on-write (a shared page
+   * is copied only when one of them writes into it).
+   */
   fork(): Promise<Sequence> {
     try {
       this.checkLive('fork');
@@ -134,7 +157,7 @@ export class Sequence {
     }
   }
 
-  /** Bytes this sequence holds: its recurrent state plus its KV pages. */
+  /** Bytes this sequence refers to: its recurrent state plus its KV pages (shared pages counted in full). */
   memoryBytes(): number {
     this.checkLive('memoryBytes');
     const m = this.model.handle.memory();

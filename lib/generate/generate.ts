@@ -4,7 +4,7 @@
  * abort. {@link GenerationStream} wraps it as an AsyncIterable of pieces with
  * a `result` promise.
  */
-import { ArgumentError } from '../errors';
+import { AbortError, ArgumentError } from '../errors';
 import type { Sequence } from '../sequence';
 import type { Tokenizer } from '../tokenizer/tokenizer';
 import type { StreamingDetokenizer } from '../tokenizer/detokenizer';
@@ -23,6 +23,10 @@ export interface GenerationJob {
   vocab: number;
   eos: number | null;
   options: GenerateOptions;
+  /** Prompt tokens already in the sequence from the prefix cache (reported as usage.cachedPromptTokens). */
+  cachedPromptTokens?: number;
+  /** Store prefix-cache checkpoints while prefilling the prompt. */
+  cachePrefix?: boolean;
 }
 
 /** Live progress of a job, readable while it runs and after it stops. */
@@ -37,6 +41,8 @@ export interface GenerationState {
   prefillMs: number;
   decodeMs: number;
   decodeSteps: number;
+  /** Prompt tokens restored from the prefix cache. */
+  cachedPromptTokens: number;
 }
 
 /** Checks GenerateOptions fields the sampler does not own. */
@@ -61,21 +67,40 @@ export function checkGenerateOptions(o: GenerateOptions): void {
 
 /** A fresh {@link GenerationState}. */
 export function newGenerationState(): GenerationState {
-  return { fed: [], tokens: [], text: '', logprobs: [], finishReason: null, prefillMs: 0, decodeMs: 0, decodeSteps: 0 };
+  return {
+    fed: [],
+    tokens: [],
+    text: '',
+    logprobs: [],
+    finishReason: null,
+    prefillMs: 0,
+    decodeMs: 0,
+    decodeSteps: 0,
+    cachedPromptTokens: 0,
+  };
 }
 
-/** Builds the result object from a state (`promptTokens`: tokens processed for the prompt). */
-export function resultOf(state: GenerationState, promptTokens: number): CompletionResult {
+/**
+ * Builds the result object from a state (`processed`: prompt tokens
+ * evaluated; the prompt also counts the tokens restored from the prefix cache).
+ */
+export function resultOf(state: GenerationState, processed: number): CompletionResult {
   const rate = (n: number, ms: number) => (ms > 0 ? (n * 1000) / ms : 0);
+  const promptTokens = processed + state.cachedPromptTokens;
   const out: CompletionResult = {
     text: state.text,
     tokens: [...state.tokens],
     finishReason: state.finishReason ?? 'abort',
-    usage: { promptTokens, completionTokens: state.tokens.length, totalTokens: promptTokens + state.tokens.length },
+    usage: {
+      promptTokens,
+      cachedPromptTokens: state.cachedPromptTokens,
+      completionTokens: state.tokens.length,
+      totalTokens: promptTokens + state.tokens.length,
+    },
     timings: {
       prefillMs: state.prefillMs,
       decodeMs: state.decodeMs,
-      prefillTokensPerSecond: rate(promptTokens, state.prefillMs),
+      prefillTokensPerSecond: rate(processed, state.prefillMs),
       decodeTokensPerSecond: rate(state.decodeSteps, state.decodeMs),
     },
   };
@@ -124,8 +149,16 @@ export async function* runGeneration(job: GenerationJob, state: GenerationState)
     state.finishReason = 'abort';
     return resultOf(state, 0);
   }
+  state.cachedPromptTokens = job.cachedPromptTokens ?? 0;
   const t0 = performance.now();
-  let next: SampledToken = await job.seq.evalAndSample(job.prompt, sampler, sampleOptions);
+  let next: SampledToken;
+  try {
+    next = await job.seq.evalAndSample(job.prompt, sampler, { ...sampleOptions, signal: o.signal, cachePrefix: job.cachePrefix });
+  } catch (err) {
+    if (!(err instanceof AbortError)) throw err;
+    state.finishReason = 'abort'; // the prompt was rolled back: nothing fed
+    return resultOf(state, 0);
+  }
   state.fed.push(...job.prompt);
   state.prefillMs = performance.now() - t0;
 

@@ -9,7 +9,8 @@ import { parseToolCalls } from '../tokenizer/tool-calls';
 import type { Tokenizer } from '../tokenizer/tokenizer';
 import { GenerationStream, checkGenerateOptions, newGenerationState, resultOf, runGeneration } from './generate';
 import { Sampler } from './sampling';
-import type { ChatOptions, ChatResult, CompletionResult, GenerateOptions, GenerationModel, PromptInput } from './types';
+import type { ChatOptions, ChatResult, CompletionResult, GenerateOptions, GenerationModel, GenerationPiece, PromptInput } from './types';
+import type { Sequence } from '../sequence';
 
 function isMessages(input: PromptInput): input is readonly ChatMessage[] {
   return Array.isArray(input) && input.length > 0 && typeof input[0] === 'object' && input[0] !== null;
@@ -57,7 +58,11 @@ export function generateStream(model: GenerationModel, input: PromptInput, optio
   return streamOn(model, promptTokens(model, input, options), options, (r) => r);
 }
 
-/** Runs the loop over `prompt` on options.sequence or a fresh sequence (disposed at the end). */
+/**
+ * Runs the loop over `prompt` on options.sequence, or on a fresh sequence
+ * (disposed at the end) that starts from the longest prefix of the prompt in
+ * the model's prefix cache and leaves checkpoints of this prompt there.
+ */
 function streamOn<R extends CompletionResult>(
   model: GenerationModel,
   prompt: number[],
@@ -67,26 +72,37 @@ function streamOn<R extends CompletionResult>(
   checkGenerateOptions(options);
   new Sampler(options, model.config.vocab_size); // validates the sampling options before any state is made
   const own = options.sequence === undefined;
-  const seq = options.sequence ?? model.createSequence();
+  let seq: Sequence | null = options.sequence ?? null;
   const state = newGenerationState();
   const tokenizer = tokenizerOrNull(model);
-  const source = runGeneration(
-    {
-      seq,
-      prompt,
-      context: prompt,
-      tokenizer,
-      vocab: model.config.vocab_size,
-      eos: tokenizer?.eosTokenId ?? model.config.eos_token_id,
-      options,
-    },
-    state,
-  );
+  const caching = own && model.prefixCache?.enabled === true && model.sequenceForPrompt !== undefined;
+  async function* source(): AsyncGenerator<GenerationPiece, CompletionResult> {
+    let restored = 0;
+    let current: Sequence;
+    if (seq) current = seq;
+    else if (caching) ({ seq: current, restored } = await model.sequenceForPrompt!(prompt));
+    else current = model.createSequence();
+    seq = current;
+    return yield* runGeneration(
+      {
+        seq: current,
+        prompt: prompt.slice(restored),
+        context: prompt,
+        tokenizer,
+        vocab: model.config.vocab_size,
+        eos: tokenizer?.eosTokenId ?? model.config.eos_token_id,
+        options,
+        cachedPromptTokens: restored,
+        cachePrefix: caching,
+      },
+      state,
+    );
+  }
   return new GenerationStream<R>(
-    source,
+    source(),
     (r) => shape(r ?? resultOf(state, state.fed.length - state.decodeSteps)),
     () => {
-      if (own) seq.dispose();
+      if (own) seq?.dispose();
     },
   );
 }

@@ -20,6 +20,9 @@ export interface GenerationModel {
   readonly hasTokenizer: boolean;
   createSequence(): Sequence;
   restoreSequence(bytes: Uint8Array): Promise<Sequence>;
+  /** A fresh sequence from the longest cached prefix of `tokens` (absent: no prefix cache). */
+  sequenceForPrompt?(tokens: readonly number[]): Promise<{ seq: Sequence; restored: number }>;
+  readonly prefixCache?: { readonly enabled: boolean };
 }
 
 /** Generation controls: sampling plus stopping, cancellation and reporting. Every field optional. */
@@ -87,14 +90,20 @@ export interface CompletionResult {
   /** With finishReason 'stop': the stop token or stop string that ended it. */
   stoppedBy?: { token: number } | { string: string };
   usage: {
-    /** Tokens actually processed for the prompt (a chat session's later turns count only new tokens). */
+    /**
+     * Prompt tokens: those evaluated plus those restored from the prefix
+     * cache (a chat session's later turns count only their new tokens).
+     */
     promptTokens: number;
+    /** Prompt tokens restored from the prefix cache instead of being prefilled (0 on a miss). */
+    cachedPromptTokens: number;
     completionTokens: number;
     totalTokens: number;
   };
   timings: {
     prefillMs: number;
     decodeMs: number;
+    /** Prompt tokens evaluated (cached ones excluded) per second of prefill. */
     prefillTokensPerSecond: number;
     decodeTokensPerSecond: number;
   };

@@ -131,6 +131,11 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
     return DefineClass(env, "ModelHandle",
                        {InstanceMethod<&ModelHandle::step>("step"),
                         InstanceMethod<&ModelHandle::create_sequence>("createSequence"),
+                        InstanceMethod<&ModelHandle::create_from_prefix>("createSequenceFromPrefix"),
+                        InstanceMethod<&ModelHandle::rollback_sequence>("rollbackSequence"),
+                        InstanceMethod<&ModelHandle::prefix_cache_stats>("prefixCacheStats"),
+                        InstanceMethod<&ModelHandle::clear_prefix_cache>("clearPrefixCache"),
+                        InstanceMethod<&ModelHandle::fail_next_step>("failNextStep"),
                         InstanceMethod<&ModelHandle::fork_sequence>("forkSequence"),
                         InstanceMethod<&ModelHandle::dispose_sequence>("disposeSequence"),
                         InstanceMethod<&ModelHandle::snapshot_sequence>("snapshotSequence"),
@@ -152,39 +157,56 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
     return model_;
   }
 
-  // step(seqIds: Int32Array, counts: Int32Array, tokens: Int32Array, allLogits: Uint8Array, sampling?)
-  //   -> Promise<Array<Float32Array | sampled>> (one per sequence: its logits [rows, vocab], or
+  // A step's batch and its model: the batch's sequences are released before
+  // the model (members are destroyed in reverse order).
+  struct StepJob {
+    std::shared_ptr<GraniteHybrid> model;
+    std::vector<StepSequence> batch;
+  };
+
+  // step(seqIds: Int32Array, counts: Int32Array, tokens: Int32Array, flags: Uint8Array, sampling?)
+  //   -> Promise<Array<Float32Array | sampled | Error>> (one per sequence: its logits [rows, vocab];
   //      for a row `sampling` names a sampler, the token sampled from its last logits row
-  //      (sampler_handle.h RowSampling), so that row's logits never cross into JS)
+  //      (sampler_handle.h RowSampling), so that row's logits never cross into JS; or the error
+  //      that left it out of the step, as it was before its eval).
+  //   flags bits: 1 all logits, 2 begin eval (checkpoint), 4 end eval, 8 store prefix-cache
+  //   checkpoints, 16 the chunk ends a prompt.
   Napi::Value step(const Napi::CallbackInfo& info) {
     return guard(info.Env(), [&]() -> Napi::Value {
       auto model = live();
       HL_CHECK((info.Length() == 4 || info.Length() == 5) && info[0].IsTypedArray() && info[1].IsTypedArray() &&
                    info[2].IsTypedArray() && info[3].IsTypedArray(),
-               Argument, "step(seqIds, counts, tokens, allLogits, sampling?) expects four typed arrays");
+               Argument, "step(seqIds, counts, tokens, flags, sampling?) expects four typed arrays");
       auto ids = info[0].As<Napi::Int32Array>();
       auto counts = info[1].As<Napi::Int32Array>();
       auto tokens = info[2].As<Napi::Int32Array>();
-      auto all = info[3].As<Napi::Uint8Array>();
+      auto flags = info[3].As<Napi::Uint8Array>();
       HL_CHECK(ids.TypedArrayType() == napi_int32_array && counts.TypedArrayType() == napi_int32_array &&
-                   tokens.TypedArrayType() == napi_int32_array && all.TypedArrayType() == napi_uint8_array,
+                   tokens.TypedArrayType() == napi_int32_array && flags.TypedArrayType() == napi_uint8_array,
                Argument, "step: wrong typed array types");
       size_t n = ids.ElementLength();
-      HL_CHECK(n > 0 && counts.ElementLength() == n && all.ElementLength() == n, Argument,
-               "step: seqIds, counts and allLogits must have the same non-zero length");
-      auto batch = std::make_shared<std::vector<StepSequence>>(n);
+      HL_CHECK(n > 0 && counts.ElementLength() == n && flags.ElementLength() == n, Argument,
+               "step: seqIds, counts and flags must have the same non-zero length");
+      auto job = std::make_shared<StepJob>();
+      job->model = model;
+      job->batch.resize(n);
       size_t off = 0;
       for (size_t s = 0; s < n; s++) {
         int32_t c = counts[s];
         HL_CHECK(c > 0 && off + (size_t)c <= tokens.ElementLength(), Argument,
                  "step: counts[" + std::to_string(s) + "] = " + std::to_string(c) + " is out of range");
-        StepSequence& sq = (*batch)[s];
+        StepSequence& sq = job->batch[s];
         sq.state = model->states().get(ids[s]);
         for (size_t j = 0; j < s; j++)
-          HL_CHECK((*batch)[j].state != sq.state, Argument, "step: a sequence appears twice in one batch");
-        // Token ids are range-checked by GraniteHybrid::step before any use.
+          HL_CHECK(job->batch[j].state != sq.state, Argument, "step: a sequence appears twice in one batch");
+        // Token ids are range-checked by GraniteHybrid::step (a bad one fails its sequence only).
         sq.tokens.assign(tokens.Data() + off, tokens.Data() + off + c);
-        sq.all_logits = all[s] != 0;
+        const uint8_t f = flags[s];
+        sq.all_logits = f & 1;
+        sq.begin_eval = f & 2;
+        sq.end_eval = f & 4;
+        sq.cache_prefix = f & 8;
+        sq.prompt_end = f & 16;
         off += (size_t)c;
       }
       HL_CHECK(off == tokens.ElementLength(), Argument, "step: counts do not add up to tokens.length");
@@ -192,44 +214,51 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
       if (info.Length() == 5 && !info[4].IsUndefined()) {
         sampling = std::make_shared<RowSampling>(info[4], n, "step");
         for (size_t s = 0; s < n; s++)
-          HL_CHECK(!sampling->sampled(s) || (!(*batch)[s].all_logits && sampling->vocab(s) == model->dims().vocab),
+          HL_CHECK(!sampling->sampled(s) || (!job->batch[s].all_logits && sampling->vocab(s) == model->dims().vocab),
                    Argument, "step: row " + std::to_string(s) + " is sampled, so it needs allLogits off and a sampler of vocab " +
                                  std::to_string(model->dims().vocab));
       }
       // Mark busy on the JS thread so fork/snapshot/another step refuse meanwhile.
       for (size_t s = 0; s < n; s++) {
         bool expected = false;
-        if (!(*batch)[s].state->busy.compare_exchange_strong(expected, true)) {
-          for (size_t j = 0; j < s; j++) (*batch)[j].state->busy = false;
+        if (!job->batch[s].state->busy.compare_exchange_strong(expected, true)) {
+          for (size_t j = 0; j < s; j++) job->batch[j].state->busy = false;
           throw Error(ErrorCode::Busy, "sequence " + std::to_string(ids[s]) + " is already being evaluated");
         }
       }
       return run_async(
           info.Env(), "hybridlm.step",
-          [model, batch, sampling]() {
+          [job, sampling]() {
             struct Release {
               std::vector<StepSequence>& b;
               ~Release() {
                 for (auto& s : b) s.state->busy = false;
               }
-            } release{*batch};
-            model->step(*batch);
+            } release{job->batch};
+            job->model->step(job->batch);
             if (sampling) {
               std::vector<const float*> rows;
-              for (auto& sq : *batch) rows.push_back(sq.logits.data());
+              for (size_t s = 0; s < job->batch.size(); s++) {
+                if (job->batch[s].failed) sampling->skip(s);
+                rows.push_back(job->batch[s].logits.data());
+              }
               sampling->run(rows, ThreadPool::shared());
             }
           },
-          [batch, sampling](Napi::Env env) -> Napi::Value {
-            Napi::Array out = Napi::Array::New(env, batch->size());
-            for (size_t s = 0; s < batch->size(); s++) {
+          [job, sampling](Napi::Env env) -> Napi::Value {
+            Napi::Array out = Napi::Array::New(env, job->batch.size());
+            for (size_t s = 0; s < job->batch.size(); s++) {
+              const StepSequence& sq = job->batch[s];
+              if (sq.failed) {
+                out.Set((uint32_t)s, make_js_error(env, sq.error_code, sq.error).Value());
+                continue;
+              }
               if (sampling && sampling->sampled(s)) {
                 out.Set((uint32_t)s, sampling->result(env, s));
                 continue;
               }
-              auto& l = (*batch)[s].logits;
-              Napi::Float32Array a = Napi::Float32Array::New(env, l.size());
-              std::memcpy(a.Data(), l.data(), l.size() * sizeof(float));
+              Napi::Float32Array a = Napi::Float32Array::New(env, sq.logits.size());
+              std::memcpy(a.Data(), sq.logits.data(), sq.logits.size() * sizeof(float));
               out.Set((uint32_t)s, a);
             }
             return out;
@@ -245,6 +274,70 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
   Napi::Value create_sequence(const Napi::CallbackInfo& info) {
     return guard(info.Env(), [&]() -> Napi::Value {
       return Napi::Number::New(info.Env(), live()->states().create());
+    });
+  }
+
+  // createSequenceFromPrefix(tokens: Int32Array) -> Promise<{ id, restored }>: a new
+  // sequence holding the longest cached prefix of tokens[0, n - 1).
+  Napi::Value create_from_prefix(const Napi::CallbackInfo& info) {
+    return guard(info.Env(), [&]() -> Napi::Value {
+      auto model = live();
+      HL_CHECK(info.Length() == 1 && info[0].IsTypedArray() &&
+                   info[0].As<Napi::TypedArray>().TypedArrayType() == napi_int32_array,
+               Argument, "createSequenceFromPrefix expects an Int32Array");
+      auto arr = info[0].As<Napi::Int32Array>();
+      auto tokens = std::make_shared<std::vector<int32_t>>(arr.Data(), arr.Data() + arr.ElementLength());
+      auto id = std::make_shared<int32_t>(0);
+      auto restored = std::make_shared<int64_t>(0);
+      return run_async(
+          info.Env(), "hybridlm.prefix",
+          [model, tokens, id, restored]() {
+            *id = model->states().create_from_prefix(tokens->data(), (int64_t)tokens->size(), restored.get());
+          },
+          [id, restored](Napi::Env env) -> Napi::Value {
+            Napi::Object o = Napi::Object::New(env);
+            o.Set("id", Napi::Number::New(env, *id));
+            o.Set("restored", Napi::Number::New(env, (double)*restored));
+            return o;
+          });
+    });
+  }
+
+  // O(pages): swaps the checkpoint's slot and page table back in.
+  Napi::Value rollback_sequence(const Napi::CallbackInfo& info) {
+    return guard(info.Env(), [&]() -> Napi::Value {
+      live()->states().rollback(seq_id(info));
+      return info.Env().Undefined();
+    });
+  }
+
+  Napi::Value prefix_cache_stats(const Napi::CallbackInfo& info) {
+    return guard(info.Env(), [&]() -> Napi::Value {
+      Napi::Env env = info.Env();
+      PrefixCacheStats st = live()->states().prefix_stats();
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("entries", Napi::Number::New(env, (double)st.entries));
+      o.Set("bytes", Napi::Number::New(env, (double)st.bytes));
+      o.Set("hits", Napi::Number::New(env, (double)st.hits));
+      o.Set("misses", Napi::Number::New(env, (double)st.misses));
+      o.Set("tokensReused", Napi::Number::New(env, (double)st.tokens_reused));
+      return o;
+    });
+  }
+
+  Napi::Value clear_prefix_cache(const Napi::CallbackInfo& info) {
+    return guard(info.Env(), [&]() -> Napi::Value {
+      live()->states().clear_prefix_cache();
+      return info.Env().Undefined();
+    });
+  }
+
+  // Test hook: the next step fails after `layers` layers.
+  Napi::Value fail_next_step(const Napi::CallbackInfo& info) {
+    return guard(info.Env(), [&]() -> Napi::Value {
+      HL_CHECK(info.Length() == 1 && info[0].IsNumber(), Argument, "failNextStep(layers) expects a number");
+      live()->fail_next_step_after(info[0].As<Napi::Number>().Int64Value());
+      return info.Env().Undefined();
     });
   }
 
@@ -312,16 +405,27 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
       Napi::Env env = info.Env();
       auto model = live();
       StatePool& st = model->states();
+      PoolMemory m = st.memory();
+      const KvLayout& kl = st.kv_layout();
       Napi::Object o = Napi::Object::New(env);
-      o.Set("weights", Napi::Number::New(env, (double)model->weights().bytes()));
-      o.Set("deviceWeights", Napi::Number::New(env, (double)model->backend().weight_copy_bytes()));
-      o.Set("recurrentState", Napi::Number::New(env, (double)st.recurrent_bytes()));
-      o.Set("kvCache", Napi::Number::New(env, (double)st.kv_bytes()));
-      o.Set("kvPages", Napi::Number::New(env, (double)st.kv_pages()));
-      o.Set("kvPageBytes", Napi::Number::New(env, (double)st.kv_layout().page_bytes()));
-      o.Set("kvPageTokens", Napi::Number::New(env, (double)st.kv_layout().page_size));
-      o.Set("sequences", Napi::Number::New(env, (double)st.n_sequences()));
-      o.Set("recurrentBytesPerSequence", Napi::Number::New(env, (double)st.recurrent_bytes_per_sequence()));
+      auto num = [&](const char* k, double v) { o.Set(k, Napi::Number::New(env, v)); };
+      num("weights", (double)model->weights().bytes());
+      num("deviceWeights", (double)model->backend().weight_copy_bytes());
+      num("fixed", (double)m.fixed);
+      num("recurrentState", (double)m.recurrent);
+      num("kvCache", (double)m.kv);
+      num("kvPages", (double)m.kv_pages);
+      num("kvPageBytes", (double)kl.page_bytes());
+      num("kvPageTokens", (double)kl.page_size);
+      num("prefixCache", (double)m.prefix_cache);
+      num("pooled", (double)m.pooled);
+      num("total", (double)m.total);
+      num("budget", (double)m.budget);
+      num("sequences", (double)m.sequences);
+      num("recurrentBytesPerSequence", (double)st.recurrent_bytes_per_sequence());
+      num("prefixChunkTokens", (double)st.prefix_chunk());
+      o.Set("kvCacheType", Napi::String::New(env, kl.dtype == DType::F32 ? "f32" : kl.dtype == DType::F16 ? "f16" : "q8_0"));
+      o.Set("kvNote", Napi::String::New(env, model->kv_note()));
       o.Set("threads", Napi::Number::New(env, model->n_threads()));
       return o;
     });
@@ -368,9 +472,24 @@ Napi::Value load_model(const Napi::CallbackInfo& info) {
     std::string device = get_str(spec, "device", "spec");
     HL_CHECK(device == "cpu" || device == "cuda", Argument, "spec.device must be 'cpu' or 'cuda'");
     int64_t threads = get_int(spec, "threads", "spec");
-    int64_t page_size = get_int(spec, "pageSize", "spec");
+    PoolOptions pool;
+    pool.page_size = get_int(spec, "pageSize", "spec");
     HL_CHECK(threads >= 1 && threads <= 1024, Argument, "threads must be within 1..1024");
-    HL_CHECK(page_size >= 1 && page_size <= 4096, Argument, "pageSize must be within 1..4096");
+    HL_CHECK(pool.page_size >= 1 && pool.page_size <= 4096, Argument, "pageSize must be within 1..4096");
+    const double budget = get_num(spec, "memoryBudget", "spec");
+    HL_CHECK(budget >= 1 && budget <= 1.8e19, Argument, "spec.memoryBudget must be a positive number of bytes");
+    pool.budget = (uint64_t)budget;
+    pool.max_sequences = get_int(spec, "maxSequences", "spec");
+    HL_CHECK(pool.max_sequences >= 1, Argument, "spec.maxSequences must be >= 1");
+    const std::string kv = get_str(spec, "kvCacheType", "spec");
+    HL_CHECK(kv == "f16" || kv == "f32" || kv == "q8_0", Argument,
+             "spec.kvCacheType must be 'f16', 'f32' or 'q8_0', got '" + kv + "'");
+    pool.kv_dtype = kv == "f32" ? DType::F32 : kv == "f16" ? DType::F16 : DType::Q8_0;
+    const double cache_bytes = get_num(spec, "prefixCacheBytes", "spec");
+    HL_CHECK(cache_bytes >= 0 && cache_bytes <= 1.8e19, Argument, "spec.prefixCacheBytes must be >= 0");
+    pool.prefix_cache_bytes = (uint64_t)cache_bytes;
+    pool.prefix_chunk = get_int(spec, "prefixChunkTokens", "spec");
+    HL_CHECK(pool.prefix_chunk >= 1, Argument, "spec.prefixChunkTokens must be >= 1");
     // Quantize on load (WeightStore::matrix): absent means 'none'.
     DType quantize = DType::F32;
     if (!spec.Get("quantize").IsUndefined()) {
@@ -383,12 +502,12 @@ Napi::Value load_model(const Napi::CallbackInfo& info) {
     auto recs = std::make_shared<std::vector<TensorRecord>>(std::move(records));
     return run_async(
         env, "hybridlm.load",
-        [paths, expected, dims, recs, threads, page_size, device, quantize, result]() {
+        [paths, expected, dims, recs, threads, pool, device, quantize, result]() {
           auto store = std::make_unique<WeightStore>(paths, expected, std::move(*recs), quantize);
           BackendOptions opts;
           opts.n_threads = (int)threads;
           auto backend = make_backend(device == "cuda" ? Device::CUDA : Device::CPU, opts);
-          *result = std::make_shared<GraniteHybrid>(dims, std::move(store), std::move(backend), page_size);
+          *result = std::make_shared<GraniteHybrid>(dims, std::move(store), std::move(backend), pool);
         },
         [result](Napi::Env env) -> Napi::Value {
           AddonData* data = env.GetInstanceData<AddonData>();

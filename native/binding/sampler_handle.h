@@ -48,6 +48,8 @@ class RowSampling {
   RowSampling(const Napi::Value& spec, size_t n_rows, const std::string& where);
 
   bool sampled(size_t row) const { return samplers_[row] != nullptr; }
+  // Leaves a row out (its sequence failed in the step): nothing is drawn for it.
+  void skip(size_t row) { samplers_[row] = nullptr; }
   int64_t vocab(size_t row) const { return samplers_[row]->vocab(); }
   // Samples every sampled row; logits[row] points at that row's [vocab]
   // floats. Runs off the JS thread (rows in parallel on `pool`).

@@ -3,12 +3,20 @@
 // core knows a concrete backend.
 #include "backend.h"
 
+#include <algorithm>
 #include <array>
 #include <string>
+#include <vector>
 
 #include "backend_registry.h"
 
 namespace hl {
+
+void Backend::fill_zero(void* dst, size_t bytes) {
+  static const std::vector<uint8_t> zeros(1 << 20, 0);
+  for (size_t off = 0; off < bytes; off += zeros.size())
+    upload(static_cast<uint8_t*>(dst) + off, zeros.data(), std::min(zeros.size(), bytes - off));
+}
 
 const char* op_name(Op op) {
   switch (op) {

@@ -41,7 +41,11 @@ class Backend {
   // ---- memory: device memory on CUDA, aligned host memory on CPU. Every
   // activation, state and KV page the executor touches lives here.
   virtual void* alloc(size_t bytes) = 0;  // zero-filled; throws OutOfMemory
+  // Like alloc without the zero fill (memory the caller writes before reading).
+  virtual void* alloc_uninit(size_t bytes) { return alloc(bytes); }
   virtual void release(void* p) noexcept = 0;
+  // dst[0:bytes] = 0.
+  virtual void fill_zero(void* dst, size_t bytes);
   virtual void upload(void* dst, const void* host_src, size_t bytes) = 0;
   virtual void download(void* host_dst, const void* src, size_t bytes) = 0;
   virtual void copy(void* dst, const void* src, size_t bytes) = 0;
@@ -60,11 +64,15 @@ class Backend {
   virtual void gather_rows(float* dst, const float* src, const int64_t* rows, int64_t n, int64_t width) = 0;
   // y[i] += alpha * x[i]
   virtual void add_scaled(float* y, const float* x, float alpha, int64_t n) = 0;
-  // Writes n tokens of one attention layer's keys (or values), src [n, n_kv_heads, head_dim],
-  // at positions pos0.. of a paged cache: token p of head h goes to
-  // pages[p / page_size] + (h * page_size + p % page_size) * head_dim (pages: host array).
+  // Writes n tokens of one attention layer's keys (or values), src [n, n_kv_heads, head_dim]
+  // f32, at positions pos0.. of a paged cache of element type `dtype` (F32, F16 or Q8_0):
+  // token p of head h is row (h * page_size + p % page_size) of pages[p / page_size]
+  // (pages: host array; row layout and Q8_0 scales as in KvView, scales at
+  // n_kv_heads * page_size * head_dim bytes into the page).
   virtual void kv_write(float* const* pages, int64_t page_size, const float* src, int64_t pos0, int64_t n,
-                        int64_t n_kv_heads, int64_t head_dim) = 0;
+                        int64_t n_kv_heads, int64_t head_dim, DType dtype) = 0;
+  // Whether kv_write/attention take pages of `dtype`.
+  virtual bool supports_kv(DType dtype) const { return dtype == DType::F32; }
 
   // Semantics, layouts and preconditions of every op: native/cpu/kernels.h.
   virtual void rmsnorm(float* y, const float* x, const float* w, int64_t n_tokens, int64_t dim, float eps) = 0;

@@ -14,6 +14,15 @@ struct SsmDims {
   int64_t n_groups;  // G; head h uses group h / (H / G)
 };
 
+// Keys/values of one sequence: key j of kv head h starts at element
+//   k_pages[j / page_size] + h * head_stride + (j % page_size) * token_stride
+// counted in elements of `dtype` (values likewise). F32 and F16 rows are
+// head_dim plain elements. Q8_0 rows are head_dim int8 values (one byte per
+// element, so the pointers are byte addresses despite their type) in blocks of
+// 32 (the last may be shorter) with one f32 scale per block; the scales of row
+// r = (h * head_stride + (j % page_size) * token_stride) / head_dim sit at
+// (const float*)((const uint8_t*)page + scale_offset) + r * ceil(head_dim / 32).
+// Layouts and tolerances: docs/MEMORY.md.
 struct KvView {
   const float* const* k_pages;
   const float* const* v_pages;
@@ -21,7 +30,12 @@ struct KvView {
   int64_t head_stride;
   int64_t token_stride;
   int64_t n_ctx;  // keys visible in total (cached + new)
+  DType dtype = DType::F32;  // F32, F16 or Q8_0
+  int64_t scale_offset = 0;  // Q8_0 only: bytes from a page pointer to its scales
 };
+
+// Elements per Q8_0 KV scale block.
+constexpr int64_t kKvQ8Block = 32;
 
 struct AttentionDims {
   int64_t n_heads;     // query heads Hq

@@ -20,6 +20,8 @@
 // from SimdOps::pv_accumulate, which keeps a row of o in registers across the
 // tile's keys.
 // Parallelisation: items are handed out dynamically, most expensive first.
+// KV pages may be F32, F16 or Q8_0 (KvView): F16 keys go straight into the
+// score GEMM, other non-F32 rows are widened per key tile.
 // Numerics: scores, exp, m, l, o in f32 (exp: ~2 ulp polynomial on the SIMD
 // paths, std::exp on scalar); a row with no visible key yet uses 0
 // as the exp base, so exp(-inf - (-inf)) never happens; an all-masked row is 0.
@@ -63,13 +65,20 @@ struct Ctx {
   int64_t row_offset(int64_t s, int64_t qi, int64_t r_in_group, int64_t kvh) const {
     return ((cu[s] + qi) * d.n_heads + kvh * G + r_in_group) * d.head_dim;
   }
-  const float* key(int64_t s, int64_t kvh, int64_t j) const {
+  // Address of key (values: v_pages) j's row of kv head kvh, in the view's dtype,
+  // and for Q8_0 its scales.
+  const void* row(const float* const* pages, int64_t s, int64_t kvh, int64_t j, const float** scales) const {
     const KvView& v = kv[s];
-    return v.k_pages[j / v.page_size] + kvh * v.head_stride + (j % v.page_size) * v.token_stride;
-  }
-  const float* value(int64_t s, int64_t kvh, int64_t j) const {
-    const KvView& v = kv[s];
-    return v.v_pages[j / v.page_size] + kvh * v.head_stride + (j % v.page_size) * v.token_stride;
+    const uint8_t* page = reinterpret_cast<const uint8_t*>(pages[j / v.page_size]);
+    const int64_t el = kvh * v.head_stride + (j % v.page_size) * v.token_stride;
+    switch (v.dtype) {
+      case DType::F16: return page + el * 2;
+      case DType::Q8_0:
+        *scales = reinterpret_cast<const float*>(page + v.scale_offset) +
+                  el / d.head_dim * ((d.head_dim + kKvQ8Block - 1) / kKvQ8Block);
+        return page + el;
+      default: return page + el * 4;
+    }
   }
 };
 
@@ -80,7 +89,7 @@ struct Ctx {
 // Online softmax of one item over keys [k0, k1). m, l: [R]; o: [R, Dh].
 static void attention_tile(const Ctx& c, const Item& it, float* m, float* l, float* o,
                            float* sc /* [R, kKeyTile] */, const float** kp, const float** vp,
-                           const float** qp /* [R] */) {
+                           const float** qp /* [R] */, float* kv_f32 /* [2, kKeyTile, Dh] */) {
   const int64_t Dh = c.d.head_dim, G = c.G, R = (it.q1 - it.q0) * G;
   const float ninf = -std::numeric_limits<float>::infinity();
   for (int64_t r = 0; r < R; r++) {
@@ -89,15 +98,33 @@ static void attention_tile(const Ctx& c, const Item& it, float* m, float* l, flo
   }
   std::fill(o, o + R * Dh, 0.0f);
   const SimdOps& ops = simd_ops();
+  const DType kv_type = c.kv[it.seq].dtype;
+  // F32 and F16 keys feed the score GEMM as stored; Q8_0 keys and non-F32
+  // values are widened per tile into kv_f32 (reads stay half / quarter size).
+  const RowKind k_kind = kv_type == DType::F16 ? RowKind::F16 : RowKind::F32;
   for (int64_t r = 0; r < R; r++) qp[r] = c.q + c.row_offset(it.seq, it.q0 + r / G, r % G, it.kvh);  // [Dh]
   for (int64_t j0 = it.k0; j0 < it.k1; j0 += kKeyTile) {
     const int64_t j1 = std::min(it.k1, j0 + kKeyTile);
     for (int64_t j = j0; j < j1; j++) {
-      kp[j - j0] = c.key(it.seq, it.kvh, j);
-      vp[j - j0] = c.value(it.seq, it.kvh, j);
+      const float* ks = nullptr;
+      const float* vs = nullptr;
+      const void* krow = c.row(c.kv[it.seq].k_pages, it.seq, it.kvh, j, &ks);
+      const void* vrow = c.row(c.kv[it.seq].v_pages, it.seq, it.kvh, j, &vs);
+      if (kv_type == DType::Q8_0) {
+        float* kw = kv_f32 + (j - j0) * Dh;
+        kv_row_to_f32(kw, krow, ks, Dh, kv_type);
+        krow = kw;
+      }
+      if (kv_type != DType::F32) {
+        float* vw = kv_f32 + (kKeyTile + j - j0) * Dh;
+        kv_row_to_f32(vw, vrow, vs, Dh, kv_type);
+        vrow = vw;
+      }
+      kp[j - j0] = static_cast<const float*>(krow);
+      vp[j - j0] = static_cast<const float*>(vrow);
     }
     // All R x (j1 - j0) raw scores q·k of the tile in one register-blocked call.
-    ops.gemm(sc, kKeyTile, qp, R, reinterpret_cast<const uint8_t* const*>(kp), j1 - j0, Dh, RowKind::F32);
+    ops.gemm(sc, kKeyTile, qp, R, reinterpret_cast<const uint8_t* const*>(kp), j1 - j0, Dh, k_kind);
     for (int64_t r = 0; r < R; r++) {
       const int64_t qi = it.q0 + r / G;
       const int64_t jend = std::min(j1, c.pos(it.seq, qi) + 1);
@@ -185,13 +212,13 @@ void attention(ThreadPool& pool, float* out, const float* q, const AttentionDims
     const int64_t R = (it.q1 - it.q0) * c.G;
     thread_local std::vector<float> buf;
     thread_local std::vector<const float*> ptrs;
-    buf.resize((size_t)(R * (Dh + 2) + R * kKeyTile));
+    buf.resize((size_t)(R * (Dh + 2) + R * kKeyTile + 2 * kKeyTile * Dh));
     ptrs.resize((size_t)(2 * kKeyTile + R));
     float* m = it.partial >= 0 ? partials.get() + it.partial : buf.data();
     float* l = m + R;
     float* o = l + R;
     attention_tile(c, it, m, l, o, buf.data() + R * (Dh + 2), ptrs.data(), ptrs.data() + kKeyTile,
-                   ptrs.data() + 2 * kKeyTile);
+                   ptrs.data() + 2 * kKeyTile, buf.data() + R * (Dh + 2) + R * kKeyTile);
     if (it.partial < 0) write_rows(c, it.seq, it.kvh, it.q0, R, l, o);
   });
 

@@ -46,16 +46,18 @@ class CpuBackend final : public Backend {
   void add_scaled(float* y, const float* x, float alpha, int64_t n) override {
     for (int64_t i = 0; i < n; i++) y[i] += alpha * x[i];
   }
-  void kv_write(float* const* pages, int64_t page_size, const float* src, int64_t pos0, int64_t n, int64_t n_kv,
-                int64_t head_dim) override {
-    for (int64_t t = 0; t < n; t++) {
-      const int64_t p = pos0 + t;
-      float* page = pages[p / page_size];
-      for (int64_t h = 0; h < n_kv; h++)
-        std::memcpy(page + (h * page_size + p % page_size) * head_dim, src + (t * n_kv + h) * head_dim,
-                    sizeof(float) * head_dim);
-    }
+  void* alloc_uninit(size_t bytes) override {
+    size_t rounded = (bytes + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, rounded ? rounded : 64);
+    if (!p) throw Error(ErrorCode::OutOfMemory, "out of memory allocating " + std::to_string(bytes) + " bytes");
+    return p;
   }
+  void fill_zero(void* dst, size_t bytes) override { std::memset(dst, 0, bytes); }
+  void kv_write(float* const* pages, int64_t page_size, const float* src, int64_t pos0, int64_t n, int64_t n_kv,
+                int64_t head_dim, DType dtype) override {
+    cpu::kv_write(pages, page_size, src, pos0, n, n_kv, head_dim, dtype);
+  }
+  bool supports_kv(DType t) const override { return t == DType::F32 || t == DType::F16 || t == DType::Q8_0; }
 
   bool supports(Op op, DType t) const override {
     switch (op) {

@@ -75,6 +75,12 @@ using hl::AttentionDims;
 // q, out: [n_tokens, Hq, Dh].
 void attention(ThreadPool& pool, float* out, const float* q, const AttentionDims& dims,
                const int32_t* cu_seqlens, int n_seqs, const KvView* kv);
+// Appends keys (or values) to F32 / F16 / Q8_0 KV pages (kv_rows.cpp;
+// layout: Backend::kv_write).
+void kv_write(float* const* pages, int64_t page_size, const float* src, int64_t pos0, int64_t n, int64_t n_kv,
+              int64_t head_dim, DType dtype);
+// One KV row (head_dim elements of `dtype`, scales for Q8_0) widened to f32.
+void kv_row_to_f32(float* out, const void* row, const float* scales, int64_t head_dim, DType dtype);
 
 // ---- matmul (matmul.cpp)
 // y[t, r] = sum_k x[t, k] * W[r, k]       x: [n_tokens, W.cols]; y: [n_tokens, W.rows]

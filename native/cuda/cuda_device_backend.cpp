@@ -92,8 +92,15 @@ class CudaBackend final : public Backend {
     op("add_scaled");
     done(api_.hlc_add_scaled(y, x, alpha, n), "add_scaled");
   }
+  void fill_zero(void* dst, size_t bytes) override {
+    alive("fill_zero");
+    done(api_.hlc_memset(dst, 0, bytes), "fill_zero");
+  }
+  // The CUDA library keeps f32 KV pages for now; the executor falls back to F32
+  // KV on this backend (supports_kv) and says so in the model's deviceReason.
   void kv_write(float* const* pages, int64_t page_size, const float* src, int64_t pos0, int64_t n, int64_t n_kv,
-                int64_t head_dim) override {
+                int64_t head_dim, DType dtype) override {
+    HL_CHECK(dtype == DType::F32, Unsupported, std::string("CUDA KV pages of type ") + dtype_name(dtype));
     op("kv_write");
     int64_t n_pages = (pos0 + n + page_size - 1) / page_size;
     done(api_.hlc_kv_write(pages, n_pages, page_size, src, pos0, n, n_kv, head_dim), "kv_write");
@@ -133,6 +140,9 @@ class CudaBackend final : public Backend {
   }
   void attention(float* out, const float* q, const AttentionDims& d, const int32_t* cu, int n_seqs,
                  const KvView* kv) override {
+    for (int s = 0; s < n_seqs; s++)
+      HL_CHECK(kv[s].dtype == DType::F32, Unsupported,
+               std::string("CUDA attention over KV pages of type ") + dtype_name(kv[s].dtype));
     op("attention");
     done(api_.hlc_attention(out, q, &d, cu, n_seqs, kv), "attention");
   }

@@ -18,12 +18,42 @@ float* GraniteHybrid::grow(DeviceBuffer& b, int64_t floats) {
   return b.f32();
 }
 
+static PoolOptions supported_kv(PoolOptions o, const Backend& b, std::string* note) {
+  if (!b.supports_kv(o.kv_dtype)) {
+    *note = std::string("KV cache kept in F32: the ") + b.name() + " backend has no " + dtype_name(o.kv_dtype) +
+            " KV pages yet";
+    o.kv_dtype = DType::F32;
+  }
+  return o;
+}
+
 GraniteHybrid::GraniteHybrid(const ModelDims& dims, std::unique_ptr<WeightStore> weights,
-                             std::unique_ptr<Backend> backend, int64_t page_size)
-    : dims_(dims), weights_(std::move(weights)), backend_(std::move(backend)), states_(*backend_, dims, page_size) {
+                             std::unique_ptr<Backend> backend, PoolOptions pool)
+    : dims_(dims),
+      weights_(std::move(weights)),
+      backend_(std::move(backend)),
+      states_(*backend_, dims, supported_kv(pool, *backend_, &kv_note_)) {
   dims_.validate();
   HL_CHECK(!(dims_.dt_max > 0.f), Unsupported, "model config: a finite time_step_limit (dt clamp) is not supported yet");
   bind_weights();
+  const uint64_t fixed = weights_->bytes() + backend_->weight_copy_bytes();
+  HL_CHECK(fixed + states_.recurrent_bytes_per_sequence() <= pool.budget, OutOfMemory,
+           "memoryBudget of " + std::to_string(pool.budget) + " bytes is below the weights (" + std::to_string(fixed) +
+               " bytes) plus one sequence's state (" + std::to_string(states_.recurrent_bytes_per_sequence()) +
+               " bytes)");
+  states_.set_fixed_bytes(fixed);
+}
+
+// Scratch a step of T tokens and `rows` logits rows grows to (the buffers below).
+uint64_t GraniteHybrid::scratch_bytes_for(int64_t T, int64_t rows) const {
+  const ModelDims& d = dims_;
+  int64_t f = 4 * T * d.d_model + T;                                       // h, u, branch, ids, (final below)
+  f += T * (d.in_proj_width() + 2 * d.d_inner + 2 * d.conv_channels() + 2 * d.n_groups * d.d_state + d.ssm_heads +
+            d.d_inner);                                                    // Mamba mixer
+  f += T * (2 * d.n_heads + 2 * d.n_kv_heads) * d.head_dim;                // attention
+  f += 2 * T * d.shared_ff + T * (d.n_experts + 2 * d.top_k + d.d_model);  // MLP, MoE
+  f += rows * (d.d_model + d.vocab);                                       // final norm, logits
+  return sizeof(float) * (uint64_t)f;
 }
 
 // A weight matrix the backend can run `op` on (else UnsupportedError naming both).
@@ -105,47 +135,88 @@ void GraniteHybrid::step(std::vector<StepSequence>& batch) {
   std::unique_lock<std::mutex> lock(step_mutex_, std::try_to_lock);
   HL_CHECK(lock.owns_lock(), Busy, "model is already running a step");
   const ModelDims& d = dims_;
-  const int n_seqs = (int)batch.size();
-  HL_CHECK(n_seqs > 0, Argument, "step: empty batch");
-
+  HL_CHECK(!batch.empty(), Argument, "step: empty batch");
+  for (StepSequence& sq : batch) {
+    HL_CHECK(!sq.tokens.empty(), Argument, "step: sequence with no tokens");
+    for (int32_t t : sq.tokens)
+      if (t < 0 || t >= d.vocab) {
+        sq.failed = true;
+        sq.error_code = ErrorCode::Argument;
+        sq.error = "token id " + std::to_string(t) + " is out of range [0, " + std::to_string(d.vocab) + ")";
+        break;
+      }
+  }
+  // Claim slots, checkpoints and KV pages before any state is touched: a
+  // sequence that cannot get them fails alone, as it was.
+  states_.begin_step(batch);
+  std::vector<StepSequence*> run;
+  for (StepSequence& sq : batch)
+    if (!sq.failed) run.push_back(&sq);
+  // Scratch for the step: when it does not fit, the longest sequence is left
+  // out (failed alone) until it does.
+  for (;;) {
+    if (run.empty()) return;
+    int64_t T = 0, rows = 0;
+    for (StepSequence* sq : run) {
+      T += (int64_t)sq->tokens.size();
+      rows += sq->all_logits ? (int64_t)sq->tokens.size() : 1;
+    }
+    try {
+      states_.grow_scratch(scratch_bytes_for(T, rows));
+      break;
+    } catch (const Error& e) {
+      if (e.code != ErrorCode::OutOfMemory) {
+        states_.abort_step(batch);
+        throw;
+      }
+      auto longest = std::max_element(run.begin(), run.end(), [](const StepSequence* a, const StepSequence* b) {
+        return a->tokens.size() < b->tokens.size();
+      });
+      states_.fail(**longest, e);
+      run.erase(longest);
+    }
+  }
+  const int n_seqs = (int)run.size();
   cu_seqlens_.assign(n_seqs + 1, 0);
   seq_states_.resize(n_seqs);
   decode_ = true;
   std::vector<int32_t> ids;
   for (int s = 0; s < n_seqs; s++) {
-    HL_CHECK(!batch[s].tokens.empty(), Argument, "step: sequence with no tokens");
-    cu_seqlens_[s + 1] = cu_seqlens_[s] + (int32_t)batch[s].tokens.size();
-    seq_states_[s] = batch[s].state.get();
-    decode_ = decode_ && batch[s].tokens.size() == 1;
-    for (int32_t t : batch[s].tokens)
-      HL_CHECK(t >= 0 && t < d.vocab, Argument,
-               "token id " + std::to_string(t) + " is out of range [0, " + std::to_string(d.vocab) + ")");
-    ids.insert(ids.end(), batch[s].tokens.begin(), batch[s].tokens.end());
+    cu_seqlens_[s + 1] = cu_seqlens_[s] + (int32_t)run[s]->tokens.size();
+    seq_states_[s] = run[s]->state.get();
+    decode_ = decode_ && run[s]->tokens.size() == 1;
+    ids.insert(ids.end(), run[s]->tokens.begin(), run[s]->tokens.end());
   }
   const int64_t T = cu_seqlens_[n_seqs];
-  // Claim every KV page this step needs before touching any state, so an
-  // allocation failure leaves all sequences as they were.
-  for (int s = 0; s < n_seqs; s++) seq_states_[s]->kv.reserve_tokens(seq_states_[s]->n_past + (int64_t)batch[s].tokens.size());
-
-  float* h = grow(h_, T * d.d_model);
-  float* u = grow(u_, T * d.d_model);
-  float* branch = grow(branch_, T * d.d_model);
-  int32_t* dev_ids = reinterpret_cast<int32_t*>(grow(ids_, T));
-  backend_->upload(dev_ids, ids.data(), sizeof(int32_t) * (size_t)T);
-  backend_->embed(h, token_embd_, dev_ids, T, d.embedding_multiplier);
-  for (const LayerWeights& lw : layers_) {
-    backend_->rmsnorm(u, h, lw.attn_norm, T, d.d_model, d.rms_norm_eps);
-    if (lw.kind == LayerKind::Mamba)
-      mamba_mixer(lw, T, branch);
-    else
-      attention_mixer(lw, T, branch);
-    backend_->add_scaled(h, branch, d.residual_multiplier, T * d.d_model);
-    backend_->rmsnorm(u, h, lw.ffn_norm, T, d.d_model, d.rms_norm_eps);
-    feed_forward(lw, T, branch);
-    backend_->add_scaled(h, branch, d.residual_multiplier, T * d.d_model);
+  try {
+    float* h = grow(h_, T * d.d_model);
+    float* u = grow(u_, T * d.d_model);
+    float* branch = grow(branch_, T * d.d_model);
+    int32_t* dev_ids = reinterpret_cast<int32_t*>(grow(ids_, T));
+    backend_->upload(dev_ids, ids.data(), sizeof(int32_t) * (size_t)T);
+    backend_->embed(h, token_embd_, dev_ids, T, d.embedding_multiplier);
+    for (size_t l = 0; l < layers_.size(); l++) {
+      if (fail_after_layers_.load() == (int64_t)l) {
+        fail_after_layers_ = -1;
+        throw Error(ErrorCode::Internal, "injected step failure (test hook)");
+      }
+      const LayerWeights& lw = layers_[l];
+      backend_->rmsnorm(u, h, lw.attn_norm, T, d.d_model, d.rms_norm_eps);
+      if (lw.kind == LayerKind::Mamba)
+        mamba_mixer(lw, T, branch);
+      else
+        attention_mixer(lw, T, branch);
+      backend_->add_scaled(h, branch, d.residual_multiplier, T * d.d_model);
+      backend_->rmsnorm(u, h, lw.ffn_norm, T, d.d_model, d.rms_norm_eps);
+      feed_forward(lw, T, branch);
+      backend_->add_scaled(h, branch, d.residual_multiplier, T * d.d_model);
+    }
+    compute_logits(run);
+  } catch (...) {
+    states_.abort_step(batch);
+    throw;
   }
-  for (int s = 0; s < n_seqs; s++) seq_states_[s]->n_past += (int64_t)batch[s].tokens.size();
-  compute_logits(batch);
+  states_.commit_step(batch);
   steps_run_.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -171,8 +242,8 @@ void GraniteHybrid::mamba_mixer(const LayerWeights& lw, int64_t T, float* out) {
 
   std::vector<float*> conv_states(n_seqs), ssm_states(n_seqs);
   for (int s = 0; s < n_seqs; s++) {
-    conv_states[s] = seq_states_[s]->conv_layer(lw.ordinal, d);
-    ssm_states[s] = seq_states_[s]->ssm_layer(lw.ordinal, d);
+    conv_states[s] = seq_states_[s]->conv_layer(lw.ordinal);
+    ssm_states[s] = seq_states_[s]->ssm_layer(lw.ordinal);
   }
   if (decode_)
     backend_->conv1d_causal_step(xbc_conv, xbc, lw.conv_w, lw.conv_b, C, (int)d.d_conv, n_seqs, conv_states.data());
@@ -208,15 +279,22 @@ void GraniteHybrid::attention_mixer(const LayerWeights& lw, int64_t T, float* ou
   // Append the new keys/values at positions n_past.. of each sequence.
   std::vector<std::vector<float*>> k_pages(n_seqs), v_pages(n_seqs);
   std::vector<KvView> views(n_seqs);
-  const int64_t ps = states_.kv_layout().page_size;
+  const KvLayout& kl = states_.kv_layout();
+  const int64_t ps = kl.page_size;
   for (int s = 0; s < n_seqs; s++) {
     SequenceState* st = seq_states_[s];
     const int64_t t0 = cu_seqlens_[s], n_new = cu_seqlens_[s + 1] - t0;
-    st->kv.layer_pages(lw.ordinal, false, k_pages[s]);
-    st->kv.layer_pages(lw.ordinal, true, v_pages[s]);
-    backend_->kv_write(k_pages[s].data(), ps, k + t0 * Hkv * Dh, st->n_past, n_new, Hkv, Dh);
-    backend_->kv_write(v_pages[s].data(), ps, v + t0 * Hkv * Dh, st->n_past, n_new, Hkv, Dh);
-    views[s] = KvView{k_pages[s].data(), v_pages[s].data(), ps, ps * Dh, Dh, st->n_past + n_new};
+    const int64_t n_pages = (st->n_past + n_new + ps - 1) / ps;
+    k_pages[s].resize(n_pages);
+    v_pages[s].resize(n_pages);
+    for (int64_t i = 0; i < n_pages; i++) {
+      k_pages[s][i] = states_.kv_block(*st, i, lw.ordinal, false);
+      v_pages[s][i] = states_.kv_block(*st, i, lw.ordinal, true);
+    }
+    backend_->kv_write(k_pages[s].data(), ps, k + t0 * Hkv * Dh, st->n_past, n_new, Hkv, Dh, kl.dtype);
+    backend_->kv_write(v_pages[s].data(), ps, v + t0 * Hkv * Dh, st->n_past, n_new, Hkv, Dh, kl.dtype);
+    views[s] = KvView{k_pages[s].data(), v_pages[s].data(), ps, kl.head_stride(), kl.token_stride(),
+                      st->n_past + n_new, kl.dtype, kl.scale_offset()};
   }
   AttentionDims ad{Hq, Hkv, Dh, d.attention_multiplier};
   backend_->attention(o, q, ad, cu_seqlens_.data(), n_seqs, views.data());
@@ -243,13 +321,13 @@ void GraniteHybrid::feed_forward(const LayerWeights& lw, int64_t T, float* out) 
   backend_->add_scaled(out, moe, 1.f, T * d.d_model);
 }
 
-void GraniteHybrid::compute_logits(std::vector<StepSequence>& batch) {
+void GraniteHybrid::compute_logits(const std::vector<StepSequence*>& batch) {
   const ModelDims& d = dims_;
   const int n_seqs = (int)batch.size();
   // Rows whose logits were asked for: all of a sequence's tokens, or its last.
   std::vector<int64_t> rows;
   for (int s = 0; s < n_seqs; s++) {
-    if (batch[s].all_logits)
+    if (batch[s]->all_logits)
       for (int64_t t = cu_seqlens_[s]; t < cu_seqlens_[s + 1]; t++) rows.push_back(t);
     else
       rows.push_back(cu_seqlens_[s + 1] - 1);
@@ -265,8 +343,8 @@ void GraniteHybrid::compute_logits(std::vector<StepSequence>& batch) {
   for (float& l : logits) l /= d.logits_scaling;  // a division (docs/MODEL.md, Forward pass)
   int64_t r0 = 0;
   for (int s = 0; s < n_seqs; s++) {
-    int64_t n = batch[s].all_logits ? (cu_seqlens_[s + 1] - cu_seqlens_[s]) : 1;
-    batch[s].logits.assign(logits.begin() + r0 * d.vocab, logits.begin() + (r0 + n) * d.vocab);
+    int64_t n = batch[s]->all_logits ? (cu_seqlens_[s + 1] - cu_seqlens_[s]) : 1;
+    batch[s]->logits.assign(logits.begin() + r0 * d.vocab, logits.begin() + (r0 + n) * d.vocab);
     r0 += n;
   }
 }

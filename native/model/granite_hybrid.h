@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "../core/backend.h"
@@ -41,30 +42,30 @@ struct LayerWeights {
   MoeWeights moe;
 };
 
-// One sequence's part of a step.
-struct StepSequence {
-  std::shared_ptr<SequenceState> state;
-  std::vector<int32_t> tokens;
-  bool all_logits = false;
-  std::vector<float> logits;  // out: [rows, vocab]
-};
-
 class GraniteHybrid {
  public:
+  // KV pages are pool.kv_dtype when the backend supports it, else F32 (kv_note() says why).
   GraniteHybrid(const ModelDims& dims, std::unique_ptr<WeightStore> weights, std::unique_ptr<Backend> backend,
-                int64_t page_size);
+                PoolOptions pool);
 
   const ModelDims& dims() const { return dims_; }
   StatePool& states() { return states_; }
   const WeightStore& weights() const { return *weights_; }
   int n_threads() const { return backend_->n_threads(); }
   const Backend& backend() const { return *backend_; }
+  // Why the KV type differs from the one asked for ('' when it does not).
+  const std::string& kv_note() const { return kv_note_; }
 
-  // Runs one step. Token ids must already be validated (< vocab, >= 0).
+  // Runs one step. A sequence that cannot run (bad token id, no memory for
+  // its pages) is marked failed and left as it was; the others run. If the
+  // step itself fails, every sequence is put back to the start of its eval
+  // (multi-token evals) or its pages trimmed back (decodes) and it throws.
   // Steps on one model are serialised; a concurrent call throws Busy.
   void step(std::vector<StepSequence>& batch);
   // Steps run to completion so far (each may batch several sequences).
   uint64_t steps_run() const { return steps_run_.load(std::memory_order_relaxed); }
+  // Test hook: the next step throws after `layers` layers (-1: off).
+  void fail_next_step_after(int64_t layers) { fail_after_layers_ = layers; }
 
  private:
   void bind_weights();
@@ -74,7 +75,8 @@ class GraniteHybrid {
   void mamba_mixer(const LayerWeights& lw, int64_t T, float* out);
   void attention_mixer(const LayerWeights& lw, int64_t T, float* out);
   void feed_forward(const LayerWeights& lw, int64_t T, float* out);
-  void compute_logits(std::vector<StepSequence>& batch);
+  void compute_logits(const std::vector<StepSequence*>& batch);
+  uint64_t scratch_bytes_for(int64_t T, int64_t rows) const;
 
   ModelDims dims_;
   std::unique_ptr<WeightStore> weights_;
@@ -85,6 +87,8 @@ class GraniteHybrid {
   std::vector<LayerWeights> layers_;
   std::mutex step_mutex_;
   std::atomic<uint64_t> steps_run_{0};
+  std::string kv_note_;
+  std::atomic<int64_t> fail_after_layers_{-1};
 
   // Per-step view of the batch, valid inside step().
   std::vector<int32_t> cu_seqlens_;

@@ -24,7 +24,7 @@ describe('native model handle under hostile arguments', () => {
     ['float ids', () => h.step(new Float32Array(1), i32(1), i32(1), new Uint8Array(1)), /typed array types/],
     ['empty snapshot', () => h.restoreSequence(Buffer.alloc(0)), /snapshot/],
     ['string snapshot', () => h.restoreSequence('x'), /Buffer/],
-    ['truncated snapshot', () => h.restoreSequence(Buffer.from('HLSS\x01\x00\x00\x00', 'binary')), /truncated/],
+    ['truncated snapshot', () => h.restoreSequence(Buffer.from('HLSS\x02\x00\x00\x00', 'binary')), /truncated/],
     ['unknown fork', () => h.forkSequence(12345), /disposed/],
     ['non-numeric id', () => h.sequencePosition({}), /sequence id/],
   ];
@@ -40,11 +40,16 @@ describe('native model handle under hostile arguments', () => {
     expect((err as Error).message).toMatch(message);
   });
 
-  test('a token id past the vocabulary is caught natively too', async () => {
+  test('a token id past the vocabulary is caught natively too: that sequence fails, the step does not', async () => {
     const id = h.createSequence() as number;
-    await expect(Promise.resolve().then(() => h.step(i32(id), i32(1), i32(512), new Uint8Array(1)))).rejects.toThrow(
-      /token id 512 is out of range \[0, 512\)/,
-    );
+    const other = h.createSequence() as number;
+    const out = (await h.step(i32(id, other), i32(1, 1), i32(512, 7), new Uint8Array(2))) as unknown[];
+    expect((out[0] as Error).message).toMatch(/token id 512 is out of range \[0, 512\)/);
+    expect((out[0] as { code?: string }).code).toBe('ERR_HYBRIDLM_ARGUMENT');
+    expect(ArrayBuffer.isView(out[1])).toBe(true);
+    expect(h.sequencePosition(id)).toBe(0);
+    expect(h.sequencePosition(other)).toBe(1);
+    h.disposeSequence(other);
     h.disposeSequence(id);
     h.disposeSequence(id); // twice is harmless
   });

@@ -41,7 +41,7 @@ for (const name of FIXTURES) {
           // equal to the argmax, or within float noise of it (incremental vs one-shot evaluation)
           if (t !== at) expect(max - all[row * V + t]).toBeLessThan(1e-4);
         });
-        expect(r.usage).toEqual({ promptTokens: ids.length, completionTokens: 12, totalTokens: ids.length + 12 });
+        expect(r.usage).toEqual({ promptTokens: ids.length, cachedPromptTokens: 0, completionTokens: 12, totalTokens: ids.length + 12 });
         expect(r.finishReason).toBe('length');
       }
     });

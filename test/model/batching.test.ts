@@ -14,7 +14,7 @@ for (const name of FIXTURE_NAMES) {
   describe(`batching on ${name}`, () => {
     let model: Model;
     beforeAll(async () => {
-      model = await loadModel(fixtureGguf(name), { device: 'cpu', threads: 2 });
+      model = await loadModel(fixtureGguf(name), { device: 'cpu', threads: 2, kvCacheType: 'f32' });
     });
     afterAll(async () => model?.dispose());
 

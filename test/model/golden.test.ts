@@ -14,7 +14,7 @@ for (const name of FIXTURE_NAMES) {
     describe(`${name} via ${source}`, () => {
       let model: Model;
       beforeAll(async () => {
-        model = await loadModel(source === 'gguf' ? fixtureGguf(name) : fixtureDir(name), { device: 'cpu', threads: 2 });
+        model = await loadModel(source === 'gguf' ? fixtureGguf(name) : fixtureDir(name), { device: 'cpu', threads: 2, kvCacheType: 'f32' });
       });
       afterAll(async () => {
         await model?.dispose();

@@ -73,9 +73,12 @@ for (const name of FIXTURE_NAMES) {
       const perSeq =
         nMamba * ((c.mamba_d_conv - 1) * convChannels + c.mamba_n_heads * c.mamba_d_head * c.mamba_d_state) * 4;
       const pageTokens = model.memory().kvPageTokens;
-      const pageBytes = nAttn * 2 * c.num_key_value_heads * c.head_dim * pageTokens * 4;
+      // f16 KV (the default): each layer's key / value block 64-byte aligned.
+      const block = Math.ceil((c.num_key_value_heads * c.head_dim * pageTokens * 2) / 64) * 64;
+      const pageBytes = nAttn * 2 * block;
 
       const before = model.memory();
+      expect(before.kvCacheType).toBe('f16');
       expect(before.kvPageBytes).toBe(pageBytes);
       const a = model.createSequence();
       const b = model.createSequence();
@@ -94,7 +97,8 @@ for (const name of FIXTURE_NAMES) {
       expect(m.kvCache).toBe(before.kvCache);
       expect(m.recurrentState).toBe(before.recurrentState);
       expect(m.weights).toBeGreaterThan(0);
-      expect(m.total).toBe(m.weights + m.recurrentState + m.kvCache);
+      expect(m.total).toBe(m.weights + m.scratch + m.recurrentState + m.kvCache + m.prefixCache + m.pooled);
+      expect(m.free).toBe(m.budget - m.total);
     });
 
     test('use after dispose throws DisposedError', async () => {

@@ -11,8 +11,8 @@ describe('step scheduler', () => {
   let chunked: Model;
   let whole: Model;
   beforeAll(async () => {
-    chunked = await loadModel(fixtureGguf('granite-h-tiny-moe'), { threads: 2, maxStepTokens: 7 });
-    whole = await loadModel(fixtureGguf('granite-h-tiny-moe'), { threads: 2 });
+    chunked = await loadModel(fixtureGguf('granite-h-tiny-moe'), { threads: 2, maxStepTokens: 7, kvCacheType: 'f32' });
+    whole = await loadModel(fixtureGguf('granite-h-tiny-moe'), { threads: 2, kvCacheType: 'f32' });
   });
   afterAll(async () => {
     await chunked?.dispose();
