@@ -41,6 +41,8 @@ export function inspectCommand(): Command {
         recurrentPerSequence: m.recurrentBytesPerSequence,
         kvPerSequence: kvPerSeq,
         total: m.weights + batch * (m.recurrentBytesPerSequence + kvPerSeq),
+        kvCacheType: m.kvCacheType,
+        memoryBudget: m.budget,
       };
       const pattern = c.layer_types.map((k) => (k === 'attention' ? 'A' : 'M')).join('');
       const tok = model.hasTokenizer ? model.tokenizer : null;
@@ -82,8 +84,9 @@ export function inspectCommand(): Command {
       lines.push(`memory estimate (ctx ${ctx}, batch ${batch}):`);
       kv('  weights', formatBytes(estimate.weights));
       kv('  recurrent / seq', formatBytes(estimate.recurrentPerSequence));
-      kv('  KV cache / seq', formatBytes(estimate.kvPerSequence));
+      kv('  KV cache / seq', `${formatBytes(estimate.kvPerSequence)} (${estimate.kvCacheType})`);
       kv('  total', formatBytes(estimate.total));
+      kv('  memory budget', `${formatBytes(estimate.memoryBudget)} (--memory-budget; default: files + 75% of free memory)`);
       if (o.tensors !== false) {
         lines.push('');
         lines.push(`${'tensor'.padEnd(36)} ${'dtype'.padEnd(6)} ${'shape'.padEnd(22)} bytes`);

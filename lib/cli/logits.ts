@@ -25,11 +25,12 @@ export function logitsCommand(): Command {
     .option('--all', 'every position (default: the last one only)')
     .option('--format <format>', "'json' or 'f32'", 'json')
     .option('-o, --out <file>', 'write to a file instead of stdout');
-  addLoadOptions(cmd);
+  addLoadOptions(cmd); // (--kv-cache-type defaults to f32 here: exact logits)
   return cmd.action(async (modelPath: string, o: Record<string, unknown>) => {
     if (o.format !== 'json' && o.format !== 'f32') throw new InvalidArgumentError(`--format must be 'json' or 'f32', got '${String(o.format)}'`);
     if ((o.tokens === undefined) === (o.text === undefined)) throw new InvalidArgumentError('give exactly one of --tokens and --text');
-    const model = await openModel(modelPath, o);
+    // Exact logits by default: f32 KV pages unless --kv-cache-type says otherwise.
+    const model = await openModel(modelPath, { ...o, kvCacheType: (o.kvCacheType as 'f16' | 'f32' | 'q8_0' | undefined) ?? 'f32' });
     try {
       const tokens = (o.tokens as number[] | undefined) ?? model.tokenizer.encode(o.text as string, { special: true });
       const V = model.config.vocab_size;

@@ -18,12 +18,9 @@ float* GraniteHybrid::grow(DeviceBuffer& b, int64_t floats) {
   return b.f32();
 }
 
-static PoolOptions supported_kv(PoolOptions o, const Backend& b, std::string* note) {
-  if (!b.supports_kv(o.kv_dtype)) {
-    *note = std::string("KV cache kept in F32: the ") + b.name() + " backend has no " + dtype_name(o.kv_dtype) +
-            " KV pages yet";
-    o.kv_dtype = DType::F32;
-  }
+// KV pages of a type the backend lacks fall back to F32 (kv_note() says so).
+static PoolOptions supported_kv(PoolOptions o, const Backend& b) {
+  if (!b.supports_kv(o.kv_dtype)) o.kv_dtype = DType::F32;
   return o;
 }
 
@@ -32,7 +29,10 @@ GraniteHybrid::GraniteHybrid(const ModelDims& dims, std::unique_ptr<WeightStore>
     : dims_(dims),
       weights_(std::move(weights)),
       backend_(std::move(backend)),
-      states_(*backend_, dims, supported_kv(pool, *backend_, &kv_note_)) {
+      states_(*backend_, dims, supported_kv(pool, *backend_)) {
+  if (states_.kv_layout().dtype != pool.kv_dtype)
+    kv_note_ = std::string("KV cache kept in F32: the ") + backend_->name() + " backend has no " +
+               dtype_name(pool.kv_dtype) + " KV pages yet";
   dims_.validate();
   HL_CHECK(!(dims_.dt_max > 0.f), Unsupported, "model config: a finite time_step_limit (dt clamp) is not supported yet");
   bind_weights();

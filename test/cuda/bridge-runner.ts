@@ -27,8 +27,10 @@ async function main(): Promise<unknown> {
   const steps = Number(n ?? 8);
   if (scenario === 'compare') {
     // CPU and (mock) CUDA logits over a prefill and `steps` decode steps.
-    const cpu = await loadModel(model, { device: 'cpu' });
+    // CUDA keeps f32 KV pages (deviceReason says so): compare with f32 KV on the CPU.
+    const cpu = await loadModel(model, { device: 'cpu', kvCacheType: 'f32' });
     const gpu = await loadModel(model, { device: 'cuda' });
+    if (!/KV cache kept in F32/.test(gpu.deviceReason)) throw new Error(`deviceReason lacks the KV note: ${gpu.deviceReason}`);
     const V = cpu.config.vocab_size;
     const a = await decode(cpu, ids(21, 3, V), steps), b = await decode(gpu, ids(21, 3, V), steps);
     const diff = Math.max(...a.map((r, i) => maxDiff(r, b[i])));
