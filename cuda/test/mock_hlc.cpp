@@ -370,6 +370,7 @@ int hlc_attention_kv(float* out, const float* q, const hl::AttentionDims* d, con
       }
     views[s].k_pages = kp[s].data();
     views[s].v_pages = vp[s].data();
+    views[s].dtype = hl::DType::F32;  // the widened copies
   }
   BEGIN("attention", out, q);
   return guard([&] { hl::cpu::attention(pool(), out, q, *d, cu, S, views.data()); });

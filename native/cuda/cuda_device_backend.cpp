@@ -96,11 +96,19 @@ class CudaBackend final : public Backend {
     alive("fill_zero");
     done(api_.hlc_memset(dst, 0, bytes), "fill_zero");
   }
-  // The CUDA library keeps f32 KV pages for now; the executor falls back to F32
-  // KV on this backend (supports_kv) and says so in the model's deviceReason.
+  // F16 KV pages when the library has the typed entry points (older ones: F32 only).
+  bool supports_kv(DType t) const override {
+    return t == DType::F32 || (t == DType::F16 && api_.hlc_kv_write_typed && api_.hlc_attention_kv);
+  }
   void kv_write(float* const* pages, int64_t page_size, const float* src, int64_t pos0, int64_t n, int64_t n_kv,
                 int64_t head_dim, DType dtype) override {
-    HL_CHECK(dtype == DType::F32, Unsupported, std::string("CUDA KV pages of type ") + dtype_name(dtype));
+    HL_CHECK(supports_kv(dtype), Unsupported, std::string("CUDA KV pages of type ") + dtype_name(dtype));
+    if (dtype == DType::F16) {
+      op("kv_write");
+      int64_t n_pages = (pos0 + n + page_size - 1) / page_size;
+      done(api_.hlc_kv_write_typed(pages, n_pages, page_size, src, pos0, n, n_kv, head_dim, 1), "kv_write");
+      return;
+    }
     op("kv_write");
     int64_t n_pages = (pos0 + n + page_size - 1) / page_size;
     done(api_.hlc_kv_write(pages, n_pages, page_size, src, pos0, n, n_kv, head_dim), "kv_write");
@@ -140,9 +148,15 @@ class CudaBackend final : public Backend {
   }
   void attention(float* out, const float* q, const AttentionDims& d, const int32_t* cu, int n_seqs,
                  const KvView* kv) override {
+    const DType kv_type = n_seqs > 0 ? kv[0].dtype : DType::F32;
     for (int s = 0; s < n_seqs; s++)
-      HL_CHECK(kv[s].dtype == DType::F32, Unsupported,
+      HL_CHECK(kv[s].dtype == kv_type && supports_kv(kv_type), Unsupported,
                std::string("CUDA attention over KV pages of type ") + dtype_name(kv[s].dtype));
+    if (kv_type == DType::F16) {
+      op("attention");
+      done(api_.hlc_attention_kv(out, q, &d, cu, n_seqs, kv, 1), "attention");
+      return;
+    }
     op("attention");
     done(api_.hlc_attention(out, q, &d, cu, n_seqs, kv), "attention");
   }

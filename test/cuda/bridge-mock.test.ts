@@ -84,6 +84,15 @@ describeMock('CUDA bridge over the host mock library', () => {
     expect(out.diff).toBeLessThan(1e-5);
   });
 
+  test('KV types: f16 pages on the device match the CPU f16 path; q8_0 falls back to f32 and says so', () => {
+    const { out } = run(['kv', DENSE_GGUF, '8']);
+    expect(out.error).toBeUndefined();
+    expect(out.f16).toBe('f16');
+    expect(out.diff).toBeLessThan(2e-3); // both round keys to f16; float noise may round one differently
+    expect(out.q8).toBe('f32');
+    expect(out.q8Reason).toMatch(/KV cache kept in F32: the cuda backend has no Q8_0 KV pages yet/);
+  });
+
   test('HF MoE checkpoint: the fused input_linear gate/up views are uploaded once', () => {
     const { out, stats } = run(['compare', MOE_HF, '2']);
     expect(out.error).toBeUndefined();

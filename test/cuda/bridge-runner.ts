@@ -27,14 +27,23 @@ async function main(): Promise<unknown> {
   const steps = Number(n ?? 8);
   if (scenario === 'compare') {
     // CPU and (mock) CUDA logits over a prefill and `steps` decode steps.
-    // CUDA keeps f32 KV pages (deviceReason says so): compare with f32 KV on the CPU.
+    // f32 KV on both: rounded KV types may round a key differently on either side.
     const cpu = await loadModel(model, { device: 'cpu', kvCacheType: 'f32' });
-    const gpu = await loadModel(model, { device: 'cuda' });
-    if (!/KV cache kept in F32/.test(gpu.deviceReason)) throw new Error(`deviceReason lacks the KV note: ${gpu.deviceReason}`);
+    const gpu = await loadModel(model, { device: 'cuda', kvCacheType: 'f32' });
     const V = cpu.config.vocab_size;
     const a = await decode(cpu, ids(21, 3, V), steps), b = await decode(gpu, ids(21, 3, V), steps);
     const diff = Math.max(...a.map((r, i) => maxDiff(r, b[i])));
     return { device: gpu.device, deviceReason: gpu.deviceReason, diff, rows: b.length, cudaWeights: gpu.memory().weights };
+  }
+  if (scenario === 'kv') {
+    // KV types on the bridge: f16 pages on the device (the default), q8_0 falls back to f32 with a note.
+    const cpu = await loadModel(model, { device: 'cpu' });
+    const gpu = await loadModel(model, { device: 'cuda' });
+    const q8 = await loadModel(model, { device: 'cuda', kvCacheType: 'q8_0' });
+    const V = cpu.config.vocab_size;
+    const a = await decode(cpu, ids(21, 3, V), steps), b = await decode(gpu, ids(21, 3, V), steps);
+    const diff = Math.max(...a.map((r, i) => maxDiff(r, b[i])));
+    return { f16: gpu.memory().kvCacheType, diff, q8: q8.memory().kvCacheType, q8Reason: q8.deviceReason };
   }
   if (scenario === 'decode') {
     const gpu = await loadModel(model, { device: 'cuda' });
