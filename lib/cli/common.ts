@@ -14,7 +14,6 @@ export interface LoadFlags {
   device?: 'auto' | 'cpu' | 'cuda';
   threads?: number;
   kvCacheType?: 'f16' | 'f32' | 'q8_0';
-  memoryBudget?: string;
 }
 
 /** commander parser: an integer >= min. */
@@ -43,8 +42,7 @@ export function addLoadOptions(cmd: Command): Command {
   return cmd
     .option('--device <device>', "device: 'auto', 'cpu' or 'cuda'", 'auto')
     .option('-t, --threads <n>', 'compute threads (default: all cores)', intArg(1))
-    .option('--kv-cache-type <type>', "KV cache element type: 'f16' (default), 'f32' or 'q8_0'")
-    .option('--memory-budget <bytes>', "most bytes the model may hold, e.g. '6GB' (default: files + 75% of free memory)");
+    .option('--kv-cache-type <type>', "KV cache element type: 'f16' (default), 'f32' or 'q8_0'");
 }
 
 /** Adds the sampling and stopping options of run / chat. */
@@ -97,7 +95,6 @@ export async function openModel(path: string, flags: LoadFlags): Promise<Model> 
       device,
       threads: flags.threads,
       kvCacheType: flags.kvCacheType,
-      memoryBudget: flags.memoryBudget,
       onProgress: (p) => bar?.update(Math.round(p.fraction * 100), { phase: p.phase }),
     });
   } finally {

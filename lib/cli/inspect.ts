@@ -86,7 +86,7 @@ export function inspectCommand(): Command {
       kv('  recurrent / seq', formatBytes(estimate.recurrentPerSequence));
       kv('  KV cache / seq', `${formatBytes(estimate.kvPerSequence)} (${estimate.kvCacheType})`);
       kv('  total', formatBytes(estimate.total));
-      kv('  memory budget', `${formatBytes(estimate.memoryBudget)} (--memory-budget; default: files + 75% of free memory)`);
+      kv('  memory budget', `${formatBytes(estimate.memoryBudget)} (default: files + 75% of free memory)`);
       if (o.tensors !== false) {
         lines.push('');
         lines.push(`${'tensor'.padEnd(36)} ${'dtype'.padEnd(6)} ${'shape'.padEnd(22)} bytes`);

@@ -52,6 +52,7 @@ export function serveCommand(): Command {
       device,
       threads: o.threads as number | undefined,
       maxSequences: o.maxSequences as number,
+      kvCacheType: o.kvCacheType as LoadModelOptions['kvCacheType'],
     };
     // Budget and KV type go to the engine as given; loadModel validates them.
     for (const key of ['memoryBudget', 'kvCacheType']) if (o[key] !== undefined) (load as Record<string, unknown>)[key] = o[key];
