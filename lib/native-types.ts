@@ -82,13 +82,14 @@ export interface NativeLoadSpec {
   /** Quantize float matrices on load ('none' when absent). */
   quantize?: 'none' | 'q8_0' | 'q4_k';
   /** Most bytes the model may hold (weights, state, KV, prefix cache, scratch). */
-  memoryBudget: number;
-  maxSequences: number;
-  kvCacheType: 'f16' | 'f32' | 'q8_0';
-  /** Byte share of the budget for the prefix cache (0: off). */
-  prefixCacheBytes: number;
-  /** Prefix-cache checkpoints every this many prompt tokens. */
-  prefixChunkTokens: number;
+  memoryBudget?: number;
+  maxSequences?: number;
+  /** Default 'f16'. */
+  kvCacheType?: 'f16' | 'f32' | 'q8_0';
+  /** Byte share of the budget for the prefix cache (0 or absent: off). */
+  prefixCacheBytes?: number;
+  /** Prefix-cache checkpoints every this many prompt tokens (default 256). */
+  prefixChunkTokens?: number;
 }
 
 /** Bytes the native side holds for one model (native/state/state_pool.h). */

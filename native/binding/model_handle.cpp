@@ -476,19 +476,23 @@ Napi::Value load_model(const Napi::CallbackInfo& info) {
     pool.page_size = get_int(spec, "pageSize", "spec");
     HL_CHECK(threads >= 1 && threads <= 1024, Argument, "threads must be within 1..1024");
     HL_CHECK(pool.page_size >= 1 && pool.page_size <= 4096, Argument, "pageSize must be within 1..4096");
-    const double budget = get_num(spec, "memoryBudget", "spec");
-    HL_CHECK(budget >= 1 && budget <= 1.8e19, Argument, "spec.memoryBudget must be a positive number of bytes");
-    pool.budget = (uint64_t)budget;
-    pool.max_sequences = get_int(spec, "maxSequences", "spec");
+    // Pool options; absent ones (direct callers such as the device probe) take defaults.
+    auto has = [&](const char* k) { return !spec.Get(k).IsUndefined(); };
+    if (has("memoryBudget")) {
+      const double budget = get_num(spec, "memoryBudget", "spec");
+      HL_CHECK(budget >= 1 && budget <= 1.8e19, Argument, "spec.memoryBudget must be a positive number of bytes");
+      pool.budget = (uint64_t)budget;
+    }
+    if (has("maxSequences")) pool.max_sequences = get_int(spec, "maxSequences", "spec");
     HL_CHECK(pool.max_sequences >= 1, Argument, "spec.maxSequences must be >= 1");
-    const std::string kv = get_str(spec, "kvCacheType", "spec");
+    const std::string kv = has("kvCacheType") ? get_str(spec, "kvCacheType", "spec") : "f16";
     HL_CHECK(kv == "f16" || kv == "f32" || kv == "q8_0", Argument,
              "spec.kvCacheType must be 'f16', 'f32' or 'q8_0', got '" + kv + "'");
     pool.kv_dtype = kv == "f32" ? DType::F32 : kv == "f16" ? DType::F16 : DType::Q8_0;
-    const double cache_bytes = get_num(spec, "prefixCacheBytes", "spec");
+    const double cache_bytes = has("prefixCacheBytes") ? get_num(spec, "prefixCacheBytes", "spec") : 0.0;
     HL_CHECK(cache_bytes >= 0 && cache_bytes <= 1.8e19, Argument, "spec.prefixCacheBytes must be >= 0");
     pool.prefix_cache_bytes = (uint64_t)cache_bytes;
-    pool.prefix_chunk = get_int(spec, "prefixChunkTokens", "spec");
+    if (has("prefixChunkTokens")) pool.prefix_chunk = get_int(spec, "prefixChunkTokens", "spec");
     HL_CHECK(pool.prefix_chunk >= 1, Argument, "spec.prefixChunkTokens must be >= 1");
     // Quantize on load (WeightStore::matrix): absent means 'none'.
     DType quantize = DType::F32;
