@@ -1,5 +1,6 @@
 /** hybridlm: Granite 4.0-H (hybrid Mamba-2 / attention / MoE) from Node.js. */
 export { loadModel, type LoadModelOptions } from './load-model';
+export { EMBEDDED_MODEL_NAME, EMBEDDED_MODEL_DIR, EMBEDDED_MODEL_PATH } from './embedded';
 export { Model, type ModelMemory, type DeviceName } from './model';
 export { Sequence, type EvalOptions } from './sequence';
 export * from './tokenizer';

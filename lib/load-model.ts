@@ -71,7 +71,8 @@ export interface LoadModelOptions {
 
 /**
  * Loads a Granite 4.0-H model from a `.gguf` file or a Hugging Face directory
- * (config.json + model.safetensors / sharded index). Everything is validated
+ * (config.json + model.safetensors / sharded index); `'embedded'` loads the
+ * small model shipped in the package (EMBEDDED_MODEL_PATH). Everything is validated
  * before the addon maps the files; the weights never enter the JS heap.
  */
 export async function loadModel(path: string, options: LoadModelOptions = {}): Promise<Model> {

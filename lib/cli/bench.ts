@@ -26,7 +26,8 @@ function peakRss(): number {
 export function benchCommand(): Command {
   const cmd = new Command('bench')
     .description('prefill/decode speed and memory of a model, or of a synthetic model of a real shape')
-    .argument('[model]', 'a .gguf file or Hugging Face directory (default: a synthetic model of --shape)')
+    .argument('[model]', "a .gguf file, a Hugging Face directory or 'embedded' (default: a synthetic model of --shape)")
+    .option('-m, --model <model>', "the model (same as the argument); 'embedded' is the small model shipped in the package")
     .option('--shape <name>', `synthetic shape: ${Object.keys(SHAPES).join(', ')}`, 'h-350m')
     .option('--dtype <dtype>', `synthetic weight type: ${DTYPES.join(', ')}`, 'f16')
     .option('--layers <n>', 'synthetic: keep only the first n layers', intArg(1))
@@ -36,7 +37,8 @@ export function benchCommand(): Command {
     .option('--json', 'print JSON');
   addLoadOptions(cmd);
   return cmd.action(async (modelArg: string | undefined, o: Record<string, unknown>) => {
-    let path = modelArg;
+    const userModel = modelArg ?? (o.model as string | undefined);
+    let path = userModel;
     let synthesisMs = 0;
     let temp: string | null = null;
     const shape = SHAPES[o.shape as string];
@@ -73,7 +75,7 @@ export function benchCommand(): Command {
         const memory = model.memory();
         seq.dispose();
         const report = {
-          model: modelArg ?? `synthetic ${shape.name} ${String(o.dtype)}${o.layers ? `, ${String(o.layers)} layers` : ''}`,
+          model: userModel ?? `synthetic ${shape.name} ${String(o.dtype)}${o.layers ? `, ${String(o.layers)} layers` : ''}`,
           device: model.device,
           layers: model.config.num_hidden_layers,
           synthesisMs,

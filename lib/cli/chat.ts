@@ -1,5 +1,5 @@
 /**
- * `hybridlm chat MODEL`: an interactive conversation on one ChatSession (each
+ * `hybridlm chat [MODEL]` (default: the embedded model): an interactive conversation on one ChatSession (each
  * turn prefills only its new tokens), streamed. Slash commands: /reset,
  * /save FILE, /load FILE, /help, /exit. Reads lines from stdin, so it also
  * runs scripted (piped input).
@@ -9,7 +9,9 @@ import * as readline from 'node:readline';
 import { Command } from 'commander';
 import { ChatSession } from '../generate/chat-session';
 import type { Model } from '../model';
+import { EMBEDDED_MODEL_NAME } from '../embedded';
 import { addLoadOptions, addSamplingOptions, generateOptionsOf, openModel, writeOut } from './common';
+import { MODEL_HELP } from './model-arg';
 
 const HELP = 'commands: /reset (forget the conversation), /save FILE, /load FILE, /help, /exit';
 
@@ -17,11 +19,11 @@ const HELP = 'commands: /reset (forget the conversation), /save FILE, /load FILE
 export function chatCommand(): Command {
   const cmd = new Command('chat')
     .description('interactive chat (streamed; /reset, /save FILE, /load FILE, /exit)')
-    .argument('<model>', 'a .gguf file or a Hugging Face model directory')
+    .argument('[model]', MODEL_HELP)
     .option('--system <text>', 'system prompt');
   addSamplingOptions(addLoadOptions(cmd));
-  return cmd.action(async (modelPath: string, o: Record<string, unknown>) => {
-    const model = await openModel(modelPath, o);
+  return cmd.action(async (modelPath: string | undefined, o: Record<string, unknown>) => {
+    const model = await openModel(modelPath ?? EMBEDDED_MODEL_NAME, o);
     const defaults = generateOptionsOf(o);
     let session = new ChatSession(model, { system: typeof o.system === 'string' ? o.system : undefined, defaults });
     const tty = process.stdin.isTTY === true;

@@ -6,6 +6,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import * as nodePath from 'node:path';
+import { resolveModelPath } from '../embedded';
 import { ModelFormatError } from '../errors';
 import { configFromGguf, configFromHf } from './config';
 import { ggufPlainValue, readGguf } from './gguf';
@@ -22,14 +23,15 @@ const GGUF_MAGIC = Buffer.from('GGUF', 'latin1');
 /**
  * Opens a model: `path` is a GGUF file (recognised by its magic, not its
  * extension), a Hugging Face directory (`config.json` + `model.safetensors` or
- * `model.safetensors.index.json`), or a directory holding exactly one `.gguf`.
+ * `model.safetensors.index.json`), a directory holding exactly one `.gguf`, or
+ * 'embedded' (the model shipped in the package).
  * Reads headers only. Throws ModelFormatError (not found, not a model,
  * malformed, missing tensor), ShapeError (a tensor's shape contradicts the
  * config) or UnsupportedError (another architecture, RoPE, a tensor type not
  * run yet), each naming the file and the tensor or field.
  */
 export async function openModelFiles(path: string): Promise<ModelFiles> {
-  const abs = nodePath.resolve(path);
+  const abs = nodePath.resolve(resolveModelPath(path));
   const st = await statOrNull(abs);
   if (!st) throw new ModelFormatError(`${abs}: no such file or directory`);
   if (st.isDirectory()) return openDirectory(abs);

@@ -22,7 +22,13 @@ describe('SIMD dispatch', () => {
 
 const active = native().cpuInfo().simd;
 const lower = forced ? [] : ORDER.slice(0, Math.max(0, ORDER.indexOf(active)));
-const suites = ['test/kernels', 'test/quant/blocks', 'test/model/golden.test.ts', 'test/generate/native-sampler.test.ts'];
+const suites = [
+  'test/kernels',
+  'test/quant/blocks',
+  'test/model/golden.test.ts',
+  'test/generate/native-sampler.test.ts',
+  'test/model/embedded-golden.test.ts',
+];
 
 (lower.length ? describe : describe.skip)('lower SIMD paths rerun the kernel and golden suites', () => {
   test.each(lower)('HYBRIDLM_CPU=%s', (isa) => {
