@@ -1,14 +1,16 @@
 /**
- * `hybridlm serve MODEL`: the OpenAI-compatible server. It listens first (the
+ * `hybridlm serve [MODEL]` (default: the embedded model): the OpenAI-compatible server. It listens first (the
  * first stdout line states the address; /health answers 503 while the model
  * loads), then loads the model. SIGTERM / SIGINT drain in-flight requests and
  * exit 0.
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { EMBEDDED_MODEL_NAME, resolveModelPath } from '../embedded';
 import { loadModel, type LoadModelOptions } from '../load-model';
 import { createServer } from '../server/server';
 import { defaultModelNameOfPath } from '../server/model-name';
 import { addLoadOptions, intArg, writeOut } from './common';
+import { MODEL_HELP } from './model-arg';
 
 const UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
 
@@ -25,7 +27,7 @@ export function bytesArg(value: string): number {
 export function serveCommand(): Command {
   const cmd = new Command('serve')
     .description('serve the model over an OpenAI-compatible HTTP API')
-    .argument('<model>', 'a .gguf file or a Hugging Face model directory')
+    .argument('[model]', MODEL_HELP)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0 picks a free one)', intArg(0), 8080)
     .option('--api-key <key>', 'require Authorization: Bearer <key> on every endpoint but /health (default: $HYBRIDLM_API_KEY)')
@@ -42,7 +44,8 @@ export function serveCommand(): Command {
   if (!cmd.options.some((opt) => opt.long === '--memory-budget')) {
     cmd.option('--memory-budget <bytes>', 'most bytes the model may hold (e.g. 6GB)');
   }
-  return cmd.action(async (modelPath: string, o: Record<string, unknown>) => {
+  return cmd.action(async (modelArg: string | undefined, o: Record<string, unknown>) => {
+    const modelPath = resolveModelPath(modelArg ?? EMBEDDED_MODEL_NAME);
     const apiKey = (o.apiKey as string | undefined) ?? (process.env.HYBRIDLM_API_KEY || undefined);
     const device = o.device as LoadModelOptions['device'];
     if (device !== 'auto' && device !== 'cpu' && device !== 'cuda') {

@@ -1,12 +1,14 @@
 /**
  * The CLI with no model argument runs the embedded model: `run "The"` prints
- * torch's greedy continuation, `chat` and `bench --model embedded` work, and
+ * torch's greedy continuation, `chat`, `serve` and `bench --model embedded` work, and
  * a leading argument that names a model (or looks like a path) is still the
  * model.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as readline from 'node:readline';
+import { http, waitFor } from '../helpers/serve';
 
 const ROOT = path.join(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'lib', 'cli', 'index.ts');
@@ -62,4 +64,29 @@ test('a leading argument shaped like a model path is the model, not the prompt',
   const r = await cli(['run', '/nonexistent/dir/model.gguf', 'hi']);
   expect(r.code).not.toBe(0);
   expect(r.stderr).toMatch(/^hybridlm: .*no such file/);
+});
+
+test('serve with no model serves the embedded model on 127.0.0.1', async () => {
+  const child = spawn(process.execPath, ['-r', REGISTER, CLI, 'serve', '--port', '0', '--threads', '1', '--device', 'cpu'], {
+    cwd: ROOT,
+    env: { ...process.env, HYBRIDLM_DEBUG: '' },
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  try {
+    const line = await new Promise<string>((resolve) => {
+      readline.createInterface({ input: child.stdout }).once('line', resolve);
+      child.on('close', () => resolve(''));
+    });
+    expect(line).toMatch(/^listening on http:\/\/127\.0\.0\.1:\d+$/);
+    const url = line.slice('listening on '.length);
+    await waitFor(() => http(`${url}/health`), (r) => r.status === 200);
+    const models = await http(`${url}/v1/models`);
+    expect(models.json.data[0].id).toBe('granite-h-nano-f16');
+    const r = await http(`${url}/v1/completions`, { body: { prompt: 'The', max_tokens: 4 } });
+    expect(r.status).toBe(200);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  } finally {
+    child.kill('SIGKILL');
+  }
 });
