@@ -11,7 +11,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { GGML_TYPE, Tensor, f16BitsToF32, tensorByteLength, type TensorDType } from '../../lib/tensor';
+import { ggmlTypeId } from '../../lib/dtype';
+import { Tensor, f16BitsToF32, tensorByteLength, type TensorDType } from '../../lib/tensor';
 import { writeGguf, type GgufMetaValue, type GgufTensorSource } from '../../lib/writers/gguf-writer';
 
 interface HfTensor {
@@ -81,7 +82,7 @@ function exportGguf(dir: string, dtype: 'f16' | 'q8_0', outFile: string): void {
   const tensors: GgufTensorSource[] = [];
   // ne = GGUF order (fastest first) of a row-major array whose shape is ne reversed.
   const f32 = (name: string, ne: number[], values: Float32Array) => {
-    tensors.push({ name, ne, type: GGML_TYPE.f32, byteLength: 4 * values.length, data: () => new Uint8Array(values.buffer.slice(0)) });
+    tensors.push({ name, ne, type: ggmlTypeId('f32'), byteLength: 4 * values.length, data: () => new Uint8Array(values.buffer.slice(0)) });
   };
   const matrix = (name: string, ne: number[], values: Float32Array) => {
     const shape = [...ne].reverse();
@@ -89,7 +90,7 @@ function exportGguf(dir: string, dtype: 'f16' | 'q8_0', outFile: string): void {
     tensors.push({
       name,
       ne,
-      type: GGML_TYPE[type],
+      type: ggmlTypeId(type),
       byteLength: tensorByteLength(type, shape),
       data: () => Tensor.quantize(Tensor.from(values, shape), type).data as Uint8Array,
     });
