@@ -7,27 +7,9 @@
 import type { GenerationStream } from '../generate/generate';
 import type { ChatOptions } from '../generate/types';
 import type { ModelConfig } from '../loaders/types';
-import type { ModelMemory } from '../model';
+import type { ModelMemory, PrefixCacheStats } from '../model';
 import type { Sequence } from '../sequence';
 import type { Tokenizer } from '../tokenizer/tokenizer';
-
-/** Prefix-state cache counters. */
-export interface PrefixCacheStats {
-  entries: number;
-  bytes: number;
-  hits: number;
-  misses: number;
-  tokensReused: number;
-}
-
-/** Memory the server reads; the budget fields are there when the engine keeps a budget. */
-export type EngineMemory = ModelMemory & {
-  budget?: number;
-  free?: number;
-  scratch?: number;
-  prefixCache?: number;
-  pooled?: number;
-};
 
 /** The engine surface the server drives (a loaded Model is one). */
 export interface ServingEngine {
@@ -48,7 +30,7 @@ export interface ServingEngine {
    */
   sequenceForPrompt?(tokens: readonly number[]): Promise<{ seq: Sequence; restored: number }>;
   /** Bytes held against the budget (budget, free, weights, KV pages, prefix cache). */
-  memory(): EngineMemory;
+  memory(): ModelMemory;
   /** The prefix-state cache's counters. */
   readonly prefixCache?: { stats(): PrefixCacheStats };
   dispose(): Promise<void>;

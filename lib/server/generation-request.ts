@@ -7,7 +7,8 @@
 import type { ChatOptions, CompletionResult, GenerationPiece } from '../generate/types';
 import type { Admission, Release } from './admission';
 import { invalidRequest } from './api-error';
-import type { EngineMemory, ServingEngine } from './engine';
+import type { ModelMemory } from '../model';
+import type { ServingEngine } from './engine';
 import type { InFlight } from './in-flight';
 import type { ServerMetrics } from './metrics';
 import { allOrAbort, runChoices } from './run-choices';
@@ -34,7 +35,7 @@ export interface GenerationOutcome {
 }
 
 /** Bytes the request's state may take at most: n forks sharing the prompt's KV pages. */
-function bytesNeeded(m: EngineMemory, promptTokens: number, maxTokens: number, n: number): number {
+function bytesNeeded(m: ModelMemory, promptTokens: number, maxTokens: number, n: number): number {
   const pages = (t: number) => (m.kvPageTokens > 0 ? Math.ceil(t / m.kvPageTokens) : 0);
   return n * m.recurrentBytesPerSequence + (pages(promptTokens) + n * (pages(maxTokens) + 1)) * m.kvPageBytes;
 }
@@ -80,7 +81,7 @@ export class GenerationRequest {
       }
       // Against the whole budget less what never goes away (weights, step scratch): more than that can never fit.
       const need = bytesNeeded(memory, p.length, max, spec.n);
-      const room = memory.budget === undefined ? Infinity : memory.budget - memory.weights - (memory.scratch ?? 0);
+      const room = memory.budget - memory.weights - memory.scratch;
       if (need > room) {
         throw invalidRequest(
           `this request needs up to ${need} bytes of state (${spec.n} sequence(s), ${p.length} + ${max} tokens); the memory budget leaves ${room} bytes beside the weights`,

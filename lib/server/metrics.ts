@@ -7,11 +7,12 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Admission } from './admission';
-import type { EngineMemory, ServingEngine } from './engine';
+import type { ModelMemory } from '../model';
+import type { ServingEngine } from './engine';
 
 /** KV pages in use and the most the budget allows now (the pages held plus those the free bytes would buy). */
-function kvPages(m: EngineMemory): { used: number; capacity: number } {
-  if (m.free === undefined || m.kvPageBytes <= 0) return { used: m.kvPages, capacity: 0 };
+function kvPages(m: ModelMemory): { used: number; capacity: number } {
+  if (m.kvPageBytes <= 0) return { used: m.kvPages, capacity: 0 };
   return { used: m.kvPages, capacity: m.kvPages + Math.floor(m.free / m.kvPageBytes) };
 }
 
@@ -27,7 +28,7 @@ export class ServerMetrics {
 
   constructor(admission: Admission, engine: () => ServingEngine | null) {
     const r = this.registry;
-    const memory = (): EngineMemory | null => {
+    const memory = (): ModelMemory | null => {
       const e = engine();
       return e && !e.isDisposed ? e.memory() : null;
     };

@@ -7,7 +7,7 @@
 import { GenerationStream } from '../../lib/generate/generate';
 import type { ChatOptions, CompletionResult, GenerationPiece } from '../../lib/generate/types';
 import { loadModel, type LoadModelOptions } from '../../lib/load-model';
-import { Model } from '../../lib/model';
+import type { Model } from '../../lib/model';
 import type { ServingEngine } from '../../lib/server/engine';
 import type { ServerOptions } from '../../lib/server/options';
 import { createServer, type HybridLMServer } from '../../lib/server/server';
@@ -17,14 +17,6 @@ import { fixtureGguf } from './fixtures';
 export function loadTestModel(engine: Record<string, unknown> = {}): Promise<Model> {
   return loadModel(fixtureGguf('granite-h-tiny-dense'), { threads: 1, ...engine } as LoadModelOptions);
 }
-
-/**
- * Whether the engine has its serving features (memory budget, prefix-state
- * cache, restoring a prompt's cached prefix); tests of what the server does
- * with them skip visibly without them.
- */
-export const SERVING_ENGINE = typeof (Model.prototype as unknown as Record<string, unknown>).sequenceForPrompt === 'function';
-
 
 export interface RunningServer {
   url: string;

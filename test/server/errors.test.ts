@@ -5,9 +5,8 @@
  * bodies are OpenAI's `{error: {message, type, code, param}}`.
  */
 import type { Model } from '../../lib/model';
-import type { EngineMemory } from '../../lib/server/engine';
 import type { Sequence } from '../../lib/sequence';
-import { type RunningServer, SERVING_ENGINE, http, loadTestModel, metric, scriptedEngine, startServer, waitFor } from '../helpers/serve';
+import { type RunningServer, http, loadTestModel, metric, scriptedEngine, startServer, waitFor } from '../helpers/serve';
 
 const KEY = 'sekret';
 const auth = { authorization: `Bearer ${KEY}` };
@@ -123,7 +122,7 @@ test('the process survives hostile bodies and nothing leaks', async () => {
   expect(await metric(srv.url, 'hybridlm_requests_running', auth)).toBe(0);
 });
 
-(SERVING_ENGINE ? describe : describe.skip)('under a memory budget', () => {
+describe('under a memory budget', () => {
   let small: Model;
   let budgeted: RunningServer;
   const weights = () => small.memory().weights;
@@ -139,7 +138,7 @@ test('the process survives hostile bodies and nothing leaks', async () => {
   });
 
   test('400 at once for a request whose state can never fit the budget; a smaller one runs', async () => {
-    expect((small.memory() as EngineMemory).budget! - weights()).toBe(1_000_000);
+    expect(small.memory().budget - weights()).toBe(1_000_000);
     const big = await http(`${budgeted.url}/v1/completions`, { body: { prompt: 'hello', max_tokens: 16000 } });
     expectError(big, 400, 'max_tokens', 'request_too_large');
     expect(big.json.error.message).toContain('memory budget');

@@ -9,7 +9,7 @@
 import OpenAI from 'openai';
 import type { Model } from '../../lib/model';
 import type { ChatMessage } from '../../lib/tokenizer/types';
-import { type RunningServer, SERVING_ENGINE, http, loadTestModel, metric, startServer } from '../helpers/serve';
+import { type RunningServer, http, loadTestModel, metric, startServer } from '../helpers/serve';
 
 const KEY = 'test-key';
 let model: Model;
@@ -175,7 +175,7 @@ test('tools reach the prompt through the chat template', async () => {
   expect(none.usage!.prompt_tokens).toBe(without.usage!.prompt_tokens);
 });
 
-(SERVING_ENGINE ? test : test.skip)('a second turn of a conversation reports cached_tokens from the prefix cache, and the same reply as a cold prefill', async () => {
+test('a second turn of a conversation reports cached_tokens from the prefix cache, and the same reply as a cold prefill', async () => {
   const turn1 = [
     { role: 'system' as const, content: 'You answer in one short sentence.' },
     { role: 'user' as const, content: 'What is a state space model?' },
