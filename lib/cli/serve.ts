@@ -6,21 +6,19 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { EMBEDDED_MODEL_NAME, resolveModelPath } from '../embedded';
-import { loadModel, type LoadModelOptions } from '../load-model';
+import { loadModel, parseBytes, type LoadModelOptions } from '../load-model';
 import { createServer } from '../server/server';
 import { defaultModelNameOfPath } from '../server/model-name';
 import { addLoadOptions, intArg, writeOut } from './common';
 import { MODEL_HELP } from './model-arg';
 
-const UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
-
-/** commander parser: a byte size such as 16MB, 6GiB or 1048576. */
-export function bytesArg(value: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
-  const unit = m ? UNITS[m[2].toLowerCase()] : undefined;
-  const bytes = m && unit !== undefined ? Math.floor(Number(m[1]) * unit) : 0;
-  if (bytes <= 0) throw new InvalidArgumentError(`expected a byte size like 16MB, 6GiB or 1048576, got '${value}'`);
-  return bytes;
+/** commander parser: a byte size such as 16MB, 6GiB or 1048576 (loadModel's parser, a CLI error). */
+function bytesArg(value: string): number {
+  try {
+    return parseBytes(value, 'a byte size');
+  } catch {
+    throw new InvalidArgumentError(`expected a byte size like 16MB, 6GiB or 1048576, got '${value}'`);
+  }
 }
 
 /** The `serve` command. */
@@ -40,10 +38,8 @@ export function serveCommand(): Command {
     .option('--drain-timeout <seconds>', 'on SIGTERM, how long in-flight requests may finish', intArg(0), 30)
     .option('--log', 'log every request (JSON lines on stdout)');
   addLoadOptions(cmd);
-  // The engine's load options may already carry it (then as text, parsed by loadModel).
-  if (!cmd.options.some((opt) => opt.long === '--memory-budget')) {
-    cmd.option('--memory-budget <bytes>', 'most bytes the model may hold (e.g. 6GB)');
-  }
+  // As text: loadModel parses and validates it.
+  cmd.option('--memory-budget <bytes>', 'most bytes the model may hold (e.g. 6GB)');
   return cmd.action(async (modelArg: string | undefined, o: Record<string, unknown>) => {
     const modelPath = resolveModelPath(modelArg ?? EMBEDDED_MODEL_NAME);
     const apiKey = (o.apiKey as string | undefined) ?? (process.env.HYBRIDLM_API_KEY || undefined);
@@ -51,14 +47,14 @@ export function serveCommand(): Command {
     if (device !== 'auto' && device !== 'cpu' && device !== 'cuda') {
       throw new InvalidArgumentError(`--device must be 'auto', 'cpu' or 'cuda', got '${String(device)}'`);
     }
-    const load: LoadModelOptions & Record<string, unknown> = {
+    // Budget and KV type go to the engine as given; loadModel validates them.
+    const load: LoadModelOptions = {
       device,
       threads: o.threads as number | undefined,
       maxSequences: o.maxSequences as number,
       kvCacheType: o.kvCacheType as LoadModelOptions['kvCacheType'],
+      memoryBudget: o.memoryBudget as string | undefined,
     };
-    // Budget and KV type go to the engine as given; loadModel validates them.
-    for (const key of ['memoryBudget', 'kvCacheType']) if (o[key] !== undefined) (load as Record<string, unknown>)[key] = o[key];
     const loading = loadModel(modelPath, load);
     const server = createServer(loading, {
       modelName: (o.modelName as string | undefined) ?? defaultModelNameOfPath(modelPath),
