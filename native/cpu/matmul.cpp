@@ -91,8 +91,9 @@ void matmul_rows(float* y, int64_t ldy, const float* x, int64_t ldx, const int32
   for (int64_t t = 0; t < n_tokens; t++) xr[t] = x + (x_idx ? (int64_t)x_idx[t] : t) * ldx;  // [K]
 
   if (w.dtype == DType::Q8_0 || is_int_dot(w.dtype)) {
-    // Block formats: the activations are quantized once per call to int8
-    // blocks (32 for Q8_0 / Q4_0, 256 for the K-quants).
+    // Block formats: this piece's activations are quantized to int8 blocks
+    // (32 for Q8_0 / Q4_0, 256 for the K-quants). Each thread's piece does it
+    // for itself: n_tokens * K work against rows * n_tokens * K / threads.
     const int64_t block = act_block(w.dtype), nb = K / block;
     thread_local std::vector<int8_t> xq;
     thread_local std::vector<float> xd, xs;
