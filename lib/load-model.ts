@@ -2,6 +2,7 @@
 import * as os from 'os';
 import { pickDevice } from './device/select-device';
 import { ArgumentError, callNative } from './errors';
+import { intOption } from './int-option';
 import { openModelFiles } from './loaders';
 import { nativeModelSpec } from './loaders/model-dims';
 import { Model } from './model';
@@ -79,30 +80,15 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
   if (typeof path !== 'string' || path.length === 0) {
     throw new ArgumentError(`Expected path to be a non-empty string, got ${typeof path}`);
   }
-  const threads = options.threads ?? (os.availableParallelism?.() ?? os.cpus().length);
-  if (!Number.isInteger(threads) || threads < 1 || threads > 1024) {
-    throw new ArgumentError(`Expected threads to be an integer in [1, 1024], got ${String(options.threads)}`);
-  }
-  const pageSize = options.kvPageTokens ?? 16;
-  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 4096) {
-    throw new ArgumentError(`Expected kvPageTokens to be an integer in [1, 4096], got ${String(options.kvPageTokens)}`);
-  }
-  const maxStepTokens = options.maxStepTokens ?? 512;
-  if (!Number.isInteger(maxStepTokens) || maxStepTokens < 1) {
-    throw new ArgumentError(`Expected maxStepTokens to be a positive integer, got ${String(options.maxStepTokens)}`);
-  }
+  const threads = intOption(options.threads, 'threads', 1, Math.min(1024, os.availableParallelism?.() ?? os.cpus().length), 1024);
+  const pageSize = intOption(options.kvPageTokens, 'kvPageTokens', 1, 16, 4096);
+  const maxStepTokens = intOption(options.maxStepTokens, 'maxStepTokens', 1, 512);
   const quantize = options.quantize ?? 'none';
   if (quantize !== 'none' && quantize !== 'q8_0' && quantize !== 'q4_k') {
     throw new ArgumentError(`Expected quantize to be 'none', 'q8_0' or 'q4_k', got ${String(options.quantize)}`);
   }
-  const maxBatchSequences = options.maxBatchSequences ?? 64;
-  if (!Number.isInteger(maxBatchSequences) || maxBatchSequences < 1) {
-    throw new ArgumentError(`Expected maxBatchSequences to be a positive integer, got ${String(options.maxBatchSequences)}`);
-  }
-  const maxSequences = options.maxSequences ?? 1024;
-  if (!Number.isInteger(maxSequences) || maxSequences < 1) {
-    throw new ArgumentError(`Expected maxSequences to be a positive integer, got ${String(options.maxSequences)}`);
-  }
+  const maxBatchSequences = intOption(options.maxBatchSequences, 'maxBatchSequences', 1, 64);
+  const maxSequences = intOption(options.maxSequences, 'maxSequences', 1, 1024);
   const kvCacheType = options.kvCacheType ?? 'f16';
   if (kvCacheType !== 'f16' && kvCacheType !== 'f32' && kvCacheType !== 'q8_0') {
     throw new ArgumentError(`Expected kvCacheType to be 'f16', 'f32' or 'q8_0', got ${String(options.kvCacheType)}`);
@@ -111,10 +97,7 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
   if (typeof cacheOpt !== 'boolean' && (cacheOpt === null || typeof cacheOpt !== 'object')) {
     throw new ArgumentError(`Expected prefixCache to be a boolean or an object, got ${String(cacheOpt)}`);
   }
-  const chunkTokens = typeof cacheOpt === 'object' ? (cacheOpt.chunkTokens ?? 256) : 256;
-  if (!Number.isInteger(chunkTokens) || chunkTokens < 1) {
-    throw new ArgumentError(`Expected prefixCache.chunkTokens to be a positive integer, got ${String(chunkTokens)}`);
-  }
+  const chunkTokens = intOption(typeof cacheOpt === 'object' ? cacheOpt.chunkTokens : undefined, 'prefixCache.chunkTokens', 1, 256);
   const requestedBudget = options.memoryBudget === undefined ? undefined : parseBytes(options.memoryBudget, 'memoryBudget');
   const { device, reason } = await pickDevice(options.device);
   options.onProgress?.({ phase: 'validate', fraction: 0 });

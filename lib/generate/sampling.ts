@@ -6,6 +6,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { ArgumentError } from '../errors';
+import { intOption } from '../int-option';
 import { Rng } from './rng';
 
 /** Sampling controls (every field optional; defaults shown). */
@@ -47,14 +48,6 @@ function num(v: unknown, name: string, lo: number, hi: number, dflt: number): nu
   return v;
 }
 
-function int(v: unknown, name: string, lo: number, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo) {
-    throw new ArgumentError(`Expected ${name} to be an integer >= ${lo}, got ${String(v)}`);
-  }
-  return v;
-}
-
 /** Sampling options checked, defaulted and resolved (what the TS and the native sampler both run on). */
 export interface SamplingParams {
   temperature: number;
@@ -89,13 +82,13 @@ export function samplingParams(options: SamplingOptions, vocab: number): Samplin
   });
   return {
     temperature: num(options.temperature, 'temperature', 0, 100, 0),
-    topK: int(options.topK, 'topK', 0, 40),
+    topK: intOption(options.topK, 'topK', 0, 40),
     topP: num(options.topP, 'topP', 0, 1, 0.95),
     minP: num(options.minP, 'minP', 0, 1, 0.05),
     repeatPenalty,
     presencePenalty: num(options.presencePenalty, 'presencePenalty', -100, 100, 0),
     frequencyPenalty: num(options.frequencyPenalty, 'frequencyPenalty', -100, 100, 0),
-    penaltyLastN: int(options.penaltyLastN, 'penaltyLastN', 0, 64),
+    penaltyLastN: intOption(options.penaltyLastN, 'penaltyLastN', 0, 64),
     bias,
     seed: (options.seed ?? randomInt(0, 2 ** 32 - 1)) >>> 0,
   };

@@ -3,6 +3,7 @@
  * bad value fails at start-up with the option named.
  */
 import { ArgumentError } from '../errors';
+import { intOption } from '../int-option';
 
 /** Options of createServer (every field optional; defaults shown). */
 export interface ServerOptions {
@@ -29,14 +30,6 @@ export interface ServerOptions {
 /** ServerOptions with every default applied. */
 export type ResolvedServerOptions = Required<Omit<ServerOptions, 'apiKey' | 'modelName'>> & { apiKey: string | null; modelName: string };
 
-function intIn(v: unknown, name: string, lo: number, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < lo) {
-    throw new ArgumentError(`Expected ${name} to be an integer >= ${lo}, got ${String(v)}`);
-  }
-  return v;
-}
-
 /** Applies defaults and checks every field; `defaultName` is used when modelName is absent. */
 export function resolveServerOptions(o: ServerOptions, defaultName: string): ResolvedServerOptions {
   if (o.apiKey !== undefined && (typeof o.apiKey !== 'string' || o.apiKey.length === 0)) {
@@ -48,12 +41,12 @@ export function resolveServerOptions(o: ServerOptions, defaultName: string): Res
   return {
     modelName: o.modelName ?? defaultName,
     apiKey: o.apiKey ?? null,
-    maxSequences: intIn(o.maxSequences, 'maxSequences', 1, 8),
-    maxQueue: intIn(o.maxQueue, 'maxQueue', 0, 64),
-    contextLength: intIn(o.contextLength, 'contextLength', 2, 8192),
-    maxBodyBytes: intIn(o.maxBodyBytes, 'maxBodyBytes', 1024, 16 * 1024 * 1024),
-    requestTimeoutMs: intIn(o.requestTimeoutMs, 'requestTimeoutMs', 1, 600_000),
-    drainTimeoutMs: intIn(o.drainTimeoutMs, 'drainTimeoutMs', 0, 30_000),
+    maxSequences: intOption(o.maxSequences, 'maxSequences', 1, 8),
+    maxQueue: intOption(o.maxQueue, 'maxQueue', 0, 64),
+    contextLength: intOption(o.contextLength, 'contextLength', 2, 8192),
+    maxBodyBytes: intOption(o.maxBodyBytes, 'maxBodyBytes', 1024, 16 * 1024 * 1024),
+    requestTimeoutMs: intOption(o.requestTimeoutMs, 'requestTimeoutMs', 1, 600_000),
+    drainTimeoutMs: intOption(o.drainTimeoutMs, 'drainTimeoutMs', 0, 30_000),
     logger: o.logger === true,
   };
 }
