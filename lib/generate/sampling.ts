@@ -27,7 +27,7 @@ export interface SamplingOptions {
   frequencyPenalty?: number;
   /** How many of the last tokens (prompt included) the penalties look at. Default 64. */
   penaltyLastN?: number;
-  /** Added to the logits of the given ids (-Infinity bans a token). Default none. */
+  /** Added to the logits of the given ids (-Infinity bans a token; +Infinity is refused). Default none. */
   logitBias?: Readonly<Record<number, number>> | ReadonlyMap<number, number>;
   /** Seed of the sampler's generator: same seed + same input = same output. Default random. */
   seed?: number;
@@ -77,7 +77,10 @@ export function samplingParams(options: SamplingOptions, vocab: number): Samplin
     if (!Number.isInteger(id) || id < 0 || id >= vocab) {
       throw new ArgumentError(`logitBias key ${String(k)} is not a token id: expected an integer in [0, ${vocab})`);
     }
-    if (typeof v !== 'number' || Number.isNaN(v)) throw new ArgumentError(`logitBias[${id}] must be a number, got ${String(v)}`);
+    // -Infinity bans a token; +Infinity would make every weight NaN (inf - inf), so it is refused.
+    if (typeof v !== 'number' || Number.isNaN(v) || v === Infinity) {
+      throw new ArgumentError(`logitBias[${id}] must be a finite number or -Infinity, got ${String(v)}`);
+    }
     return [id, v];
   });
   return {

@@ -171,4 +171,5 @@ test('bad input is a typed error naming the problem', async () => {
   await expectRejects(sampleBatch([{ sampler: s, logits: l, history: [] }], { logprobs: -2 }), ArgumentError, 'logprobs');
   expect(() => new NativeSampler({ topP: 2 }, 16)).toThrow(/topP/);
   expect(() => new NativeSampler({ logitBias: { 16: 1 } }, 16)).toThrow(/logitBias key 16/);
+  expect(() => new NativeSampler({ logitBias: { 2: Infinity } }, 16)).toThrow(/logitBias\[2\]/);
 });

@@ -97,6 +97,7 @@ test('bad options are ArgumentErrors naming the option', () => {
   expect(() => new Sampler({ repeatPenalty: 0 }, V)).toThrow(/repeatPenalty/);
   expect(() => new Sampler({ seed: 1.5 }, V)).toThrow(/seed/);
   expect(() => new Sampler({ logitBias: { 99: 1 } }, V)).toThrow(/logitBias key 99/);
+  expect(() => new Sampler({ logitBias: { 3: Infinity } }, V)).toThrow(/logitBias\[3\] must be a finite number or -Infinity/);
   expect(() => new Sampler({}, V).sample(new Float32Array(3), [])).toThrow(ArgumentError);
 });
 
