@@ -10,7 +10,8 @@
  * (token offsets [nSeqs + 1], starting at 0 and ending at T).
  */
 import { types } from 'util';
-import { ArgumentError, ShapeError, UnsupportedError, callNative } from './errors';
+import { cudaReport } from './device/select-device';
+import { ArgumentError, DeviceError, ShapeError, UnsupportedError, callNative } from './errors';
 import { native } from './native';
 import { ggmlTypeId } from './dtype';
 import { Tensor } from './tensor';
@@ -110,9 +111,15 @@ export interface KernelOptions {
   device?: KernelDevice;
 }
 
-function deviceOf(options: KernelOptions | undefined): { device: KernelDevice } {
+// 'cuda' goes through the same child-process self-test as loadModel's device
+// choice (lib/device/) before the library is opened in this process.
+async function deviceOf(options: KernelOptions | undefined): Promise<{ device: KernelDevice }> {
   const device = options?.device ?? 'cpu';
   if (device !== 'cpu' && device !== 'cuda') throw new ArgumentError(`Expected device to be 'cpu' or 'cuda', got ${String(device)}`);
+  if (device === 'cuda') {
+    const cuda = await cudaReport();
+    if (!cuda.available) throw new DeviceError(`device 'cuda' is not available: ${cuda.reason}`);
+  }
   return { device };
 }
 
@@ -202,7 +209,7 @@ async function rmsNorm(x: Tensor, weight: Tensor, options: RmsNormOptions = {}):
   const [T, dim] = dims(x, 'x', ['T', 'dim']);
   same('weight', 'dim 0', dims(weight, 'weight', ['dim'])[0], dim, 'x dim 1');
   const eps = finite(options.eps ?? 1e-5, 'eps');
-  const dev = deviceOf(options);
+  const dev = await deviceOf(options);
   const y = await callNative(() => native().rmsNorm(f32(x), f32(weight), T, dim, { eps, ...dev }));
   return new Tensor('f32', [T, dim], y);
 }
@@ -217,7 +224,7 @@ async function gatedRmsNorm(x: Tensor, z: Tensor, weight: Tensor, options: Gated
   const nGroups = positiveInt(options.nGroups ?? 1, 'nGroups');
   if (dim % nGroups !== 0) throw new ShapeError(`Expected dim ${dim} to be divisible by nGroups ${nGroups}`);
   const eps = finite(options.eps ?? 1e-5, 'eps');
-  const dev = deviceOf(options);
+  const dev = await deviceOf(options);
   const y = await callNative(() => native().gatedRmsNorm(f32(x), f32(z), f32(weight), T, dim, { eps, nGroups, ...dev }));
   return new Tensor('f32', [T, dim], y);
 }
@@ -231,7 +238,7 @@ async function causalConv1d(x: Tensor, weight: Tensor, options: CausalConv1dOpti
   const S = cu.length - 1;
   const bias = optionalF32(options.bias, 'bias', C, 'C');
   const states = stateArg(options.initialState, 'initialState', S, [W - 1, C], ['W-1', 'C']);
-  const dev = deviceOf(options);
+  const dev = await deviceOf(options);
   const r = await callNative(() => native().conv1dPrefill(f32(x), f32(weight), cu, T, C, W, { bias, states, ...dev }));
   const stateShape = options.cuSeqlens === undefined ? [W - 1, C] : [S, W - 1, C];
   return { out: new Tensor('f32', [T, C], r.out), state: new Tensor('f32', stateShape, r.states) };
@@ -252,7 +259,7 @@ async function causalConv1dStep(
   same('state', 'dim 1', sw, W - 1, 'weight dim 1 - 1');
   same('state', 'dim 2', sc, C, 'x dim 1');
   const bias = optionalF32(options.bias, 'bias', C, 'C');
-  const dev = deviceOf(options);
+  const dev = await deviceOf(options);
   const r = await callNative(() => native().conv1dStep(f32(x), f32(weight), f32(state), S, C, W, { bias, ...dev }));
   return { out: new Tensor('f32', [S, C], r.out), state: new Tensor('f32', [S, W - 1, C], r.states) };
 }
@@ -292,7 +299,7 @@ async function mamba2Scan(
   const states = stateArg(options.initialState, 'initialState', S, [H, P, N], ['H', 'P', 'N']);
   const D = optionalF32(options.D, 'D', H, 'H');
   const dtBias = optionalF32(options.dtBias, 'dtBias', H, 'H');
-  const dev = deviceOf(options);
+  const dev = await deviceOf(options);
   const r = await callNative(() =>
     native().ssmScan(f32(x), f32(dt), f32(A), f32(B), f32(C), cu, T, H, P, N, G, { D, dtBias, states, chunkSize, ...dev }),
   );
@@ -318,7 +325,7 @@ async function mamba2Step(
   }
   const D = optionalF32(options.D, 'D', H, 'H');
   const dtBias = optionalF32(options.dtBias, 'dtBias', H, 'H');
-  const dev = deviceOf(options);
+  const dev = await deviceOf(options);
   const r = await callNative(() =>
     native().ssmStep(f32(x), f32(dt), f32(A), f32(B), f32(C), states, S, H, P, N, G, { D, dtBias, ...dev }),
   );
@@ -337,7 +344,7 @@ async function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpti
   if (Hq % Hkv !== 0) throw new ShapeError(`Expected Hq = ${Hq} to be divisible by Hkv = ${Hkv}`);
   const scale = finite(options.scale ?? 1 / Math.sqrt(Dh), 'scale');
   const cu = seqlens(options.cuSeqlens, T);
-  const dev = deviceOf(options);
+  const dev = await deviceOf(options);
   const out = await callNative(() => native().attention(f32(q), f32(k), f32(v), cu, cu, Hq, Hkv, Dh, { scale, ...dev }));
   return new Tensor('f32', [T, Hq, Dh], out);
 }
@@ -386,7 +393,7 @@ async function attentionDecode(q: Tensor, kCache: Tensor, vCache: Tensor, option
       v.set(f32(vCache).subarray(s * L * row, (s * L + n) * row), kvCu[s] * row);
     });
   }
-  const dev = deviceOf(options);
+  const dev = await deviceOf(options);
   const out = await callNative(() => native().attention(f32(q), k, v, qCu, kvCu, Hq, Hkv, Dh, { scale, pageSize, ...dev }));
   return new Tensor('f32', [...q.shape], out);
 }
@@ -396,7 +403,7 @@ async function moeRoute(logits: Tensor, topK: number, options: KernelOptions = {
   const [T, E] = dims(logits, 'logits', ['T', 'E']);
   positiveInt(topK, 'topK');
   if (topK > E) throw new ArgumentError(`Expected topK <= E = ${E}, got ${topK}`);
-  const dev = deviceOf(options);
+  const dev = await deviceOf(options);
   const r = await callNative(() => native().moeRoute(f32(logits), T, E, topK, dev));
   return { ids: r.ids, weights: new Tensor('f32', [T, topK], r.weights) };
 }
@@ -422,7 +429,7 @@ async function moeForward(
   if (k > E) throw new ShapeError(`Expected top k = ${k} <= E = ${E}`);
   const idArr = int32Ids(ids, 'ids', T * k, E, 'E');
   const { gate, up, down } = experts;
-  const dev = deviceOf(options);
+  const dev = await deviceOf(options);
   const out = await callNative(() =>
     native().moeForward(f32(x), idArr, f32(weights), gate.data, up.data, down.data, T, k, E, D, F,
       ggmlTypeId(gate.dtype), ggmlTypeId(up.dtype), ggmlTypeId(down.dtype), dev),
@@ -435,7 +442,7 @@ async function matmul(x: Tensor, weight: Tensor, options: KernelOptions = {}): P
   const [T, K] = dims(x, 'x', ['T', 'K']);
   const [N, wK] = dims(weight, 'weight', ['N', 'K'], true);
   same('weight', 'dim 1', wK, K, 'x dim 1');
-  const dev = deviceOf(options);
+  const dev = await deviceOf(options);
   const y = await callNative(() => native().matmul(f32(x), weight.data, T, N, K, ggmlTypeId(weight.dtype), dev));
   return new Tensor('f32', [T, N], y);
 }
@@ -444,7 +451,7 @@ async function matmul(x: Tensor, weight: Tensor, options: KernelOptions = {}): P
 async function swiglu(gate: Tensor, up: Tensor, options: KernelOptions = {}): Promise<Tensor> {
   const [T, n] = dims(gate, 'gate', ['T', 'n']);
   dims(up, 'up', ['T', 'n']).forEach((d, i) => same('up', `dim ${i}`, d, gate.shape[i], `gate dim ${i}`));
-  const dev = deviceOf(options);
+  const dev = await deviceOf(options);
   const y = await callNative(() => native().swiglu(f32(gate), f32(up), T, n, dev));
   return new Tensor('f32', [T, n], y);
 }
@@ -454,7 +461,7 @@ async function embed(ids: Int32Array | readonly number[], table: Tensor, options
   const [V, D] = dims(table, 'table', ['V', 'D'], true);
   const idArr = int32Ids(ids, 'ids', (ids as ArrayLike<number>)?.length ?? -1, V, 'V');
   const scale = finite(options.scale ?? 1, 'scale');
-  const dev = deviceOf(options);
+  const dev = await deviceOf(options);
   const out = await callNative(() => native().embed(idArr, table.data, V, D, ggmlTypeId(table.dtype), { scale, ...dev }));
   return new Tensor('f32', [idArr.length, D], out);
 }

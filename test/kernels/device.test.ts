@@ -1,8 +1,9 @@
 /**
  * The kernel API's `device` option: the CPU is the default, CUDA runs where a
  * device is usable, and anywhere else the call rejects with DeviceError giving
- * the backend registry's reason.
+ * the device check's reason (lib/device/).
  */
+import { cudaReport } from '../../lib/device/select-device';
 import { ArgumentError, DeviceError, callNative } from '../../lib/errors';
 import { kernels } from '../../lib/kernels';
 import { native } from '../../lib/native';
@@ -32,7 +33,9 @@ describe('kernel device option', () => {
   (cuda.available ? test.skip : test)('cuda without a usable device rejects with DeviceError and the reason', async () => {
     const call = kernels.matmul(x, randn(r, [4, 16]), { device: 'cuda' });
     await expect(call).rejects.toBeInstanceOf(DeviceError);
-    await expect(kernels.rmsNorm(x, w, { device: 'cuda' })).rejects.toThrow(`device 'cuda' is not available: ${cuda.reason}`);
+    // The reason is the device check's (library search + child-process self-test), as loadModel gives it.
+    const report = await cudaReport();
+    await expect(kernels.rmsNorm(x, w, { device: 'cuda' })).rejects.toThrow(`device 'cuda' is not available: ${report.reason}`);
   });
 
   (cuda.available ? test : test.skip)('cuda runs the op where a device is usable', async () => {
