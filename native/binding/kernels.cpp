@@ -63,6 +63,39 @@ Napi::Promise launch(Napi::Env env, const char* name, std::shared_ptr<Job> job) 
       [job](Napi::Env e) { return job->result(e); });
 }
 
+// The recurrent kernels (conv1d, SSM) in both forms: a step takes one row per
+// sequence and its states positionally (states_arg); a prefill takes packed
+// sequences (cuSeqlens at states_arg) and its states as an option.
+struct SeqLayout {
+  I32 cu;  // prefill only
+  int64_t n_seqs = 0;
+  Napi::Value states;
+};
+SeqLayout seq_layout(const KernelArgs& a, const Napi::CallbackInfo& info, bool step, size_t arg, int64_t count) {
+  SeqLayout l;
+  if (step) {
+    l.n_seqs = count;
+    l.states = info[arg];
+  } else {
+    l.cu = a.cu_seqlens(info[arg], "cuSeqlens", count);
+    l.n_seqs = (int64_t)l.cu.size() - 1;
+    l.states = a.opt("states");
+  }
+  return l;
+}
+
+// Stages `out` (n_out floats) and the states (updated in place, per_seq floats
+// per sequence), runs op(out, state pointers) and downloads both.
+template <typename Op>
+void run_with_states(Staging& st, F32& out, size_t n_out, F32& states, int64_t n_seqs, int64_t per_seq, Op op) {
+  float* d_out = st.out<float>(n_out);
+  float* d_states = st.in(states);
+  auto ptrs = Staging::split(d_states, n_seqs, per_seq);
+  op(d_out, ptrs.data());
+  st.download(out, d_out, n_out);
+  st.download(states, d_states, states.size());
+}
+
 Napi::Object pair(Napi::Env env, const char* k1, Napi::Value v1, const char* k2, Napi::Value v2) {
   Napi::Object o = Napi::Object::New(env);
   o.Set(k1, v1);
@@ -122,16 +155,13 @@ struct ConvJob {
   bool step;
   Device device;
   void run(Backend& b, Staging& st) {
-    float* dout = st.out<float>(x.size());
-    float* dstates = st.in(states);
-    auto ptrs = Staging::split(dstates, n_seqs, (d_conv - 1) * channels);
-    if (step)
-      b.conv1d_causal_step(dout, st.in(x), st.in(w), st.optional(bias), channels, d_conv, (int)n_seqs, ptrs.data());
-    else
-      b.conv1d_causal_prefill(dout, st.in(x), st.in(w), st.optional(bias), channels, d_conv, cu.data(), (int)n_seqs,
-                               ptrs.data());
-    st.download(out, dout, x.size());
-    st.download(states, dstates, states.size());
+    run_with_states(st, out, x.size(), states, n_seqs, (d_conv - 1) * channels, [&](float* dout, float* const* ptrs) {
+      if (step)
+        b.conv1d_causal_step(dout, st.in(x), st.in(w), st.optional(bias), channels, d_conv, (int)n_seqs, ptrs);
+      else
+        b.conv1d_causal_prefill(dout, st.in(x), st.in(w), st.optional(bias), channels, d_conv, cu.data(), (int)n_seqs,
+                                 ptrs);
+    });
   }
   Napi::Value result(Napi::Env env) { return pair(env, "out", to_js(env, out), "states", to_js(env, states)); }
 };
@@ -146,18 +176,13 @@ Napi::Value conv1d(const Napi::CallbackInfo& info, bool step) {
   const int64_t C = job->channels = a.integer(4, "channels");
   const int64_t K = a.integer(5, "dConv", 1, 1024);
   job->d_conv = (int)K;
-  Napi::Value states = step ? info[2] : a.opt("states");
-  if (step) {
-    job->n_seqs = count;
-  } else {
-    job->cu = a.cu_seqlens(info[2], "cuSeqlens", count);
-    job->n_seqs = (int64_t)job->cu.size() - 1;
-  }
-  const int64_t S = job->n_seqs;
+  SeqLayout seqs = seq_layout(a, info, step, 2, count);
+  job->cu = std::move(seqs.cu);
+  const int64_t S = job->n_seqs = seqs.n_seqs;
   job->x = a.f32(info[0], "x", a.numel({count, C}, "x"), shape_of({{step ? "nSeqs" : "nTokens", count}, {"channels", C}}));
   job->w = a.f32(info[1], "weight", a.numel({C, K}, "weight"), shape_of({{"channels", C}, {"dConv", K}}));
   job->bias = opt_f32(a, a.opt("bias"), "bias", C, shape_of({{"channels", C}}));
-  job->states = states_or_zeros(a, states, "states", a.numel({S, K - 1, C}, "states"),
+  job->states = states_or_zeros(a, seqs.states, "states", a.numel({S, K - 1, C}, "states"),
                                 shape_of({{"nSeqs", S}, {"dConv - 1", K - 1}, {"channels", C}}));
   return launch(info.Env(), a.fn().c_str(), job);
 }
@@ -175,17 +200,15 @@ struct SsmJob {
   bool step;
   Device device;
   void run(Backend& b, Staging& st) {
-    float* dy = st.out<float>(x.size());
-    float* dstates = st.in(states);
-    auto ptrs = Staging::split(dstates, n_seqs, dims.n_heads * dims.head_dim * dims.d_state);
-    const float *dx = st.in(x), *ddt = st.in(dt), *dA = st.in(A), *dB = st.in(B), *dC = st.in(C);
-    if (step)
-      b.ssm_step(dy, dx, ddt, dA, dB, dC, st.optional(D), st.optional(dt_bias), dims, (int)n_seqs, ptrs.data());
-    else
-      b.ssm_scan(dy, dx, ddt, dA, dB, dC, st.optional(D), st.optional(dt_bias), dims, cu.data(), (int)n_seqs,
-                  ptrs.data(), chunk);
-    st.download(y, dy, x.size());
-    st.download(states, dstates, states.size());
+    const int64_t per_seq = dims.n_heads * dims.head_dim * dims.d_state;
+    run_with_states(st, y, x.size(), states, n_seqs, per_seq, [&](float* dy, float* const* ptrs) {
+      const float *dx = st.in(x), *ddt = st.in(dt), *dA = st.in(A), *dB = st.in(B), *dC = st.in(C);
+      if (step)
+        b.ssm_step(dy, dx, ddt, dA, dB, dC, st.optional(D), st.optional(dt_bias), dims, (int)n_seqs, ptrs);
+      else
+        b.ssm_scan(dy, dx, ddt, dA, dB, dC, st.optional(D), st.optional(dt_bias), dims, cu.data(), (int)n_seqs, ptrs,
+                    chunk);
+    });
   }
   Napi::Value result(Napi::Env env) { return pair(env, "y", to_js(env, y), "states", to_js(env, states)); }
 };
@@ -205,14 +228,9 @@ Napi::Value ssm(const Napi::CallbackInfo& info, bool step) {
   if (H % G != 0)
     a.fail(ErrorCode::Shape, "nHeads " + std::to_string(H) + " is not divisible by nGroups " + std::to_string(G));
   job->chunk = step ? 0 : (int)a.opt_integer("chunkSize", 0, 0, 65536);
-  Napi::Value states = step ? info[5] : a.opt("states");
-  if (step) {
-    job->n_seqs = T;
-  } else {
-    job->cu = a.cu_seqlens(info[5], "cuSeqlens", T);
-    job->n_seqs = (int64_t)job->cu.size() - 1;
-  }
-  const int64_t S = job->n_seqs;
+  SeqLayout seqs = seq_layout(a, info, step, 5, T);
+  job->cu = std::move(seqs.cu);
+  const int64_t S = job->n_seqs = seqs.n_seqs;
   job->x = a.f32(info[0], "x", a.numel({T, H, P}, "x"), shape_of({{tn, T}, {"nHeads", H}, {"headDim", P}}));
   job->dt = a.f32(info[1], "dt", a.numel({T, H}, "dt"), shape_of({{tn, T}, {"nHeads", H}}));
   job->A = a.f32(info[2], "A", H, shape_of({{"nHeads", H}}));
@@ -221,7 +239,7 @@ Napi::Value ssm(const Napi::CallbackInfo& info, bool step) {
   job->C = a.f32(info[4], "C", a.numel({T, G, N}, "C"), bc);
   job->D = opt_f32(a, a.opt("D"), "D", H, shape_of({{"nHeads", H}}));
   job->dt_bias = opt_f32(a, a.opt("dtBias"), "dtBias", H, shape_of({{"nHeads", H}}));
-  job->states = states_or_zeros(a, states, "states", a.numel({S, H, P, N}, "states"),
+  job->states = states_or_zeros(a, seqs.states, "states", a.numel({S, H, P, N}, "states"),
                                 shape_of({{"nSeqs", S}, {"nHeads", H}, {"headDim", P}, {"dState", N}}));
   return launch(info.Env(), a.fn().c_str(), job);
 }
