@@ -198,7 +198,7 @@ template <int DPL>
 static int attention_launch_dpl(const AttnArgs& a, const AttnItem* items, int64_t n_items, size_t smem) {
   HLC_CHECK(cudaFuncSetAttribute(attention_kernel<DPL>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
   attention_kernel<DPL><<<(unsigned)n_items, kAttnWarps * 32, smem, stream()>>>(a, items);
-  HLC_CHECK_LAUNCH("attention_kernel");
+  HLC_LAUNCHED("attention_kernel");
   return HLC_OK;
 }
 
@@ -336,7 +336,7 @@ extern "C" HLC_EXPORT int hlc_attention_kv(float* out, const float* q, const hl:
     dim3 grid((unsigned)merges.size(), (unsigned)RP);
     const int threads = (int)std::min<int64_t>(256, ceil_div(Dh, 32) * 32);
     attention_combine_kernel<<<grid, threads, 0, stream()>>>(a, cv.ptr<AttnMerge>(i_mg));
-    HLC_CHECK_LAUNCH("attention_combine_kernel");
+    HLC_LAUNCHED("attention_combine_kernel");
   }
   return HLC_OK;
 }

@@ -41,13 +41,20 @@ int cuda_error(cudaError_t e, const char* what, const char* file, int line);
     if (hlc_err_ != cudaSuccess) return ::hlc::cuda_error(hlc_err_, #call, __FILE__, __LINE__); \
   } while (0)
 
-// Checks the last launch (configuration errors surface here; faults inside a
-// kernel surface at the next synchronising call).
-#define HLC_CHECK_LAUNCH(name)                                                  \
+// After every kernel launch: counts it (hlc_counters) and remembers its name.
+// The launch status is NOT read here (no cudaGetLastError per launch on the
+// hot path): a configuration error stays pending in the runtime and is
+// reported, with the last kernel's name, by the next synchronising call
+// (hlc_memcpy_d2h, hlc_synchronize), normally the end of the step. With
+// HYBRIDLM_CUDA_SYNC=1 in the environment every launch is checked and
+// synchronised at once, so an error names its own kernel (debugging; slow).
+#define HLC_LAUNCHED(name)                                                      \
   do {                                                                          \
-    ::hlc::count_launch();                                                      \
-    cudaError_t hlc_err_ = cudaGetLastError();                                  \
-    if (hlc_err_ != cudaSuccess) return ::hlc::cuda_error(hlc_err_, name " launch", __FILE__, __LINE__); \
+    ::hlc::note_launch(name);                                                   \
+    if (::hlc::check_each_launch()) {                                           \
+      int hlc_st_ = ::hlc::check_launch(name, __FILE__, __LINE__);              \
+      if (hlc_st_ != HLC_OK) return hlc_st_;                                    \
+    }                                                                           \
   } while (0)
 
 // Argument check: HLC_REQUIRE(cond, "[op] message").
@@ -70,8 +77,15 @@ int cuda_error(cudaError_t e, const char* what, const char* file, int line);
 // per op); HLC_DEVICE_LOST once a sticky CUDA error has been seen.
 int ensure_device();
 // Kernel launches and host<->device argument copies since load (hlc_counters).
-void count_launch();
+void note_launch(const char* name);
 void count_copy();
+// HYBRIDLM_CUDA_SYNC=1: check and synchronise after every launch (read once).
+bool check_each_launch();
+// cudaGetLastError + stream sync after a launch, naming it (debug mode).
+int check_launch(const char* name, const char* file, int line);
+// The pending launch error (if any) once the stream is synchronised: called by
+// the synchronising entry points, names the last kernel launched.
+int check_pending_launches(const char* where);
 cudaStream_t stream();
 // Serialises ops that share the workspace (the library is thread-safe but
 // not concurrent: one op enqueues at a time).

@@ -162,12 +162,12 @@ extern "C" HLC_EXPORT int hlc_conv1d_causal_prefill(float* out, const float* in,
   conv1d_prefill_kernel<<<grid, kConvChanBlock, 0, stream()>>>(out, in, w, bias, channels, d_conv,
                                                                cv.ptr<int32_t>(i_cu), n_seqs,
                                                                cv.ptr<float*>(i_st), T);
-  HLC_CHECK_LAUNCH("conv1d_prefill_kernel");
+  HLC_LAUNCHED("conv1d_prefill_kernel");
   if (d_conv > 1) {
     dim3 g2((unsigned)ceil_div(channels, 256), (unsigned)n_seqs);
     conv1d_state_kernel<<<g2, 256, 0, stream()>>>(in, channels, d_conv, cv.ptr<int32_t>(i_cu),
                                                   cv.ptr<float*>(i_st));
-    HLC_CHECK_LAUNCH("conv1d_state_kernel");
+    HLC_LAUNCHED("conv1d_state_kernel");
   }
   return HLC_OK;
 }
@@ -187,6 +187,6 @@ extern "C" HLC_EXPORT int hlc_conv1d_causal_step(float* out, const float* in, co
   HLC_TRY(upload(cv.ptr<float*>(i_st), states, sizeof(float*) * n_seqs));
   dim3 grid((unsigned)ceil_div(channels, 256), (unsigned)n_seqs);
   conv1d_step_kernel<<<grid, 256, 0, stream()>>>(out, in, w, bias, channels, d_conv, cv.ptr<float*>(i_st));
-  HLC_CHECK_LAUNCH("conv1d_step_kernel");
+  HLC_LAUNCHED("conv1d_step_kernel");
   return HLC_OK;
 }

@@ -75,7 +75,7 @@ extern "C" HLC_EXPORT int hlc_copy_columns(float* dst, const float* src, int64_t
   std::lock_guard<std::recursive_mutex> lock(op_mutex());
   HLC_TRY(ensure_device());
   copy_columns_kernel<<<grid_for(rows * width), 256, 0, stream()>>>(dst, src, rows, src_stride, col, width);
-  HLC_CHECK_LAUNCH("copy_columns_kernel");
+  HLC_LAUNCHED("copy_columns_kernel");
   return HLC_OK;
 }
 
@@ -90,7 +90,7 @@ extern "C" HLC_EXPORT int hlc_gather_rows(float* dst, const float* src, const in
   HLC_TRY(cv.commit());
   HLC_TRY(upload(cv.ptr<int64_t>(i_rows), rows, sizeof(int64_t) * n));
   gather_rows_kernel<<<grid_for(n * width), 256, 0, stream()>>>(dst, src, cv.ptr<int64_t>(i_rows), n, width);
-  HLC_CHECK_LAUNCH("gather_rows_kernel");
+  HLC_LAUNCHED("gather_rows_kernel");
   return HLC_OK;
 }
 
@@ -101,7 +101,7 @@ extern "C" HLC_EXPORT int hlc_add_scaled(float* y, const float* x, float alpha, 
   std::lock_guard<std::recursive_mutex> lock(op_mutex());
   HLC_TRY(ensure_device());
   add_scaled_kernel<<<grid_for(n), 256, 0, stream()>>>(y, x, alpha, n);
-  HLC_CHECK_LAUNCH("add_scaled_kernel");
+  HLC_LAUNCHED("add_scaled_kernel");
   return HLC_OK;
 }
 
@@ -131,7 +131,7 @@ extern "C" HLC_EXPORT int hlc_kv_write_typed(float* const* pages_all, int64_t n_
   else
     kv_write_kernel<false><<<grid_for(n * n_kv_heads * head_dim), 256, 0, stream()>>>(
         cv.ptr<float* const>(i_pages), page_size, src, pos0, n, n_kv_heads, head_dim);
-  HLC_CHECK_LAUNCH("kv_write_kernel");
+  HLC_LAUNCHED("kv_write_kernel");
   return HLC_OK;
 }
 

@@ -47,6 +47,6 @@ extern "C" HLC_EXPORT int hlc_embed(float* out, const hl::WeightView* w, const i
                                                                scale);
   });
   if (!ok) return set_error(HLC_UNSUPPORTED, "[embed] weight type " + std::to_string((int)w->dtype) + " is not supported");
-  HLC_CHECK_LAUNCH("embed_kernel");
+  HLC_LAUNCHED("embed_kernel");
   return HLC_OK;
 }

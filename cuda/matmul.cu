@@ -2,18 +2,19 @@
 // (docs/KERNELS.md), twin of native/cpu/matmul.cpp.
 //   y[t, r] = sum_k x[t, k] * W[r, k]      x [n_tokens, K] f32; W [rows, K]; y [n_tokens, rows] f32
 // Paths:
-//  - GEMV (n_tokens <= 8, decode): one warp per output row streams the row
-//    once with 16-byte (or block-sized) loads, dequantizes 8 elements at a
-//    time in registers and FMAs them against up to 8 activation rows (L1/L2
+//  - GEMV (n_tokens <= 8, decode), F32/F16/BF16: one warp per output row
+//    streams the row once with 16-byte loads, widens 8 elements at a time in
+//    registers and FMAs them against up to 8 activation rows (L1/L2
 //    resident); shuffle reduction. Bandwidth-bound: weight bytes are read once.
+//  - GEMV for the block types (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K): int8 activations
+//    and dp4a dots on the packed codes (gemv_int.cu).
 //  - GEMM (prefill): 64 tokens x 64 rows per 256-thread block, K panels of 16;
 //    weights dequantized to f32 into shared memory once per panel and reused
 //    by 64 tokens; each thread owns a 4x4 register tile. Plain SIMT fp32: runs
 //    on every arch from sm_75 (GTX 16xx included). The same kernel serves the
-//    MoE grouped GEMM (rows through an index list, per-tile expert).
-//  - Q8_0: activations quantized to Q8 blocks first (q8_quantize_kernel, the
-//    CPU twin's rounding exactly); GEMV = dp4a int8 dots per block, scaled by
-//    d_w * d_x in f32; GEMM = the tile kernel over the dequantized q * d_x.
+//    MoE grouped GEMM (rows through an index list, per-tile expert). Block
+//    types multiply the int8-rounded activations (q * d_x, act_quantize_kernel)
+//    so prefill and decode see the activations the CPU twin sees.
 // Numerics: exact f32 dequantization, f32 accumulation (same as the CPU twin;
 // only the summation order differs). On sm_80+ the GEMM tile runs 3xTF32
 // mma.sync (f32-level results); int8 / fp16-operand tensor-core GEMMs are not
@@ -26,7 +27,6 @@ namespace hlc {
 
 // ---- device code
 
-constexpr int kGemvWarps = 4;
 constexpr int kTileN = 64, kTileK = 16, kPad = 8;
 
 // VEC: load8 for weights and float4 for x (K % 8 == 0, alignment checked).
@@ -58,69 +58,6 @@ gemv_kernel(float* y, int64_t ldy,            // [NT, ldy]
       const float wk = Dec<DT>::load1(row, k);
 #pragma unroll
       for (int t = 0; t < NT; t++) acc[t] += wk * x[t * ldx + k];
-    }
-  }
-#pragma unroll
-  for (int t = 0; t < NT; t++) {
-    const float s = warp_sum(acc[t]);
-    if (lane == 0) y[t * ldy + n] = s;
-  }
-}
-
-// Q8 activations: one warp per (row, 32-block). d = amax / 127 and q =
-// round-half-even(x * (1 / d)) with IEEE-rounded division / reciprocal /
-// product (no fast-math approximations), so q matches the CPU twin bit for bit.
-__global__ void q8_quantize_kernel(const float* x, int64_t ldx,  // [rows, ldx]
-                                   int64_t rows, int64_t K,
-                                   int8_t* xq,    // [rows, K] or null
-                                   float* xd,     // [rows, K / 32] or null
-                                   float* xdeq)   // [rows, K] (q * d) or null
-{
-  const int lane = threadIdx.x & 31;
-  const int64_t nb = K / 32;
-  const int64_t wid = (int64_t)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
-  if (wid >= rows * nb) return;
-  const int64_t r = wid / nb, b = wid % nb;
-  const float v = x[r * ldx + b * 32 + lane];
-  const float amax = warp_max(fabsf(v));
-  const float d = __fdiv_rn(amax, 127.0f);
-  const float id = d != 0.0f ? __fdiv_rn(1.0f, d) : 0.0f;
-  const float qf = fminf(fmaxf(rintf(__fmul_rn(v, id)), -127.0f), 127.0f);
-  const int64_t o = r * K + b * 32 + lane;
-  if (xq) xq[o] = (int8_t)(int)qf;
-  if (xdeq) xdeq[o] = __fmul_rn(qf, d);
-  if (xd && lane == 0) xd[r * nb + b] = d;
-}
-
-// Q8_0 x Q8 GEMV: one warp per output row, one 32-block per lane per step.
-template <int NT>
-__global__ void __launch_bounds__(kGemvWarps * 32)
-gemv_q8_kernel(float* y, int64_t ldy,          // [NT, ldy]
-               const int8_t* xq,               // [NT, K]
-               const float* xd,                // [NT, K / 32]
-               const uint8_t* w, int64_t row_bytes, int64_t N, int64_t K) {
-  const int lane = threadIdx.x & 31;
-  const int64_t n = (int64_t)blockIdx.x * kGemvWarps + (threadIdx.x >> 5);
-  if (n >= N) return;
-  const int64_t nb = K / 32;
-  const uint8_t* row = w + n * row_bytes;
-  float acc[NT];
-#pragma unroll
-  for (int t = 0; t < NT; t++) acc[t] = 0.0f;
-  for (int64_t b = lane; b < nb; b += 32) {
-    const uint8_t* blk = row + b * 34;
-    const float dw = f16_bits_to_f32(ld_u16(blk));
-    int wq[8];
-#pragma unroll
-    for (int i = 0; i < 8; i++) wq[i] = (int)((uint32_t)ld_u16(blk + 2 + 4 * i) | ((uint32_t)ld_u16(blk + 4 + 4 * i) << 16));
-#pragma unroll
-    for (int t = 0; t < NT; t++) {
-      const int4* xp = reinterpret_cast<const int4*>(xq + t * K + b * 32);  // 32-byte aligned
-      const int4 a0 = xp[0], a1 = xp[1];
-      int s = 0;
-      s = __dp4a(wq[0], a0.x, s); s = __dp4a(wq[1], a0.y, s); s = __dp4a(wq[2], a0.z, s); s = __dp4a(wq[3], a0.w, s);
-      s = __dp4a(wq[4], a1.x, s); s = __dp4a(wq[5], a1.y, s); s = __dp4a(wq[6], a1.z, s); s = __dp4a(wq[7], a1.w, s);
-      acc[t] += (float)s * (dw * xd[t * nb + b]);
     }
   }
 #pragma unroll
@@ -304,24 +241,15 @@ bool tensor_cores_enabled() {
   return tensor_cores_by_default(major, minor);
 }
 
-static int q8_quantize_launch(const float* x, int64_t ldx, int64_t rows, int64_t K, int8_t* xq, float* xd,
-                              float* xdeq) {
-  const int64_t warps = rows * (K / 32);
-  if (warps <= 0) return HLC_OK;
-  q8_quantize_kernel<<<(unsigned)ceil_div(warps, 8), 256, 0, stream()>>>(x, ldx, rows, K, xq, xd, xdeq);
-  HLC_CHECK_LAUNCH("q8_quantize_kernel");
-  return HLC_OK;
-}
-
 int gemm_launch(const GemmArgs& a_in) {
   if (a_in.M <= 0 || a_in.N <= 0) return HLC_OK;
   GemmArgs a = a_in;
-  if (a.dtype == kQ8_0) {  // x -> dequantized Q8 activations (rows keep their indexing)
-    HLC_REQUIRE(a.x_rows > 0, "[matmul] Q8_0 GEMM needs x_rows");
+  if (is_int_weight(a.dtype)) {  // x -> dequantized int8 activations (rows keep their indexing)
+    HLC_REQUIRE(a.x_rows > 0, "[matmul] a block-type GEMM needs x_rows");
     void* buf = nullptr;
     HLC_TRY(workspace(sizeof(float) * (size_t)(a.x_rows * a.K), &buf, 1));
     float* xdeq = static_cast<float*>(buf);
-    HLC_TRY(q8_quantize_launch(a.x, a.ldx, a.x_rows, a.K, nullptr, nullptr, xdeq));
+    HLC_TRY(act_quantize_launch(a.dtype, a.x, a.ldx, a.x_rows, a.K, nullptr, nullptr, nullptr, xdeq));
     a.x = xdeq;
     a.ldx = a.K;
   }
@@ -347,12 +275,12 @@ int gemm_launch(const GemmArgs& a_in) {
     }
   });
   if (!ok) return set_error(HLC_UNSUPPORTED, "[matmul] weight type " + std::to_string(a.dtype) + " is not supported");
-  HLC_CHECK_LAUNCH("gemm_kernel");
+  HLC_LAUNCHED("gemm_kernel");
   return HLC_OK;
 }
 
 template <int DT, bool VEC>
-static void gemv_dispatch_nt(const GemmArgs& a, int64_t t0, int nt) {
+static int gemv_group(const GemmArgs& a, int64_t t0, int nt) {
   const dim3 grid((unsigned)ceil_div(a.N, kGemvWarps));
   float* y = a.y + t0 * a.ldy;
   const float* x = a.x + t0 * a.ldx;
@@ -363,53 +291,31 @@ static void gemv_dispatch_nt(const GemmArgs& a, int64_t t0, int nt) {
     case 4: gemv_kernel<DT, 4, VEC><<<grid, kGemvWarps * 32, 0, stream()>>>(y, a.ldy, x, a.ldx, a.w, a.row_bytes, a.N, a.K); break;
     default: gemv_kernel<DT, 8, VEC><<<grid, kGemvWarps * 32, 0, stream()>>>(y, a.ldy, x, a.ldx, a.w, a.row_bytes, a.N, a.K); break;
   }
+  HLC_LAUNCHED("gemv_kernel");
+  return HLC_OK;
 }
 
 int gemv_launch(const GemmArgs& a) {
   if (a.M <= 0 || a.N <= 0) return HLC_OK;
   if (ceil_div(a.N, kGemvWarps) > 0x7fffffffLL) return set_error(HLC_UNSUPPORTED, "[matmul] too many rows");
-  if (a.dtype == kQ8_0 && a.row_bytes % 2 == 0 && reinterpret_cast<uintptr_t>(a.w) % 2 == 0) {
-    const int64_t nb = a.K / 32;
-    const size_t q_bytes = (size_t)(a.M * a.K + 255) / 256 * 256;
-    void* buf = nullptr;
-    HLC_TRY(workspace(q_bytes + sizeof(float) * (size_t)(a.M * nb), &buf, 1));
-    int8_t* xq = static_cast<int8_t*>(buf);
-    float* xd = reinterpret_cast<float*>(static_cast<char*>(buf) + q_bytes);
-    HLC_TRY(q8_quantize_launch(a.x, a.ldx, a.M, a.K, xq, xd, nullptr));
-    const dim3 grid((unsigned)ceil_div(a.N, kGemvWarps));
-    for (int64_t t0 = 0; t0 < a.M;) {
-      const int64_t left = a.M - t0;
-      const int nt = left >= 8 ? 8 : left >= 4 ? 4 : (int)left;
-      float* y = a.y + t0 * a.ldy;
-      const int8_t* q = xq + t0 * a.K;
-      const float* d = xd + t0 * nb;
-      switch (nt) {
-        case 1: gemv_q8_kernel<1><<<grid, kGemvWarps * 32, 0, stream()>>>(y, a.ldy, q, d, a.w, a.row_bytes, a.N, a.K); break;
-        case 2: gemv_q8_kernel<2><<<grid, kGemvWarps * 32, 0, stream()>>>(y, a.ldy, q, d, a.w, a.row_bytes, a.N, a.K); break;
-        case 3: gemv_q8_kernel<3><<<grid, kGemvWarps * 32, 0, stream()>>>(y, a.ldy, q, d, a.w, a.row_bytes, a.N, a.K); break;
-        case 4: gemv_q8_kernel<4><<<grid, kGemvWarps * 32, 0, stream()>>>(y, a.ldy, q, d, a.w, a.row_bytes, a.N, a.K); break;
-        default: gemv_q8_kernel<8><<<grid, kGemvWarps * 32, 0, stream()>>>(y, a.ldy, q, d, a.w, a.row_bytes, a.N, a.K); break;
-      }
-      t0 += nt;
-    }
-    HLC_CHECK_LAUNCH("gemv_q8_kernel");
-    return HLC_OK;
-  }
+  // Block types: int8 activations and dp4a dots (every block size is even, so
+  // a 2-byte aligned matrix has 2-byte aligned blocks).
+  if (is_int_weight(a.dtype) && a.row_bytes % 2 == 0 && reinterpret_cast<uintptr_t>(a.w) % 2 == 0)
+    return gemv_int_launch(a);
   const bool vec = weight_vec_ok(a.w, a.row_bytes, 0, a.dtype, a.K) && aligned16(a.x) && a.ldx % 4 == 0;
-  bool ok = true;
   // Token groups of 8, 4, 3, 2, 1 (the kernel keeps NT accumulators).
-  for (int64_t t0 = 0; t0 < a.M && ok;) {
+  for (int64_t t0 = 0; t0 < a.M;) {
     const int64_t left = a.M - t0;
     const int nt = left >= 8 ? 8 : left >= 4 ? 4 : (int)left;
-    ok = dispatch_wtype(a.dtype, [&](auto tag) {
+    int st = HLC_OK;
+    const bool ok = dispatch_wtype(a.dtype, [&](auto tag) {
       constexpr int DT = decltype(tag)::value;
-      if (vec) gemv_dispatch_nt<DT, true>(a, t0, nt);
-      else gemv_dispatch_nt<DT, false>(a, t0, nt);
+      st = vec ? gemv_group<DT, true>(a, t0, nt) : gemv_group<DT, false>(a, t0, nt);
     });
+    if (!ok) return set_error(HLC_UNSUPPORTED, "[matmul] weight type " + std::to_string(a.dtype) + " is not supported");
+    HLC_TRY(st);
     t0 += nt;
   }
-  if (!ok) return set_error(HLC_UNSUPPORTED, "[matmul] weight type " + std::to_string(a.dtype) + " is not supported");
-  HLC_CHECK_LAUNCH("gemv_kernel");
   return HLC_OK;
 }
 

@@ -24,14 +24,26 @@ struct GemmArgs {
   int64_t x_rows;  // rows of x (x_idx values are < x_rows); Q8_0 quantizes them all once
 };
 
-// Q8_0 weights take Q8-quantized activations (docs/KERNELS.md, Matmul; bit-identical
-// rounding to the CPU twin's quantize_q8: d = amax / 127, q = round-half-even(x / d)):
-// the GEMV runs int8 dp4a dots per 32-block scaled by d_w * d_x; the GEMM
-// multiplies the dequantized q * d_x in f32 (exact products up to f32 rounding).
+// Block weight types (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K) take int8-quantized
+// activations (docs/KERNELS.md, Matmul; bit-identical rounding to the CPU
+// twin's: blocks of act_block(dt) values, d = amax / 127, q =
+// round-half-even(x / d)): the GEMV runs dp4a dots on the packed codes
+// (gemv_int.cu); the GEMM multiplies the dequantized q * d_x in f32.
 // Tiled SIMT GEMM (every arch). M tile = kGemmTileM.
 constexpr int kGemmTileM = 64;
+constexpr int kGemvWarps = 4;  // output rows (one warp each) per GEMV block
 int gemm_launch(const GemmArgs& a);
 // Streaming GEMV for dense M <= 8.
 int gemv_launch(const GemmArgs& a);
+
+// gemv_int.cu
+bool is_int_weight(int32_t dt);
+// Activation block of the integer paths: 32 (Q8_0, Q4_0) or 256 (K-quants).
+int64_t act_block(int32_t dt);
+// Quantizes rows of x to int8 blocks of act_block(dt); any output may be null.
+int act_quantize_launch(int32_t dt, const float* x, int64_t ldx, int64_t rows, int64_t K, int8_t* xq, float* xd,
+                        int32_t* xs, float* xdeq);
+// dp4a GEMV for an integer weight type (is_int_weight), dense M <= 8, weights 2-byte aligned.
+int gemv_int_launch(const GemmArgs& a);
 
 }  // namespace hlc

@@ -21,10 +21,9 @@
 // dequantizer; accumulation happens in the caller in f32.
 #pragma once
 #include "common.cuh"
+#include "int_units.h"  // WType, q4k_scale_min
 
 namespace hlc {
-
-enum WType : int { kF32 = 0, kF16 = 1, kQ4_0 = 2, kQ8_0 = 8, kQ4_K = 12, kQ5_K = 13, kQ6_K = 14, kBF16 = 30 };
 
 template <int DT> struct Dec;
 
@@ -93,16 +92,6 @@ template <> struct Dec<kQ4_0> {
     for (int i = 0; i < 8; i++) w[i] = d * (float)(((q[i] >> sh) & 15) - 8);
   }
 };
-
-__device__ __forceinline__ void q4k_scale_min(const uint8_t* s, int j, int& sc, int& m) {
-  if (j < 4) {
-    sc = s[j] & 63;
-    m = s[j + 4] & 63;
-  } else {
-    sc = (s[j + 4] & 15) | ((s[j - 4] >> 6) << 4);
-    m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-  }
-}
 
 template <> struct Dec<kQ4_K> {
   static constexpr int kBlock = 256;

@@ -60,7 +60,7 @@ static int rmsnorm_launch(float* y, const float* x, const float* z, const float*
     dim3 grid((unsigned)n_groups, (unsigned)nt);
     rmsnorm_kernel<<<grid, threads, 0, stream()>>>(y + t0 * dim, x + t0 * dim, z ? z + t0 * dim : nullptr, w, dim,
                                                    group, eps);
-    HLC_CHECK_LAUNCH("rmsnorm_kernel");
+    HLC_LAUNCHED("rmsnorm_kernel");
   }
   return HLC_OK;
 }

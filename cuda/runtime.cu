@@ -58,8 +58,21 @@ static std::mutex g_lost_mutex;
 static std::string g_lost_reason;
 static std::atomic<uint64_t> g_launches{0}, g_copies{0};
 
-void count_launch() { g_launches.fetch_add(1, std::memory_order_relaxed); }
+static thread_local const char* t_last_kernel = "none";
+
+void note_launch(const char* name) {
+  g_launches.fetch_add(1, std::memory_order_relaxed);
+  t_last_kernel = name;
+}
 void count_copy() { g_copies.fetch_add(1, std::memory_order_relaxed); }
+
+bool check_each_launch() {
+  static const bool on = [] {
+    const char* v = getenv("HYBRIDLM_CUDA_SYNC");
+    return v && v[0] && v[0] != '0';
+  }();
+  return on;
+}
 
 int status_from_cuda(cudaError_t e) {
   if (is_sticky(e)) return HLC_DEVICE_LOST;
@@ -100,6 +113,22 @@ static int lost_error() {
   std::lock_guard<std::mutex> lock(g_lost_mutex);
   return set_error(HLC_DEVICE_LOST, "CUDA device lost earlier (" + g_lost_reason +
                                         "); the context is unusable: dispose the model and reload it in a new process");
+}
+
+int check_launch(const char* name, const char* file, int line) {
+  cudaError_t e = cudaGetLastError();
+  if (e == cudaSuccess) e = cudaStreamSynchronize(stream());
+  if (e == cudaSuccess) return HLC_OK;
+  return cuda_error(e, (std::string(name) + " (HYBRIDLM_CUDA_SYNC: checked right after its launch)").c_str(), file,
+                    line);
+}
+
+int check_pending_launches(const char* where) {
+  const cudaError_t e = cudaGetLastError();
+  if (e == cudaSuccess) return HLC_OK;
+  return cuda_error(e, (std::string(where) + ": a kernel launch since the last check failed (the last one launched: " +
+                        t_last_kernel + "; HYBRIDLM_CUDA_SYNC=1 names the failing one)").c_str(),
+                    __FILE__, __LINE__);
 }
 
 // ---- per-device state
@@ -319,7 +348,7 @@ HLC_EXPORT int hlc_memcpy_d2h(void* dst, const void* src, size_t bytes) {
   count_copy();
   HLC_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream()));
   HLC_CHECK(cudaStreamSynchronize(stream()));  // the caller reads dst next
-  return HLC_OK;
+  return check_pending_launches("hlc_memcpy_d2h");  // launches are not checked one by one
 }
 
 HLC_EXPORT int hlc_memcpy_d2d(void* dst, const void* src, size_t bytes) {
@@ -343,8 +372,7 @@ HLC_EXPORT int hlc_memset(void* dst, int value, size_t bytes) {
 HLC_EXPORT int hlc_synchronize(void) {
   HLC_TRY(ensure_device());
   HLC_CHECK(cudaStreamSynchronize(stream()));
-  HLC_CHECK(cudaGetLastError());
-  return HLC_OK;
+  return check_pending_launches("hlc_synchronize");
 }
 
 HLC_EXPORT int hlc_device_lost(void) { return g_lost.load() ? 1 : 0; }

@@ -69,6 +69,6 @@ extern "C" HLC_EXPORT int hlc_argmax(const float* logits, int32_t* out, int64_t 
   std::lock_guard<std::recursive_mutex> lock(op_mutex());
   HLC_TRY(ensure_device());
   argmax_kernel<<<(unsigned)rows, 512, 0, stream()>>>(logits, out, vocab);
-  HLC_CHECK_LAUNCH("argmax_kernel");
+  HLC_LAUNCHED("argmax_kernel");
   return HLC_OK;
 }

@@ -301,7 +301,7 @@ static int recurrent_launch(const ScanPtrs& a, const int32_t* cu_dev, float* con
   else if (a.N <= 64) ssm_recurrent_kernel<2><<<(unsigned)blocks, threads, 0, stream()>>>(a, cu_dev, states_dev, n_seqs, row_groups);
   else if (a.N <= 128) ssm_recurrent_kernel<4><<<(unsigned)blocks, threads, 0, stream()>>>(a, cu_dev, states_dev, n_seqs, row_groups);
   else ssm_recurrent_kernel<8><<<(unsigned)blocks, threads, 0, stream()>>>(a, cu_dev, states_dev, n_seqs, row_groups);
-  HLC_CHECK_LAUNCH("ssm_recurrent_kernel");
+  HLC_LAUNCHED("ssm_recurrent_kernel");
   return HLC_OK;
 }
 
@@ -371,25 +371,25 @@ extern "C" HLC_EXPORT int hlc_ssm_scan(float* y, const float* x, const float* dt
 
   HLC_REQUIRE(n_chunks * std::max(G, H) <= 0x7fffffffLL, "[ssm_scan] too many chunks");
   ssd_prep_kernel<<<(unsigned)ceil_div(n_chunks * H, 128), 128, 0, stream()>>>(a, d_ch, n_chunks, dtv, cs);
-  HLC_CHECK_LAUNCH("ssd_prep_kernel");
+  HLC_LAUNCHED("ssd_prep_kernel");
   const int64_t tq = ceil_div(Q, kTg), tp = ceil_div(P, kTg), tn = ceil_div(N, kTg);
   HLC_REQUIRE(tp * tn <= 65535 && tq * tp <= 65535, "[ssm_scan] head_dim too large");
   const bool mma = tensor_cores_enabled();
   const dim3 g_cb((unsigned)(n_chunks * G), (unsigned)(tq * tq)), g_st((unsigned)(n_chunks * H), (unsigned)(tp * tn));
   if (mma) ssd_cb_kernel<true><<<g_cb, 256, 0, stream()>>>(a, d_ch, Q, CB);
   else ssd_cb_kernel<false><<<g_cb, 256, 0, stream()>>>(a, d_ch, Q, CB);
-  HLC_CHECK_LAUNCH("ssd_cb_kernel");
+  HLC_LAUNCHED("ssd_cb_kernel");
   if (mma) ssd_state_kernel<true><<<g_st, 256, 0, stream()>>>(a, d_ch, dtv, cs, R);
   else ssd_state_kernel<false><<<g_st, 256, 0, stream()>>>(a, d_ch, dtv, cs, R);
-  HLC_CHECK_LAUNCH("ssd_state_kernel");
+  HLC_LAUNCHED("ssd_state_kernel");
   const int64_t pass_threads = (int64_t)n_seqs * H * P * N;
   ssd_pass_kernel<<<(unsigned)ceil_div(pass_threads, 256), 256, 0, stream()>>>(a, cv.ptr<SeqChunks>(i_sq), n_seqs,
                                                                                d_ch, cs, R, d_st);
-  HLC_CHECK_LAUNCH("ssd_pass_kernel");
+  HLC_LAUNCHED("ssd_pass_kernel");
   const dim3 g_out((unsigned)(n_chunks * H), (unsigned)(tq * tp));
   if (mma) ssd_output_kernel<true><<<g_out, 256, 0, stream()>>>(a, d_ch, Q, dtv, cs, CB, R);
   else ssd_output_kernel<false><<<g_out, 256, 0, stream()>>>(a, d_ch, Q, dtv, cs, CB, R);
-  HLC_CHECK_LAUNCH("ssd_output_kernel");
+  HLC_LAUNCHED("ssd_output_kernel");
   return HLC_OK;
 }
 

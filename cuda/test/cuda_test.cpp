@@ -30,6 +30,7 @@
 
 #include "cpu/kernels.h"
 #include "hybridlm_cuda.h"
+#include "int_units.h"
 #include "tc_policy.h"
 
 using hl::DType;
@@ -308,15 +309,11 @@ void q8_roundtrip(const float* x, int64_t K, float* out, int64_t block = 32) {
 }
 
 // The activation block the library rounds to int8 before its dot products
-// (0: f32 activations). The CUDA kernels round only for Q8_0 weights; the
-// host mock runs the CPU twins, whose integer paths round for every block
-// format (32 values for Q8_0/Q4_0, 256 for the K-quants; docs/KERNELS.md, Matmul).
+// (0: f32 activations): the block weight types, in CUDA as in the CPU twins
+// (32 values for Q8_0/Q4_0, 256 for the K-quants; docs/KERNELS.md, Matmul).
 int64_t act_block(DType t) {
-  if (t == DType::Q8_0) return 32;
-#ifdef HLC_TEST_MOCK
-  if (t == DType::Q4_0) return 32;
+  if (t == DType::Q8_0 || t == DType::Q4_0) return 32;
   if (t == DType::Q4_K || t == DType::Q5_K || t == DType::Q6_K) return 256;
-#endif
   return 0;
 }
 
@@ -1127,6 +1124,8 @@ void test_chain() {
     const hl::AttentionDims ad{Hq, Hkv, Dh, 1.0f / std::sqrt((float)Dh)};
     int st = 0;
     auto dev_ok = [&](int r) { if (st == 0) st = r; };
+    uint64_t launches0 = 0, launches1 = 0;
+    hlc_counters(&launches0, nullptr);
     for (int step = 0; step < c.steps && st == 0; step++) {
       const int64_t past = c.ctx0 + step;
       // Mamba layer (twin, then device; the device never syncs).
@@ -1199,6 +1198,15 @@ void test_chain() {
       report(name, {}, 0, hlc_last_error());
       continue;
     }
+    // Launches per decode step: one kernel per op (13 Mamba ops; 7 + 2 * seqs
+    // attention ops), plus the split-KV combine of attention. A launcher that
+    // starts launching more kernels per decode op fails here.
+    hlc_counters(&launches1, nullptr);
+    const uint64_t per_step = (launches1 - launches0) / c.steps, bound = 13 + 7 + 2 * S + 1;
+    const bool launches_ok = per_step <= bound && launches1 > launches0;
+    std::printf("%s %s launches per step %llu (bound %llu)%s\n", launches_ok ? "PASS" : "FAIL", name.c_str(),
+                (unsigned long long)per_step, (unsigned long long)bound, g_suffix.c_str());
+    (launches_ok ? g_pass : g_fail)++;
     auto hd = h.d->get<float>(S * D);
     std::vector<std::pair<std::string, Cmp>> parts{{"h", compare(hd.data(), h.hp(), S * D, 2e-3, 2e-4)}};
     for (int s = 0; s < S; s++) {
@@ -1227,6 +1235,75 @@ void test_policy() {
       bad += " sm_" + std::to_string(p.major) + std::to_string(p.minor);
   std::printf("%s %s%s\n", bad.empty() ? "PASS" : "FAIL", name.c_str(), bad.empty() ? "" : (" wrong for" + bad).c_str());
   (bad.empty() ? g_pass : g_fail)++;
+}
+
+// ---- the integer GEMV's unit arithmetic (int_units.h) run on the host:
+// unpacked codes, dp4a dots, offsets from the sums and scales of every block
+// type, vs the f64 reference over the spec dequantizer with the same int8
+// activations (the tolerance of test_matmul)
+
+template <int DT, int NT>
+void int_units_case(int64_t rows, int64_t K) {
+  const DType t = static_cast<DType>(DT);
+  const std::string name = std::string("int_units ") + hl::dtype_name(t) + " NT=" + std::to_string(NT) +
+                           " rows=" + std::to_string(rows) + " K=" + std::to_string(K);
+  if (!selected(name)) return;
+  const int64_t ab = act_block(t), units = K / 32;
+  const int64_t rb = K / block_of(t) * bytes_of_block(t);
+  auto wb = make_weights(t, rows, K, 77 + NT);
+  auto x = rnd(NT * K, 78 + NT, -2.0f, 2.0f);
+  // The activations as the library quantizes them: codes, block scales, sums per 32.
+  std::vector<int8_t> xq(NT * K);
+  std::vector<float> xd(NT * K / ab), xr(NT * K);
+  std::vector<int32_t> xs(NT * units, 0);
+  for (int64_t t0 = 0; t0 < NT; t0++) q8_roundtrip(x.data() + t0 * K, K, xr.data() + t0 * K, ab);
+  for (int64_t b = 0; b < NT * K / ab; b++) {
+    float amax = 0.0f;
+    for (int64_t j = 0; j < ab; j++) amax = std::max(amax, std::fabs(x[b * ab + j]));
+    xd[b] = amax / 127.0f;
+    for (int64_t j = 0; j < ab; j++) {
+      const int64_t i = b * ab + j;
+      xq[i] = (int8_t)(xd[b] != 0.0f ? std::lrint(xr[i] / xd[b]) : 0);
+      xs[i / 32] += xq[i];
+    }
+  }
+  Cmp cm;
+  double se = 0, ss = 0;
+  for (int64_t r = 0; r < rows; r++) {
+    float acc[NT] = {};
+    hlc::int_row_accumulate<DT, NT>(wb.data() + r * rb, K, 0, 1, xq.data(), xd.data(), xs.data(), acc);
+    for (int64_t tk = 0; tk < NT; tk++) {
+      double ref = 0, mag = 0;
+      for (int64_t k = 0; k < K; k++) {
+        const double p = deq(t, wb.data() + r * rb, k) * xr[tk * K + k];
+        ref += p;
+        mag += std::fabs(p);
+      }
+      const double e = std::fabs((double)acc[tk] - ref);
+      se += e * e;
+      ss += ref * ref;
+      cm.max_abs = std::max(cm.max_abs, std::isnan(e) ? INFINITY : e);
+      if (!(e <= 1e-5 * mag + 1e-30) && cm.bad < 0) {
+        cm.bad = r * NT + tk;
+        cm.bad_out = acc[tk];
+        cm.bad_ref = (float)ref;
+      }
+    }
+  }
+  cm.nmse = ss > 0 ? se / ss : se;
+  report(name, {{"y", cm}}, 1e-7);
+}
+
+void test_int_units() {
+  int_units_case<hlc::kQ8_0, 1>(17, 256);
+  int_units_case<hlc::kQ4_0, 1>(17, 256);
+  int_units_case<hlc::kQ4_0, 3>(9, 1024);
+  int_units_case<hlc::kQ4_K, 1>(17, 512);
+  int_units_case<hlc::kQ4_K, 4>(9, 2048);
+  int_units_case<hlc::kQ5_K, 1>(17, 512);
+  int_units_case<hlc::kQ5_K, 2>(9, 1536);
+  int_units_case<hlc::kQ6_K, 1>(17, 512);
+  int_units_case<hlc::kQ6_K, 8>(5, 1024);
 }
 
 // ---- error paths (must not crash, must name the op)
@@ -1270,10 +1347,14 @@ int main(int argc, char** argv) {
     else g_filter = argv[i];
   }
   if (g_chained) g_suffix = " [chained]";
+  // Host-only families first: they need no device (CI runs them here).
+  test_policy();
+  test_int_units();
   int n_dev = 0;
   if (hlc_device_count(&n_dev) != 0 || n_dev == 0) {
     std::printf("SKIPPED: %s\n", hlc_last_error());
-    return 0;
+    std::printf("%d passed, %d failed (host-only families; no device)\n", g_pass, g_fail);
+    return g_fail == 0 ? 0 : 1;
   }
   struct hlc_device_info info{};
   if (hlc_device_info(0, &info) == 0)
@@ -1301,7 +1382,6 @@ int main(int argc, char** argv) {
   test_data();
   test_kv_f16();
   test_chain();
-  test_policy();
   test_errors();
   // sm_80+: the GEMM / SSD tiles and attention prefill have a 3xTF32
   // tensor-core path and a SIMT path; the default (policy per architecture,

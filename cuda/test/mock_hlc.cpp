@@ -38,8 +38,8 @@ hl::ThreadPool& pool() {
 std::mutex g_mem_mutex;
 std::map<uintptr_t, size_t> g_allocs;  // start -> bytes
 struct Counts {
-  uint64_t mallocs = 0, frees = 0, h2d = 0, h2d_bytes = 0, d2h = 0, ops = 0, syncs = 0, live_bytes = 0,
-           peak_bytes = 0;
+  uint64_t mallocs = 0, frees = 0, h2d = 0, h2d_bytes = 0, d2h = 0, copies = 0, ops = 0, launches = 0, syncs = 0,
+           live_bytes = 0, peak_bytes = 0;
 } g_counts;
 std::atomic<bool> g_lost{false};
 long g_fault_at = [] {
@@ -61,9 +61,10 @@ struct StatsAtExit {
       const Counts& c = g_counts;
       std::fprintf(f,
                    "{\"mallocs\":%llu,\"frees\":%llu,\"h2d\":%llu,\"h2d_bytes\":%llu,\"d2h\":%llu,\"ops\":%llu,"
-                   "\"syncs\":%llu,\"peak_bytes\":%llu,\"lost\":%s}\n",
+                   "\"launches\":%llu,\"syncs\":%llu,\"peak_bytes\":%llu,\"lost\":%s}\n",
                    (unsigned long long)c.mallocs, (unsigned long long)c.frees, (unsigned long long)c.h2d,
                    (unsigned long long)c.h2d_bytes, (unsigned long long)c.d2h, (unsigned long long)c.ops,
+                   (unsigned long long)c.launches,
                    (unsigned long long)c.syncs, (unsigned long long)c.peak_bytes, g_lost ? "true" : "false");
       std::fclose(f);
     }
@@ -95,10 +96,14 @@ int sync_point() {
   return g_lost ? lost() : HLC_OK;
 }
 
-// Starts an op: device alive, fault injection, every listed pointer on the "device".
+// Starts an op: device alive, fault injection, every listed pointer on the
+// "device". Copies (names "memcpy_*", "memset") count as copies, every other
+// op as one kernel launch (hlc_counters: the library's launches, at least one per op).
 int begin_op(const char* name, std::initializer_list<const void*> ptrs) {
   if (g_lost) return lost();
   const uint64_t n = ++g_counts.ops;
+  if (std::strncmp(name, "mem", 3) == 0) g_counts.copies++;
+  else g_counts.launches++;
   if (g_fault_at > 0 && (long)n == g_fault_at) {
     g_fault_op = name;
     if (g_fault_async) {
@@ -220,8 +225,8 @@ int hlc_use_tensor_cores(int) { g_err = "mock"; return HLC_UNSUPPORTED; }
 int hlc_tensor_cores_active(void) { return 0; }
 int hlc_device_lost(void) { return g_lost ? 1 : 0; }
 int hlc_counters(uint64_t* launches, uint64_t* copies) {
-  if (launches) *launches = g_counts.ops;
-  if (copies) *copies = g_counts.h2d + g_counts.d2h;
+  if (launches) *launches = g_counts.launches;
+  if (copies) *copies = g_counts.copies;
   return 0;
 }
 

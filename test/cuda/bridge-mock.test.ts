@@ -115,6 +115,28 @@ describeMock('CUDA bridge over the host mock library', () => {
     expect(long.mallocs - short.mallocs).toBeLessThanOrEqual(4);
   });
 
+  test('a decode step of the tiny dense model costs at most 95 library kernel launches and 2 copies', () => {
+    // HYBRIDLM_CUDA_STATS: the backend appends the library's cumulative
+    // counters after every download (one per eval). The mock counts one
+    // launch per kernel op (the real library: at least one), so this bounds
+    // the ops the executor issues per decode step; fusing ops lowers the
+    // count, an added op or per-step copy makes it fail. Measured: 95 and 2
+    // (prompt of 8 tokens, then 1-token steps).
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hlc-launches-'));
+    const file = path.join(dir, 'stats.jsonl');
+    const { out } = run(['decode', DENSE_GGUF, '4'], { HYBRIDLM_CUDA_STATS: file, HYBRIDLM_CUDA_PROBE: '0' });
+    const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { launches: number; copies: number });
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(out.error).toBeUndefined();
+    expect(lines.length).toBe(5); // the prompt, then 4 decode steps
+    for (let i = 1; i < lines.length; i++) {
+      const launches = lines[i].launches - lines[i - 1].launches, copies = lines[i].copies - lines[i - 1].copies;
+      expect(launches).toBeGreaterThan(0);
+      expect(launches).toBeLessThanOrEqual(95);
+      expect(copies).toBeLessThanOrEqual(2);
+    }
+  });
+
   test('a sticky fault marks the device lost: that call and every later one reject with DeviceError', () => {
     // Ops counted by the mock for load + one short eval: a fault 5 ops later lands in the second eval.
     const first = run(['decode', DENSE_GGUF, '0']).stats.ops;
