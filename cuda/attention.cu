@@ -301,18 +301,13 @@ extern "C" HLC_EXPORT int hlc_attention_kv(float* out, const float* q, const hl:
   HLC_REQUIRE(n_items <= 0x7fffffffLL && (int64_t)merges.size() <= 0x7fffffffLL, "[attention] too many work items");
 
   Carve cv;
-  const int i_seq = cv.add(sizeof(SeqKv) * n_seqs);
-  const int i_kp = cv.add(sizeof(float*) * std::max<size_t>(1, kptr.size()));
-  const int i_vp = cv.add(sizeof(float*) * std::max<size_t>(1, vptr.size()));
-  const int i_it = cv.add(sizeof(AttnItem) * n_items);
-  const int i_mg = cv.add(sizeof(AttnMerge) * std::max<size_t>(1, merges.size()));
+  const int i_seq = cv.arg(seqs.data(), sizeof(SeqKv) * n_seqs);
+  const int i_kp = cv.arg(kptr.data(), sizeof(float*) * kptr.size());
+  const int i_vp = cv.arg(vptr.data(), sizeof(float*) * vptr.size());
+  const int i_it = cv.arg(items.data(), sizeof(AttnItem) * n_items);
+  const int i_mg = cv.arg(merges.data(), sizeof(AttnMerge) * merges.size());
   const int i_pt = cv.add(sizeof(float) * std::max<int64_t>(1, partial_floats));
   HLC_TRY(cv.commit());
-  HLC_TRY(upload(cv.ptr<SeqKv>(i_seq), seqs.data(), sizeof(SeqKv) * n_seqs));
-  HLC_TRY(upload(cv.ptr<const float*>(i_kp), kptr.data(), sizeof(float*) * kptr.size()));
-  HLC_TRY(upload(cv.ptr<const float*>(i_vp), vptr.data(), sizeof(float*) * vptr.size()));
-  HLC_TRY(upload(cv.ptr<AttnItem>(i_it), items.data(), sizeof(AttnItem) * n_items));
-  HLC_TRY(upload(cv.ptr<AttnMerge>(i_mg), merges.data(), sizeof(AttnMerge) * merges.size()));
 
   AttnArgs a{out, q, cv.ptr<SeqKv>(i_seq), cv.ptr<const float* const>(i_kp), cv.ptr<const float* const>(i_vp),
              cv.ptr<float>(i_pt), Hq, G, Dh, dims->scale, RP, kv_dtype == 1 ? 1 : 0};

@@ -101,19 +101,34 @@ bool tensor_cores_enabled();
 // Uploads `bytes` of host memory to dst on the library stream.
 int upload(void* dst, const void* src, size_t bytes);
 
-// Carves aligned sub-buffers out of one workspace allocation: call add() for
-// every piece (sizes only), then commit(), then ptr().
+// Carves aligned sub-buffers out of one workspace allocation: call arg() for
+// every piece filled from host memory (the op's arguments: page tables, state
+// pointers, work lists), then add() for scratch pieces (sizes only), then
+// commit(), then ptr(). commit() uploads all the arg() pieces in ONE copy (a
+// host image of the carve's head), not one copy per array.
 struct Carve {
   size_t offsets[16];
+  const void* srcs[16];
+  size_t src_bytes[16];
   int n = 0;
-  size_t total = 0;
+  size_t total = 0, upload_end = 0;
   char* base = nullptr;
   int add(size_t bytes) {
     offsets[n] = total;
+    srcs[n] = nullptr;
+    src_bytes[n] = 0;
     total += (bytes + 255) / 256 * 256;
     return n++;
   }
-  int commit() { return workspace(total > 0 ? total : 256, reinterpret_cast<void**>(&base)); }
+  // reserve: room for at least this many bytes (>= bytes).
+  int arg(const void* src, size_t bytes, size_t reserve = 0) {
+    const int i = add(std::max<size_t>(std::max(bytes, reserve), 1));
+    srcs[i] = src;
+    src_bytes[i] = bytes;
+    if (bytes) upload_end = offsets[i] + bytes;
+    return i;
+  }
+  int commit();  // runtime.cu
   template <typename T> T* ptr(int i) const { return reinterpret_cast<T*>(base + offsets[i]); }
 };
 

@@ -151,11 +151,9 @@ extern "C" HLC_EXPORT int hlc_conv1d_causal_prefill(float* out, const float* in,
   std::lock_guard<std::recursive_mutex> lock(op_mutex());
   HLC_TRY(ensure_device());
   Carve cv;
-  const int i_cu = cv.add(sizeof(int32_t) * (n_seqs + 1));
-  const int i_st = cv.add(sizeof(float*) * n_seqs);
+  const int i_cu = cv.arg(cu_seqlens, sizeof(int32_t) * (n_seqs + 1));
+  const int i_st = cv.arg(states, sizeof(float*) * n_seqs);
   HLC_TRY(cv.commit());
-  HLC_TRY(upload(cv.ptr<int32_t>(i_cu), cu_seqlens, sizeof(int32_t) * (n_seqs + 1)));
-  HLC_TRY(upload(cv.ptr<float*>(i_st), states, sizeof(float*) * n_seqs));
   const int64_t runs = ceil_div(T, kConvTokRun);
   HLC_REQUIRE(runs <= 65535, "[conv1d_causal_prefill] too many tokens for one call (max 2097120)");
   dim3 grid((unsigned)ceil_div(channels, kConvChanBlock), (unsigned)runs);
@@ -182,9 +180,8 @@ extern "C" HLC_EXPORT int hlc_conv1d_causal_step(float* out, const float* in, co
   std::lock_guard<std::recursive_mutex> lock(op_mutex());
   HLC_TRY(ensure_device());
   Carve cv;
-  const int i_st = cv.add(sizeof(float*) * n_seqs);
+  const int i_st = cv.arg(states, sizeof(float*) * n_seqs);
   HLC_TRY(cv.commit());
-  HLC_TRY(upload(cv.ptr<float*>(i_st), states, sizeof(float*) * n_seqs));
   dim3 grid((unsigned)ceil_div(channels, 256), (unsigned)n_seqs);
   conv1d_step_kernel<<<grid, 256, 0, stream()>>>(out, in, w, bias, channels, d_conv, cv.ptr<float*>(i_st));
   HLC_LAUNCHED("conv1d_step_kernel");

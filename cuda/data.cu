@@ -86,9 +86,8 @@ extern "C" HLC_EXPORT int hlc_gather_rows(float* dst, const float* src, const in
   std::lock_guard<std::recursive_mutex> lock(op_mutex());
   HLC_TRY(ensure_device());
   Carve cv;
-  const int i_rows = cv.add(sizeof(int64_t) * n);
+  const int i_rows = cv.arg(rows, sizeof(int64_t) * n);
   HLC_TRY(cv.commit());
-  HLC_TRY(upload(cv.ptr<int64_t>(i_rows), rows, sizeof(int64_t) * n));
   gather_rows_kernel<<<grid_for(n * width), 256, 0, stream()>>>(dst, src, cv.ptr<int64_t>(i_rows), n, width);
   HLC_LAUNCHED("gather_rows_kernel");
   return HLC_OK;
@@ -122,9 +121,8 @@ extern "C" HLC_EXPORT int hlc_kv_write_typed(float* const* pages_all, int64_t n_
   std::lock_guard<std::recursive_mutex> lock(op_mutex());
   HLC_TRY(ensure_device());
   Carve cv;
-  const int i_pages = cv.add(sizeof(float*) * n_pages);
+  const int i_pages = cv.arg(pages + first, sizeof(float*) * n_pages);
   HLC_TRY(cv.commit());
-  HLC_TRY(upload(cv.ptr<float*>(i_pages), pages + first, sizeof(float*) * n_pages));
   if (dtype == 1)
     kv_write_kernel<true><<<grid_for(n * n_kv_heads * head_dim), 256, 0, stream()>>>(
         cv.ptr<float* const>(i_pages), page_size, src, pos0, n, n_kv_heads, head_dim);

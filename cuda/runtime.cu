@@ -17,6 +17,7 @@
 #include <atomic>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "common.cuh"
 
@@ -225,6 +226,16 @@ int upload(void* dst, const void* src, size_t bytes) {
   count_copy();
   HLC_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, d.stream));
   return HLC_OK;
+}
+
+int Carve::commit() {
+  HLC_TRY(workspace(total > 0 ? total : 256, reinterpret_cast<void**>(&base)));
+  if (upload_end == 0) return HLC_OK;
+  static thread_local std::vector<char> image;
+  if (image.size() < upload_end) image.resize(upload_end);
+  for (int i = 0; i < n; i++)
+    if (srcs[i] && src_bytes[i]) memcpy(image.data() + offsets[i], srcs[i], src_bytes[i]);
+  return upload(base, image.data(), upload_end);
 }
 
 }  // namespace hlc

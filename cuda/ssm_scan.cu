@@ -331,11 +331,9 @@ extern "C" HLC_EXPORT int hlc_ssm_scan(float* y, const float* x, const float* dt
 
   if (chunk_size == 0 || max_len < kMinChunkedTokens) {
     Carve cv;
-    const int i_cu = cv.add(sizeof(int32_t) * (n_seqs + 1));
-    const int i_st = cv.add(sizeof(float*) * n_seqs);
+    const int i_cu = cv.arg(cu_seqlens, sizeof(int32_t) * (n_seqs + 1));
+    const int i_st = cv.arg(states, sizeof(float*) * n_seqs);
     HLC_TRY(cv.commit());
-    HLC_TRY(upload(cv.ptr<int32_t>(i_cu), cu_seqlens, sizeof(int32_t) * (n_seqs + 1)));
-    HLC_TRY(upload(cv.ptr<float*>(i_st), states, sizeof(float*) * n_seqs));
     return recurrent_launch(a, cv.ptr<int32_t>(i_cu), cv.ptr<float* const>(i_st), n_seqs);
   }
 
@@ -351,9 +349,9 @@ extern "C" HLC_EXPORT int hlc_ssm_scan(float* y, const float* x, const float* dt
   }
   const int64_t n_chunks = (int64_t)chunks.size();
   Carve cv;
-  const int i_ch = cv.add(sizeof(ChunkInfo) * n_chunks);
-  const int i_sq = cv.add(sizeof(SeqChunks) * n_seqs);
-  const int i_st = cv.add(sizeof(float*) * n_seqs);
+  const int i_ch = cv.arg(chunks.data(), sizeof(ChunkInfo) * n_chunks);
+  const int i_sq = cv.arg(seqs.data(), sizeof(SeqChunks) * n_seqs);
+  const int i_st = cv.arg(states, sizeof(float*) * n_seqs);
   const int i_dt = cv.add(sizeof(float) * T * H);
   const int i_cs = cv.add(sizeof(float) * T * H);
   const int i_cb = cv.add(sizeof(float) * n_chunks * G * Q * Q);
@@ -361,9 +359,6 @@ extern "C" HLC_EXPORT int hlc_ssm_scan(float* y, const float* x, const float* dt
   HLC_TRY(cv.commit());
   const ChunkInfo* d_ch = cv.ptr<ChunkInfo>(i_ch);
   float* const* d_st = cv.ptr<float* const>(i_st);
-  HLC_TRY(upload(cv.ptr<ChunkInfo>(i_ch), chunks.data(), sizeof(ChunkInfo) * n_chunks));
-  HLC_TRY(upload(cv.ptr<SeqChunks>(i_sq), seqs.data(), sizeof(SeqChunks) * n_seqs));
-  HLC_TRY(upload(cv.ptr<float*>(i_st), states, sizeof(float*) * n_seqs));
   float* dtv = cv.ptr<float>(i_dt);
   float* cs = cv.ptr<float>(i_cs);
   float* CB = cv.ptr<float>(i_cb);
@@ -405,8 +400,7 @@ extern "C" HLC_EXPORT int hlc_ssm_step(float* y, const float* x, const float* dt
   HLC_TRY(ensure_device());
   const ScanPtrs a{y, x, dt_raw, A, B, C, D, dt_bias, dims->n_heads, dims->head_dim, dims->d_state, dims->n_groups};
   Carve cv;
-  const int i_st = cv.add(sizeof(float*) * n_seqs);
+  const int i_st = cv.arg(states, sizeof(float*) * n_seqs);
   HLC_TRY(cv.commit());
-  HLC_TRY(upload(cv.ptr<float*>(i_st), states, sizeof(float*) * n_seqs));
   return recurrent_launch(a, nullptr, cv.ptr<float* const>(i_st), n_seqs);
 }
