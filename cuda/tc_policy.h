@@ -1,5 +1,5 @@
 // cuda/tc_policy.h: which GPUs run the 3xTF32 tensor-core paths by default
-// (plain C++: the library and the host tests share it; cuda/README.md
+// (plain C++: the library and the host tests share it; docs/cuda/README.md
 // "Tensor-core policy" has the numbers).
 // 3xTF32 (a split of each f32 operand into big + small TF32 parts, three
 // mma products) costs 3 tensor ops per f32 FMA, so it wins only where TF32

@@ -29,7 +29,7 @@
 # T_SAN (per family; 0 skips memcheck), T_E2E, T_BENCH, T_E2E_BENCH, T_NODE,
 # MODELS (synthetic model folder, default /tmp/hybridlm-gpu-models).
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 ROOT="$(pwd)"
 START=$(date +%s)
 OUT="${OUT:-$ROOT/gpu-out}"
@@ -48,7 +48,7 @@ T_E2E="${T_E2E:-150}"
 T_BENCH="${T_BENCH:-50}"
 T_E2E_BENCH="${T_E2E_BENCH:-100}"
 T_NODE="${T_NODE:-90}"
-FAMILIES="rmsnorm swiglu embed conv1d ssm_ attention matmul moe_ argmax data chain policy errors"
+FAMILIES="rmsnorm swiglu embed conv1d ssm_ attention matmul int_units moe_ argmax data chain policy errors"
 SUMMARY="$OUT/summary.txt"
 : >"$SUMMARY"
 status=0
@@ -104,7 +104,8 @@ if [ -z "$NODE" ]; then
 fi
 node_ready=0
 if [ -n "$NODE" ]; then
-  export PATH="$(dirname "$NODE"):$PATH"
+  PATH="$(dirname "$NODE"):$PATH"
+  export PATH
   if [ ! -f dist/index.js ] || [ ! -f build/Release/hybridlm.node ] || [ ! -d node_modules/node-gyp-build ]; then
     [ -f .devtools/gpu-runtime.tar.xz ] && tar -xJf .devtools/gpu-runtime.tar.xz >>"$OUT/node-setup.log" 2>&1
   fi
@@ -134,7 +135,8 @@ if [ -z "$NVCC" ]; then
   say "build: SKIPPED: nvcc not found"
   [ "$have_gpu" = 1 ] && status=1
 else
-  export PATH="$(dirname "$NVCC"):$PATH"
+  PATH="$(dirname "$NVCC"):$PATH"
+  export PATH
   if timeout "$(budget "$T_BUILD")" bash -c "cmake -S cuda -B '$BUILD_DIR' -DHYBRIDLM_CUDA_ARCHS='$ARCHS' \
         -DCMAKE_BUILD_TYPE=Release -DHYBRIDLM_CUDA_MOCK_TEST=OFF && cmake --build '$BUILD_DIR' -j '$JOBS'" \
         >"$OUT/build.log" 2>&1; then
@@ -153,8 +155,9 @@ TEST_BIN="$BUILD_DIR/hybridlm_cuda_test"
 if [ "$built" = 1 ]; then
   : >"$OUT/test.log"
   if [ "$have_gpu" != 1 ]; then
+    # Without a device only the host-only families run (policy, int_units).
     timeout 60 "$TEST_BIN" >>"$OUT/test.log" 2>&1
-    say "test: $(grep '^SKIPPED' "$OUT/test.log" | head -1 || echo 'ran without a GPU?')"
+    say "test: $(grep '^SKIPPED' "$OUT/test.log" | head -1 || echo 'ran without a GPU?') ($(grep -E '^[0-9]+ passed' "$OUT/test.log" | tail -1))"
   else
     n_pass=0; n_fail=0; crashed=""
     for fam in $FAMILIES; do
@@ -186,6 +189,15 @@ if [ "$built" = 1 ]; then
     rm -f "$OUT/test-chained.tmp"
     if [ -n "$last" ] && [ "$(echo "$last" | awk '{print $3}')" = 0 ]; then say "test --chained: ok ($last)"
     else say "test --chained: FAILED (rc $rc; ${last:-no totals: crashed or timed out})"; status=1; fi
+    # The library's debug mode (every launch checked and synchronised) on the decode chain.
+    echo "==== HYBRIDLM_CUDA_SYNC=1 chain" >>"$OUT/test.log"
+    HYBRIDLM_CUDA_SYNC=1 timeout "$(budget "$T_TEST")" "$TEST_BIN" chain >"$OUT/test-sync.tmp" 2>&1
+    rc=$?
+    cat "$OUT/test-sync.tmp" >>"$OUT/test.log"
+    last="$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$OUT/test-sync.tmp" | tail -1)"
+    rm -f "$OUT/test-sync.tmp"
+    if [ -n "$last" ] && [ "$(echo "$last" | awk '{print $3}')" = 0 ]; then say "test HYBRIDLM_CUDA_SYNC=1 chain: ok ($last)"
+    else say "test HYBRIDLM_CUDA_SYNC=1 chain: FAILED (rc $rc; ${last:-no totals: crashed or timed out})"; status=1; fi
   fi
 else
   say "test: SKIPPED: nothing built"
@@ -197,7 +209,7 @@ san_pids=""
 if [ "$built" = 1 ] && [ "$have_gpu" = 1 ] && [ -n "$SAN" ] && [ "$T_SAN" != 0 ] && have_time 60; then
   t_san="$(budget "$T_SAN")"
   for fam in $FAMILIES; do
-    case "$fam" in errors|policy) continue ;; esac
+    case "$fam" in errors|policy|int_units) continue ;; esac  # host-only or no kernels
     # One CPU thread each and lower priority: the e2e check runs meanwhile.
     HLC_TEST_THREADS=1 nice -n 10 timeout "$t_san" "$SAN" --tool memcheck --print-limit 20 "$TEST_BIN" "$fam" \
       >"$OUT/memcheck-$fam.log" 2>&1 &

@@ -1221,7 +1221,7 @@ void test_chain() {
   }
 }
 
-// ---- the tensor-core policy table (host code; cuda/README.md "Tensor-core policy")
+// ---- the tensor-core policy table (host code; docs/cuda/README.md "Tensor-core policy")
 
 void test_policy() {
   const std::string name = "policy: 3xTF32 by default on sm_80/90/100 only";
