@@ -4,8 +4,9 @@
 // (oldest first; zeros when the state pointer is null = padding row); after the
 // call the state holds the last K-1 raw input rows (a short sequence shifts in
 // behind the older rows).
-// Layouts: in, out [n_tokens, channels]; w [channels, K]; bias [channels] (may
-// be null); states: host array of device pointers, copied.
+// Layouts: in, out [n_tokens, channels] (the *_strided entry points: rows of
+// in any stride apart, a column view of a wider buffer); w [channels, K]; bias
+// [channels] (may be null); states: host array of device pointers, copied.
 // Prefill: grid (channel blocks of 128, token runs of 32). A thread owns one
 // channel and a run of tokens, keeps the K weights and a sliding window of the
 // last K-1 inputs in registers, so each input element is loaded once per
@@ -26,7 +27,8 @@ constexpr int kConvChanBlock = 128;
 
 __global__ void __launch_bounds__(kConvChanBlock)
 conv1d_prefill_kernel(float* out,                 // [n_tokens, C]
-                      const float* in,            // [n_tokens, C]
+                      const float* in,            // [n_tokens] rows of C, ldin apart
+                      int64_t ldin,
                       const float* w,             // [C, K]
                       const float* bias,          // [C] or null
                       int64_t C, int K,
@@ -65,10 +67,10 @@ conv1d_prefill_kernel(float* out,                 // [n_tokens, C]
       for (int j = 0; j < kMaxConv; j++) {
         if (j >= hist) break;
         const int64_t rel = (t - start) - hist + j;
-        win[j] = rel >= 0 ? in[(start + rel) * C + c] : (st ? st[(hist + rel) * C + c] : 0.0f);
+        win[j] = rel >= 0 ? in[(start + rel) * ldin + c] : (st ? st[(hist + rel) * C + c] : 0.0f);
       }
     }
-    const float cur = in[t * C + c];
+    const float cur = in[t * ldin + c];
     float acc = b;
 #pragma unroll
     for (int j = 0; j < kMaxConv - 1; j++)
@@ -89,8 +91,8 @@ conv1d_prefill_kernel(float* out,                 // [n_tokens, C]
 
 // New state = last K-1 rows of (old state ++ the sequence's inputs). Rows go in
 // ascending order so row r reads the later row r + len before it changes.
-__global__ void conv1d_state_kernel(const float* in,       // [n_tokens, C]
-                                    int64_t C, int K,
+__global__ void conv1d_state_kernel(const float* in,       // [n_tokens] rows of C, ldin apart
+                                    int64_t ldin, int64_t C, int K,
                                     const int32_t* cu,     // [n_seqs + 1]
                                     float* const* states)  // [n_seqs] -> [K-1, C]
 {
@@ -103,11 +105,12 @@ __global__ void conv1d_state_kernel(const float* in,       // [n_tokens, C]
   if (len == 0) return;
   const int64_t kept = hist - len > 0 ? hist - len : 0;
   for (int64_t r = 0; r < kept; r++) st[r * C + c] = st[(r + len) * C + c];
-  for (int64_t r = kept; r < hist; r++) st[r * C + c] = in[(start + len - hist + r) * C + c];
+  for (int64_t r = kept; r < hist; r++) st[r * C + c] = in[(start + len - hist + r) * ldin + c];
 }
 
 __global__ void conv1d_step_kernel(float* out,             // [n_seqs, C]
-                                   const float* in,        // [n_seqs, C]
+                                   const float* in,        // [n_seqs] rows of C, ldin apart
+                                   int64_t ldin,
                                    const float* w,         // [C, K]
                                    const float* bias,      // [C] or null
                                    int64_t C, int K,
@@ -118,7 +121,7 @@ __global__ void conv1d_step_kernel(float* out,             // [n_seqs, C]
   if (c >= C) return;
   float* st = states[s];
   const int hist = K - 1;
-  const float cur = in[s * C + c];
+  const float cur = in[s * ldin + c];
   float acc = bias ? bias[c] : 0.0f;
   for (int j = 0; j < hist; j++) acc += w[c * K + j] * (st ? st[(int64_t)j * C + c] : 0.0f);
   acc += w[c * K + hist] * cur;
@@ -135,7 +138,16 @@ __global__ void conv1d_step_kernel(float* out,             // [n_seqs, C]
 extern "C" HLC_EXPORT int hlc_conv1d_causal_prefill(float* out, const float* in, const float* w, const float* bias,
                                          int64_t channels, int d_conv, const int32_t* cu_seqlens, int n_seqs,
                                          float* const* states) {
+  return hlc_conv1d_causal_prefill_strided(out, in, w, bias, channels, d_conv, cu_seqlens, n_seqs, states, 0);
+}
+
+extern "C" HLC_EXPORT int hlc_conv1d_causal_prefill_strided(float* out, const float* in, const float* w,
+                                                            const float* bias, int64_t channels, int d_conv,
+                                                            const int32_t* cu_seqlens, int n_seqs,
+                                                            float* const* states, int64_t in_stride) {
   using namespace hlc;
+  HLC_REQUIRE(in_stride == 0 || in_stride >= channels, "[conv1d_causal_prefill] in_stride below channels");
+  const int64_t ldin = in_stride ? in_stride : channels;
   HLC_REQUIRE(channels > 0 && d_conv >= 1 && n_seqs >= 0, "[conv1d_causal_prefill] bad shape");
   if (d_conv > kMaxConv)
     return set_error(HLC_UNSUPPORTED, "[conv1d_causal_prefill] d_conv " + std::to_string(d_conv) + " > 8");
@@ -157,13 +169,13 @@ extern "C" HLC_EXPORT int hlc_conv1d_causal_prefill(float* out, const float* in,
   const int64_t runs = ceil_div(T, kConvTokRun);
   HLC_REQUIRE(runs <= 65535, "[conv1d_causal_prefill] too many tokens for one call (max 2097120)");
   dim3 grid((unsigned)ceil_div(channels, kConvChanBlock), (unsigned)runs);
-  conv1d_prefill_kernel<<<grid, kConvChanBlock, 0, stream()>>>(out, in, w, bias, channels, d_conv,
+  conv1d_prefill_kernel<<<grid, kConvChanBlock, 0, stream()>>>(out, in, ldin, w, bias, channels, d_conv,
                                                                cv.ptr<int32_t>(i_cu), n_seqs,
                                                                cv.ptr<float*>(i_st), T);
   HLC_LAUNCHED("conv1d_prefill_kernel");
   if (d_conv > 1) {
     dim3 g2((unsigned)ceil_div(channels, 256), (unsigned)n_seqs);
-    conv1d_state_kernel<<<g2, 256, 0, stream()>>>(in, channels, d_conv, cv.ptr<int32_t>(i_cu),
+    conv1d_state_kernel<<<g2, 256, 0, stream()>>>(in, ldin, channels, d_conv, cv.ptr<int32_t>(i_cu),
                                                   cv.ptr<float*>(i_st));
     HLC_LAUNCHED("conv1d_state_kernel");
   }
@@ -172,7 +184,15 @@ extern "C" HLC_EXPORT int hlc_conv1d_causal_prefill(float* out, const float* in,
 
 extern "C" HLC_EXPORT int hlc_conv1d_causal_step(float* out, const float* in, const float* w, const float* bias, int64_t channels,
                                       int d_conv, int n_seqs, float* const* states) {
+  return hlc_conv1d_causal_step_strided(out, in, w, bias, channels, d_conv, n_seqs, states, 0);
+}
+
+extern "C" HLC_EXPORT int hlc_conv1d_causal_step_strided(float* out, const float* in, const float* w,
+                                                         const float* bias, int64_t channels, int d_conv, int n_seqs,
+                                                         float* const* states, int64_t in_stride) {
   using namespace hlc;
+  HLC_REQUIRE(in_stride == 0 || in_stride >= channels, "[conv1d_causal_step] in_stride below channels");
+  const int64_t ldin = in_stride ? in_stride : channels;
   HLC_REQUIRE(channels > 0 && d_conv >= 1 && n_seqs >= 0, "[conv1d_causal_step] bad shape");
   if (n_seqs == 0) return HLC_OK;
   HLC_REQUIRE(n_seqs <= 65535, "[conv1d_causal_step] more than 65535 sequences");
@@ -183,7 +203,7 @@ extern "C" HLC_EXPORT int hlc_conv1d_causal_step(float* out, const float* in, co
   const int i_st = cv.arg(states, sizeof(float*) * n_seqs);
   HLC_TRY(cv.commit());
   dim3 grid((unsigned)ceil_div(channels, 256), (unsigned)n_seqs);
-  conv1d_step_kernel<<<grid, 256, 0, stream()>>>(out, in, w, bias, channels, d_conv, cv.ptr<float*>(i_st));
+  conv1d_step_kernel<<<grid, 256, 0, stream()>>>(out, in, ldin, w, bias, channels, d_conv, cv.ptr<float*>(i_st));
   HLC_LAUNCHED("conv1d_step_kernel");
   return HLC_OK;
 }

@@ -131,4 +131,26 @@ int hlc_attention_kv(float* out, const float* q, const hl::AttentionDims* dims, 
 int hlc_kv_write_typed(float* const* pages, int64_t n_pages, int64_t page_size, const float* src, int64_t pos0,
                        int64_t n, int64_t n_kv_heads, int64_t head_dim, int32_t dtype);
 
+// Strided inputs (additions; optional in the bridge): the same ops reading
+// their per-token inputs as column views of wider buffers (z of the in_proj
+// output, xBC, and x / B / C of the conv output), so the executor needs no
+// copy_columns before them. A stride is the floats from one token's row to the
+// next; 0 = contiguous (the row width); otherwise at least the row width.
+// Outputs stay contiguous.
+int hlc_gated_rmsnorm_strided(float* y, const float* x, const float* z, const float* w, int64_t n_tokens, int64_t dim,
+                              int64_t n_groups, float eps, int64_t z_stride);
+int hlc_conv1d_causal_prefill_strided(float* out, const float* in, const float* w, const float* bias, int64_t channels,
+                                      int d_conv, const int32_t* cu_seqlens, int n_seqs, float* const* states,
+                                      int64_t in_stride);
+int hlc_conv1d_causal_step_strided(float* out, const float* in, const float* w, const float* bias, int64_t channels,
+                                   int d_conv, int n_seqs, float* const* states, int64_t in_stride);
+// x_stride: rows of x; dt_stride: rows of dt_raw; bc_stride: rows of B and of C.
+int hlc_ssm_scan_strided(float* y, const float* x, const float* dt_raw, const float* A, const float* B, const float* C,
+                         const float* D, const float* dt_bias, const hl::SsmDims* dims, const int32_t* cu_seqlens,
+                         int n_seqs, float* const* states, int chunk_size, int64_t x_stride, int64_t dt_stride,
+                         int64_t bc_stride);
+int hlc_ssm_step_strided(float* y, const float* x, const float* dt_raw, const float* A, const float* B, const float* C,
+                         const float* D, const float* dt_bias, const hl::SsmDims* dims, int n_seqs,
+                         float* const* states, int64_t x_stride, int64_t dt_stride, int64_t bc_stride);
+
 }  // extern "C"

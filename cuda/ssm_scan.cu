@@ -4,7 +4,8 @@
 //   dt = softplus(dt_raw[t, h] + dt_bias[h]),  a = dt * A[h]
 //   S  = exp(a) * S + dt * x[t, h, :] ⊗ B[t, g, :]          S: [P, N]
 //   y[t, h, :] = S · C[t, g, :] + D[h] * x[t, h, :]
-// Layouts: x, y [n_tokens, H, P]; dt_raw [n_tokens, H]; B, C [n_tokens, G, N];
+// Layouts: x, y [n_tokens, H, P]; dt_raw [n_tokens, H]; B, C [n_tokens, G, N]
+// (the *_strided entry points: rows of x, dt_raw and B / C any stride apart);
 // A, D, dt_bias [H] (D, dt_bias may be null); states: host array of device
 // pointers to [H, P, N] (N contiguous); a null state pointer is a padding
 // row: zero initial state, nothing written back.
@@ -52,6 +53,7 @@ struct ScanPtrs {
   const float* D;       // [H] or null
   const float* dt_bias; // [H] or null
   int64_t H, P, N, G;
+  int64_t ldx, ldt, ldbc;  // row strides (floats) of x, dt_raw and B / C: column views of wider buffers
 };
 
 // ---- device code: recurrence
@@ -78,20 +80,20 @@ ssm_recurrent_kernel(ScanPtrs a, const int32_t* cu, float* const* states, int64_
     }
   const float Ah = a.A[h], Dh = a.D ? a.D[h] : 0.0f, bias = a.dt_bias ? a.dt_bias[h] : 0.0f;
   for (int64_t t = start; t < start + len; t++) {
-    const float dt = softplus_f(a.dt_raw[t * a.H + h] + bias);
+    const float dt = softplus_f(a.dt_raw[t * a.ldt + h] + bias);
     const float da = __expf(dt * Ah);
     float Bv[NPL], Cv[NPL];
 #pragma unroll
     for (int i = 0; i < NPL; i++) {
       const int64_t n = lane + 32 * i;
-      Bv[i] = n < a.N ? a.B[(t * a.G + g) * a.N + n] : 0.0f;
-      Cv[i] = n < a.N ? a.C[(t * a.G + g) * a.N + n] : 0.0f;
+      Bv[i] = n < a.N ? a.B[t * a.ldbc + g * a.N + n] : 0.0f;
+      Cv[i] = n < a.N ? a.C[t * a.ldbc + g * a.N + n] : 0.0f;
     }
 #pragma unroll
     for (int r = 0; r < kScanRows; r++) {
       const int64_t p = p0 + r;
       if (p >= a.P) break;  // uniform across the warp
-      const float xv = a.x[(t * a.H + h) * a.P + p];
+      const float xv = a.x[t * a.ldx + h * a.P + p];
       const float dx = dt * xv;
       float part = 0.0f;
 #pragma unroll
@@ -134,7 +136,7 @@ __global__ void ssd_prep_kernel(ScanPtrs a, const ChunkInfo* chunks, int64_t n_c
   const float Ah = a.A[h], bias = a.dt_bias ? a.dt_bias[h] : 0.0f;
   float cum = 0.0f;
   for (int64_t t = ch.t0; t < (int64_t)ch.t0 + ch.len; t++) {
-    const float d = softplus_f(a.dt_raw[t * a.H + h] + bias);
+    const float d = softplus_f(a.dt_raw[t * a.ldt + h] + bias);
     dtv[t * a.H + h] = d;
     cum += d * Ah;
     cs[t * a.H + h] = cum;
@@ -153,9 +155,9 @@ ssd_cb_kernel(ScanPtrs a, const ChunkInfo* chunks, int64_t Q, float* CB /* [n_ch
   const ChunkInfo ch = chunks[c];
   const int64_t i0 = ti * kTg, j0 = tj * kTg;
   if (tj > ti || i0 >= ch.len) return;
-  const float* Cc = a.C + ((int64_t)ch.t0 * a.G + g) * a.N;  // row i: Cc + i * G * N
-  const float* Bc = a.B + ((int64_t)ch.t0 * a.G + g) * a.N;
-  const int64_t len = ch.len, GN = a.G * a.N;
+  const float* Cc = a.C + (int64_t)ch.t0 * a.ldbc + g * a.N;  // row i: Cc + i * ldbc
+  const float* Bc = a.B + (int64_t)ch.t0 * a.ldbc + g * a.N;
+  const int64_t len = ch.len, GN = a.ldbc;
   float acc[16] = {};
   tile_gemm_64<MMA, true, true>(
       acc, a.N, [&](int m, int64_t k) { return i0 + m < len ? Cc[(i0 + m) * GN + k] : 0.0f; },
@@ -187,9 +189,9 @@ ssd_state_kernel(ScanPtrs a, const ChunkInfo* chunks, const float* dtv, const fl
   for (int64_t i = threadIdx.x; i < len; i += blockDim.x)
     w_s[i] = __expf(fminf(cs_last - cs[(t0 + i) * a.H + h], 0.0f)) * dtv[(t0 + i) * a.H + h];
   __syncthreads();
-  const float* xc = a.x + (t0 * a.H + h) * a.P;  // row i: xc + i * H * P
-  const float* Bc = a.B + (t0 * a.G + g) * a.N;
-  const int64_t HP = a.H * a.P, GN = a.G * a.N, P = a.P, N = a.N;
+  const float* xc = a.x + t0 * a.ldx + h * a.P;  // row i: xc + i * ldx
+  const float* Bc = a.B + t0 * a.ldbc + g * a.N;
+  const int64_t HP = a.ldx, GN = a.ldbc, P = a.P, N = a.N;
   float acc[16] = {};
   tile_gemm_64<MMA, false, false>(
       acc, len, [&](int m, int64_t k) { return p0 + m < P ? w_s[k] * xc[k * HP + p0 + m] : 0.0f; },
@@ -243,9 +245,9 @@ ssd_output_kernel(ScanPtrs a, const ChunkInfo* chunks, int64_t Q, const float* d
     dt_s[i] = dtv[(t0 + i) * a.H + h];
   }
   __syncthreads();
-  const int64_t HP = a.H * a.P, GN = a.G * a.N, P = a.P, N = a.N;
-  const float* xc = a.x + (t0 * a.H + h) * a.P;
-  const float* Cc = a.C + (t0 * a.G + g) * a.N;
+  const int64_t HP = a.ldx, GN = a.ldbc, P = a.P, N = a.N;  // input row strides
+  const float* xc = a.x + t0 * a.ldx + h * a.P;
+  const float* Cc = a.C + t0 * a.ldbc + g * a.N;
   const float* cb = CB + (ch_id * a.G + g) * Q * Q;
   const float* sin = Sin + (ch_id * a.H + h) * P * N;  // [P, N]
   float acc[16] = {};
@@ -274,8 +276,7 @@ ssd_output_kernel(ScanPtrs a, const ChunkInfo* chunks, int64_t Q, const float* d
     tile_acc_coord<MMA>(idx, mi, ni);
     const int64_t ii = i0 + mi, p = p0 + ni;
     if (ii < len && p < P) {
-      const int64_t off = ((t0 + ii) * a.H + h) * P + p;
-      a.y[off] = acc[idx] + Dh * a.x[off];
+      a.y[((t0 + ii) * a.H + h) * P + p] = acc[idx] + Dh * a.x[(t0 + ii) * a.ldx + h * P + p];
     }
   }
 }
@@ -305,11 +306,32 @@ static int recurrent_launch(const ScanPtrs& a, const int32_t* cu_dev, float* con
   return HLC_OK;
 }
 
+
+// Row strides of x, dt_raw and B / C: 0 = contiguous, else at least the row width.
+static int scan_ptrs(ScanPtrs* a, float* y, const float* x, const float* dt_raw, const float* A, const float* B,
+                     const float* C, const float* D, const float* dt_bias, const hl::SsmDims* d, int64_t x_stride,
+                     int64_t dt_stride, int64_t bc_stride, const char* op) {
+  const int64_t HP = d->n_heads * d->head_dim, GN = d->n_groups * d->d_state;
+  if ((x_stride != 0 && x_stride < HP) || (dt_stride != 0 && dt_stride < d->n_heads) || (bc_stride != 0 && bc_stride < GN))
+    return set_error(HLC_INVALID, std::string("[") + op + "] a row stride is smaller than its row width");
+  *a = ScanPtrs{y, x, dt_raw, A, B, C, D, dt_bias, d->n_heads, d->head_dim, d->d_state, d->n_groups,
+                x_stride ? x_stride : HP, dt_stride ? dt_stride : d->n_heads, bc_stride ? bc_stride : GN};
+  return HLC_OK;
+}
+
 }  // namespace hlc
 
 extern "C" HLC_EXPORT int hlc_ssm_scan(float* y, const float* x, const float* dt_raw, const float* A, const float* B,
                             const float* C, const float* D, const float* dt_bias, const hl::SsmDims* dims,
                             const int32_t* cu_seqlens, int n_seqs, float* const* states, int chunk_size) {
+  return hlc_ssm_scan_strided(y, x, dt_raw, A, B, C, D, dt_bias, dims, cu_seqlens, n_seqs, states, chunk_size, 0, 0, 0);
+}
+
+extern "C" HLC_EXPORT int hlc_ssm_scan_strided(float* y, const float* x, const float* dt_raw, const float* A,
+                                               const float* B, const float* C, const float* D, const float* dt_bias,
+                                               const hl::SsmDims* dims, const int32_t* cu_seqlens, int n_seqs,
+                                               float* const* states, int chunk_size, int64_t x_stride,
+                                               int64_t dt_stride, int64_t bc_stride) {
   using namespace hlc;
   HLC_TRY(check_dims(dims, "ssm_scan"));
   HLC_REQUIRE(n_seqs >= 0 && chunk_size >= 0, "[ssm_scan] negative n_seqs or chunk_size");
@@ -324,9 +346,10 @@ extern "C" HLC_EXPORT int hlc_ssm_scan(float* y, const float* x, const float* dt
   const int64_t T = cu_seqlens[n_seqs];
   if (T == 0) return HLC_OK;
   HLC_REQUIRE(y && x && dt_raw && A && B && C, "[ssm_scan] null pointer");
+  ScanPtrs a;
+  HLC_TRY(scan_ptrs(&a, y, x, dt_raw, A, B, C, D, dt_bias, dims, x_stride, dt_stride, bc_stride, "ssm_scan"));
   std::lock_guard<std::recursive_mutex> lock(op_mutex());
   HLC_TRY(ensure_device());
-  const ScanPtrs a{y, x, dt_raw, A, B, C, D, dt_bias, dims->n_heads, dims->head_dim, dims->d_state, dims->n_groups};
   const int64_t H = a.H, P = a.P, N = a.N, G = a.G;
 
   if (chunk_size == 0 || max_len < kMinChunkedTokens) {
@@ -391,14 +414,22 @@ extern "C" HLC_EXPORT int hlc_ssm_scan(float* y, const float* x, const float* dt
 extern "C" HLC_EXPORT int hlc_ssm_step(float* y, const float* x, const float* dt_raw, const float* A, const float* B,
                             const float* C, const float* D, const float* dt_bias, const hl::SsmDims* dims, int n_seqs,
                             float* const* states) {
+  return hlc_ssm_step_strided(y, x, dt_raw, A, B, C, D, dt_bias, dims, n_seqs, states, 0, 0, 0);
+}
+
+extern "C" HLC_EXPORT int hlc_ssm_step_strided(float* y, const float* x, const float* dt_raw, const float* A,
+                                               const float* B, const float* C, const float* D, const float* dt_bias,
+                                               const hl::SsmDims* dims, int n_seqs, float* const* states,
+                                               int64_t x_stride, int64_t dt_stride, int64_t bc_stride) {
   using namespace hlc;
   HLC_TRY(check_dims(dims, "ssm_step"));
   HLC_REQUIRE(n_seqs >= 0, "[ssm_step] negative n_seqs");
   if (n_seqs == 0) return HLC_OK;
   HLC_REQUIRE(states && y && x && dt_raw && A && B && C, "[ssm_step] null pointer");
+  ScanPtrs a;
+  HLC_TRY(scan_ptrs(&a, y, x, dt_raw, A, B, C, D, dt_bias, dims, x_stride, dt_stride, bc_stride, "ssm_step"));
   std::lock_guard<std::recursive_mutex> lock(op_mutex());
   HLC_TRY(ensure_device());
-  const ScanPtrs a{y, x, dt_raw, A, B, C, D, dt_bias, dims->n_heads, dims->head_dim, dims->d_state, dims->n_groups};
   Carve cv;
   const int i_st = cv.arg(states, sizeof(float*) * n_seqs);
   HLC_TRY(cv.commit());

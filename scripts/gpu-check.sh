@@ -48,7 +48,7 @@ T_E2E="${T_E2E:-150}"
 T_BENCH="${T_BENCH:-50}"
 T_E2E_BENCH="${T_E2E_BENCH:-100}"
 T_NODE="${T_NODE:-90}"
-FAMILIES="rmsnorm swiglu embed conv1d ssm_ attention matmul int_units moe_ argmax data chain policy errors"
+FAMILIES="rmsnorm swiglu embed conv1d ssm_ attention matmul int_units moe_ argmax data strided chain policy errors"
 SUMMARY="$OUT/summary.txt"
 : >"$SUMMARY"
 status=0

@@ -1221,6 +1221,132 @@ void test_chain() {
   }
 }
 
+// ---- strided inputs: the *_strided ops read column views of wider buffers
+// (as the executor passes the in_proj / conv outputs); references: the CPU
+// twins on the compacted columns
+
+// Rows of `width` floats at column `col` of a [rows, stride] buffer filled with
+// noise: the buffer (to upload) and the compacted rows (for the twin).
+struct Wide {
+  std::vector<float> buf, rows;
+};
+Wide wide(int64_t rows, int64_t stride, int64_t col, int64_t width, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+  Wide w{rnd(rows * stride, seed + 1000, -9.0f, 9.0f), rnd(rows * width, seed, lo, hi)};
+  for (int64_t r = 0; r < rows; r++)
+    std::memcpy(w.buf.data() + r * stride + col, w.rows.data() + r * width, sizeof(float) * width);
+  return w;
+}
+
+void test_strided() {
+  {
+    const std::string name = "strided gated_rmsnorm T=5 dim=256 G=2 z_stride=700";
+    if (selected(name)) {
+      const int64_t T = 5, dim = 256, G = 2, ZS = 700;
+      auto x = rnd(T * dim, 1);
+      auto w = rnd(dim, 3, 0.5f, 1.5f);
+      Wide z = wide(T, ZS, 30, dim, 2, -3, 3);
+      std::vector<float> ref(T * dim);
+      hl::cpu::gated_rmsnorm(*g_pool, ref.data(), x.data(), z.rows.data(), w.data(), T, dim, G, 1e-6f);
+      Dev dx(x), dz(z.buf), dw(w), dy(T * dim * 4);
+      CALL(hlc_gated_rmsnorm_strided(dy.f(), dx.f(), dz.f() + 30, dw.f(), T, dim, G, 1e-6f, ZS));
+      auto out = dy.get<float>(T * dim);
+      report(name, {{"y", compare(out.data(), ref.data(), T * dim, 1e-5, 1e-6)}}, 1e-7);
+    }
+  }
+  for (int step = 0; step < 2; step++) {
+    const std::string name = step ? "strided conv1d_step C=300 K=4 seqs=3 in_stride=777"
+                                  : "strided conv1d_prefill C=300 K=4 lens={7,40,1} in_stride=1000";
+    if (!selected(name)) continue;
+    const int64_t C = 300, K = 4, stride = step ? 777 : 1000, col = step ? 5 : 64;
+    const std::vector<int32_t> cu = step ? std::vector<int32_t>{0, 1, 2, 3} : std::vector<int32_t>{0, 7, 47, 48};
+    const int S = 3;
+    const int64_t T = cu[S];
+    auto w = rnd(C * K, 6), bias = rnd(C, 7);
+    Wide in = wide(T, stride, col, C, 8);
+    std::vector<std::vector<float>> st(S);
+    std::vector<std::unique_ptr<Dev>> dst;
+    std::vector<float*> pr, pd;
+    for (int s = 0; s < S; s++) {
+      st[s] = rnd((K - 1) * C, 100 + s);
+      dst.emplace_back(new Dev(st[s]));
+      pr.push_back(st[s].data());
+      pd.push_back(dst[s]->f());
+    }
+    std::vector<float> ref(T * C);
+    if (step) hl::cpu::conv1d_causal_step(*g_pool, ref.data(), in.rows.data(), w.data(), bias.data(), C, K, S, pr.data());
+    else hl::cpu::conv1d_causal_prefill(*g_pool, ref.data(), in.rows.data(), w.data(), bias.data(), C, K, cu.data(), S, pr.data());
+    Dev dw(w), db(bias), din(in.buf), dout(T * C * 4);
+    if (step) CALL(hlc_conv1d_causal_step_strided(dout.f(), din.f() + col, dw.f(), db.f(), C, K, S, pd.data(), stride));
+    else CALL(hlc_conv1d_causal_prefill_strided(dout.f(), din.f() + col, dw.f(), db.f(), C, K, cu.data(), S, pd.data(), stride));
+    auto out = dout.get<float>(T * C);
+    std::vector<std::pair<std::string, Cmp>> parts{{"out", compare(out.data(), ref.data(), T * C, 1e-5, 1e-6)}};
+    for (int s = 0; s < S; s++) {
+      auto sd = dst[s]->get<float>((K - 1) * C);
+      parts.push_back({"state" + std::to_string(s), compare(sd.data(), st[s].data(), (K - 1) * C, 0, 0)});
+    }
+    report(name, parts, 1e-7);
+  }
+  // The scan reads x, B, C from one conv-output-like buffer [T, HP + 2 GN + 3]
+  // and dt from an in_proj-like buffer [T, 2 HP + H + 5].
+  struct Sc { bool step; std::vector<int32_t> lens; int chunk; };
+  const Sc scans[] = {{false, {70, 33}, 0}, {false, {70, 33}, 64}, {true, {1, 1, 1}, 0}};
+  for (const Sc& c : scans) {
+    std::string lens;
+    for (auto l : c.lens) lens += (lens.empty() ? "" : ",") + std::to_string(l);
+    const std::string name = std::string("strided ") + (c.step ? "ssm_step" : "ssm_scan") + " H=8 P=16 N=64 G=2 lens={" +
+                             lens + "} chunk=" + std::to_string(c.chunk);
+    if (!selected(name)) continue;
+    const int64_t H = 8, P = 16, N = 64, G = 2, HP = H * P, GN = G * N, XS = HP + 2 * GN + 3, DS = 2 * HP + H + 5;
+    const hl::SsmDims d{H, P, N, G};
+    const int S = (int)c.lens.size();
+    std::vector<int32_t> cu(S + 1, 0);
+    for (int s = 0; s < S; s++) cu[s + 1] = cu[s] + c.lens[s];
+    const int64_t T = cu[S], SZ = H * P * N;
+    SsmInputs in = ssm_inputs(d, T, 11);
+    // One wide buffer holding x | B | C per row, one holding dt at column 2 HP.
+    std::vector<float> xbc = rnd(T * XS, 12, -9, 9), dtb = rnd(T * DS, 13, -9, 9);
+    for (int64_t t = 0; t < T; t++) {
+      std::memcpy(xbc.data() + t * XS, in.x.data() + t * HP, sizeof(float) * HP);
+      std::memcpy(xbc.data() + t * XS + HP, in.B.data() + t * GN, sizeof(float) * GN);
+      std::memcpy(xbc.data() + t * XS + HP + GN, in.C.data() + t * GN, sizeof(float) * GN);
+      std::memcpy(dtb.data() + t * DS + 2 * HP, in.dt.data() + t * H, sizeof(float) * H);
+    }
+    std::vector<std::vector<float>> st(S);
+    std::vector<std::unique_ptr<Dev>> dst;
+    std::vector<float*> pr, pd;
+    for (int s = 0; s < S; s++) {
+      st[s] = rnd(SZ, 400 + s, -0.5f, 0.5f);
+      dst.emplace_back(new Dev(st[s]));
+      pr.push_back(st[s].data());
+      pd.push_back(dst[s]->f());
+    }
+    std::vector<float> ref(T * HP);
+    if (c.step)
+      hl::cpu::ssm_step(*g_pool, ref.data(), in.x.data(), in.dt.data(), in.A.data(), in.B.data(), in.C.data(),
+                        in.D.data(), in.dt_bias.data(), d, S, pr.data());
+    else
+      hl::cpu::ssm_scan(*g_pool, ref.data(), in.x.data(), in.dt.data(), in.A.data(), in.B.data(), in.C.data(),
+                        in.D.data(), in.dt_bias.data(), d, cu.data(), S, pr.data(), 0);
+    Dev dxbc(xbc), ddt(dtb), dA(in.A), dD(in.D), dbias(in.dt_bias), dy(T * HP * 4);
+    const float* px = dxbc.f();
+    const float* pB = dxbc.f() + HP;
+    const float* pC = dxbc.f() + HP + GN;
+    const float* pdt = ddt.f() + 2 * HP;
+    if (c.step)
+      CALL(hlc_ssm_step_strided(dy.f(), px, pdt, dA.f(), pB, pC, dD.f(), dbias.f(), &d, S, pd.data(), XS, DS, XS));
+    else
+      CALL(hlc_ssm_scan_strided(dy.f(), px, pdt, dA.f(), pB, pC, dD.f(), dbias.f(), &d, cu.data(), S, pd.data(),
+                                c.chunk, XS, DS, XS));
+    auto y = dy.get<float>(T * HP);
+    std::vector<std::pair<std::string, Cmp>> parts{{"y", compare(y.data(), ref.data(), T * HP, 1e-3, 1e-4)}};
+    for (int s = 0; s < S; s++) {
+      auto sd = dst[s]->get<float>(SZ);
+      parts.push_back({"state" + std::to_string(s), compare(sd.data(), st[s].data(), SZ, 1e-3, 1e-4)});
+    }
+    report(name, parts, 1e-6);
+  }
+}
+
 // ---- the tensor-core policy table (host code; docs/cuda/README.md "Tensor-core policy")
 
 void test_policy() {
@@ -1381,6 +1507,7 @@ int main(int argc, char** argv) {
   test_argmax();
   test_data();
   test_kv_f16();
+  test_strided();
   test_chain();
   test_errors();
   // sm_80+: the GEMM / SSD tiles and attention prefill have a 3xTF32
@@ -1396,6 +1523,7 @@ int main(int argc, char** argv) {
       test_ssm();
       test_attention();
       test_kv_f16();
+      test_strided();
       test_chain();
       hlc_use_tensor_cores(-1);
       g_suffix = keep;

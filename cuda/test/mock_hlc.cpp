@@ -143,6 +143,13 @@ template <typename F> int guard(F&& f) {
     return HLC_UNSUPPORTED;
   }
 }
+// Strided inputs (the *_strided ops): compacted into contiguous rows, then the contiguous op.
+std::vector<float> compact(const float* src, int64_t rows, int64_t stride, int64_t width) {
+  std::vector<float> out((size_t)(rows * width));
+  for (int64_t r = 0; r < rows; r++)
+    std::memcpy(out.data() + r * width, src + r * (stride ? stride : width), sizeof(float) * width);
+  return out;
+}
 }  // namespace
 
 #define BEGIN(name, ...)                         \
@@ -353,6 +360,51 @@ int hlc_kv_write_typed(float* const* pages, int64_t n_pages, int64_t page_size, 
             hl::f32_to_f16(src[(t * n_kv + h) * head_dim + d]);
   }
   return 0;
+}
+int hlc_gated_rmsnorm_strided(float* y, const float* x, const float* z, const float* w, int64_t T, int64_t dim,
+                              int64_t G, float eps, int64_t z_stride) {
+  BEGIN("gated_rmsnorm", y, x, z, w);
+  auto zc = compact(z, T, z_stride, dim);
+  return guard([&] { hl::cpu::gated_rmsnorm(pool(), y, x, zc.data(), w, T, dim, G, eps); });
+}
+int hlc_conv1d_causal_prefill_strided(float* out, const float* in, const float* w, const float* b, int64_t C, int K,
+                                      const int32_t* cu, int S, float* const* st, int64_t in_stride) {
+  BEGIN("conv1d_causal_prefill", out, in, w, b);
+  TRY(check_array("conv1d_causal_prefill", st, S));
+  auto ic = compact(in, cu[S], in_stride, C);
+  return guard([&] { hl::cpu::conv1d_causal_prefill(pool(), out, ic.data(), w, b, C, K, cu, S, st); });
+}
+int hlc_conv1d_causal_step_strided(float* out, const float* in, const float* w, const float* b, int64_t C, int K,
+                                   int S, float* const* st, int64_t in_stride) {
+  BEGIN("conv1d_causal_step", out, in, w, b);
+  TRY(check_array("conv1d_causal_step", st, S));
+  auto ic = compact(in, S, in_stride, C);
+  return guard([&] { hl::cpu::conv1d_causal_step(pool(), out, ic.data(), w, b, C, K, S, st); });
+}
+int hlc_ssm_scan_strided(float* y, const float* x, const float* dt, const float* A, const float* B, const float* C,
+                         const float* D, const float* bias, const hl::SsmDims* d, const int32_t* cu, int S,
+                         float* const* st, int chunk, int64_t xs, int64_t dts, int64_t bcs) {
+  if (d->n_heads % d->n_groups) { g_err = "H % G"; return HLC_INVALID; }
+  BEGIN("ssm_scan", y, x, dt, A, B, C, D, bias);
+  TRY(check_array("ssm_scan", st, S));
+  const int64_t T = cu[S], GN = d->n_groups * d->d_state;
+  auto xc = compact(x, T, xs, d->n_heads * d->head_dim), dc = compact(dt, T, dts, d->n_heads),
+       bc = compact(B, T, bcs, GN), cc = compact(C, T, bcs, GN);
+  return guard([&] {
+    hl::cpu::ssm_scan(pool(), y, xc.data(), dc.data(), A, bc.data(), cc.data(), D, bias, *d, cu, S, st, chunk);
+  });
+}
+int hlc_ssm_step_strided(float* y, const float* x, const float* dt, const float* A, const float* B, const float* C,
+                         const float* D, const float* bias, const hl::SsmDims* d, int S, float* const* st, int64_t xs,
+                         int64_t dts, int64_t bcs) {
+  BEGIN("ssm_step", y, x, dt, A, B, C, D, bias);
+  TRY(check_array("ssm_step", st, S));
+  const int64_t GN = d->n_groups * d->d_state;
+  auto xc = compact(x, S, xs, d->n_heads * d->head_dim), dc = compact(dt, S, dts, d->n_heads),
+       bc = compact(B, S, bcs, GN), cc = compact(C, S, bcs, GN);
+  return guard([&] {
+    hl::cpu::ssm_step(pool(), y, xc.data(), dc.data(), A, bc.data(), cc.data(), D, bias, *d, S, st);
+  });
 }
 // f16 pages: widened into f32 copies, then the CPU twin.
 int hlc_attention_kv(float* out, const float* q, const hl::AttentionDims* d, const int32_t* cu, int S,
