@@ -15,10 +15,11 @@
  *   q6_k  per 256: ql[128], qh[64], sixteen int8 scales (one per 16 elements), f16 d;
  *         w = (d·sc)·(q − 32), q = 4 low bits | 2 high bits << 4
  *
- * The quantizers are simple (no iterative scale search): good enough for
- * synthetic benchmark models and tests, not tuned for perplexity.
+ * The K-quant quantizers choose their scales by search (kquant-search.ts,
+ * docs/QUANTIZATION.md), exactly as the native quantize-on-load encoders do.
  */
 import { f16BitsToF32, f32ToF16Bits } from '../dtype';
+import { affineSearch, importance, pickScale, pickScaleMin, symmetricSearch } from './kquant-search';
 
 /** Elements and bytes per block of each block format. */
 export const BLOCK = Object.freeze({
@@ -101,40 +102,31 @@ export function packKScales(out: DataView, p: number, sc: ArrayLike<number>, m: 
 }
 
 /**
- * Q4_K / Q5_K: per sub-block of 32 an affine range [min, max] (min clamped to
- * <= 0), scale = (max − min) / levels; the eight scales and mins are then
- * quantized to 6 bits against d = max scale / 63, dmin = max min / 63.
+ * Q4_K / Q5_K: per sub-block of 32 a searched scale and min
+ * (kquant-search.ts), quantized to 6 bits against d = max scale / 63,
+ * dmin = max min / 63 (each 6-bit pair then chosen within one step).
  * Returns the per-element codes in q[256].
  */
 function quantKAffine(x: Float32Array, o: number, levels: number, out: DataView, p: number, q: Uint8Array): void {
-  const scale = new Float64Array(8);
-  const mins = new Float64Array(8);
-  for (let j = 0; j < 8; j++) {
-    let lo = 0;
-    let hi = -Infinity;
-    for (let i = 0; i < 32; i++) {
-      lo = Math.min(lo, x[o + 32 * j + i]);
-      hi = Math.max(hi, x[o + 32 * j + i]);
-    }
-    scale[j] = (hi - lo) / levels;
-    mins[j] = -lo;
-  }
-  const d = h(Math.max(...scale) / 63);
-  const dmin = h(Math.max(...mins) / 63);
+  const w = new Float64Array(256);
+  const subs = Array.from({ length: 8 }, (_, j) => ({ x, o: o + 32 * j, w, wo: 32 * j, n: 32 }));
+  let maxScale = 0;
+  let maxMin = 0;
+  const fits = subs.map((sub) => {
+    importance(x, sub.o, 32, w, sub.wo);
+    const a = affineSearch(sub, levels);
+    if (a.scale > maxScale) maxScale = a.scale;
+    if (a.min > maxMin) maxMin = a.min;
+    return a;
+  });
+  const d = h(maxScale / 63);
+  const dmin = h(maxMin / 63);
   const sc = new Uint8Array(8);
   const m = new Uint8Array(8);
-  for (let j = 0; j < 8; j++) {
-    sc[j] = d ? clamp(Math.round(scale[j] / d), 0, 63) : 0;
-    m[j] = dmin ? clamp(Math.round(mins[j] / dmin), 0, 63) : 0;
-  }
+  subs.forEach((sub, j) => ([sc[j], m[j]] = pickScaleMin(sub, levels, d, dmin, fits[j], q, 32 * j)));
   out.setUint16(p, f32ToF16Bits(d), true);
   out.setUint16(p + 2, f32ToF16Bits(dmin), true);
   packKScales(out, p + 4, sc, m);
-  for (let j = 0; j < 8; j++) {
-    const ds = fr(d * sc[j]);
-    const off = fr(dmin * m[j]);
-    for (let i = 0; i < 32; i++) q[32 * j + i] = ds ? clamp(Math.round((x[o + 32 * j + i] + off) / ds), 0, levels) : 0;
-  }
 }
 
 function quantQ4_K(x: Float32Array, o: number, out: DataView, p: number): void {
@@ -189,21 +181,19 @@ function decodeK(v: DataView, p: number, y: Float32Array, o: number, five: boole
 // ---- Q6_K
 
 function quantQ6_K(x: Float32Array, o: number, out: DataView, p: number): void {
-  const s = new Float64Array(16);
-  for (let j = 0; j < 16; j++) {
-    let amax = 0;
-    for (let i = 0; i < 16; i++) amax = Math.max(amax, Math.abs(x[o + 16 * j + i]));
-    s[j] = amax / 31;
-  }
-  const d = h(Math.max(...s) / 127);
+  const w = new Float64Array(256);
+  const subs = Array.from({ length: 16 }, (_, j) => ({ x, o: o + 16 * j, w, wo: 16 * j, n: 16 }));
+  let smax = 0;
+  const ideal = subs.map((sub) => {
+    importance(x, sub.o, 16, w, sub.wo);
+    const s = symmetricSearch(sub);
+    if (Math.abs(s) > Math.abs(smax)) smax = s;
+    return s;
+  });
+  const d = h(-smax / 128);
   out.setUint16(p + 208, f32ToF16Bits(d), true);
   const q = new Uint8Array(256);
-  for (let j = 0; j < 16; j++) {
-    const sc = d ? clamp(Math.round(s[j] / d), -128, 127) : 0;
-    out.setInt8(p + 192 + j, sc);
-    const ds = fr(d * sc);
-    for (let i = 0; i < 16; i++) q[16 * j + i] = (ds ? clamp(Math.round(x[o + 16 * j + i] / ds), -32, 31) : 0) + 32;
-  }
+  subs.forEach((sub, j) => out.setInt8(p + 192 + j, pickScale(sub, d, ideal[j], q, 16 * j)));
   for (let half = 0; half < 2; half++) {
     const e = 128 * half;
     for (let l = 0; l < 32; l++) {

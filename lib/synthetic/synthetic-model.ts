@@ -8,12 +8,14 @@ import { Tensor, type TensorDType, tensorByteLength } from '../tensor';
 import { writeGguf, type GgufMetaValue, type GgufTensorSource } from '../writers/gguf-writer';
 import type { ModelShape } from './shapes';
 import { byteLevelChars } from '../tokenizer/byte-level';
+import { q4KMix } from '../quant/q4-k-m-mix';
 
 /**
  * Weight type of a synthetic model's matrices: one tensor dtype for all of
- * them, or 'q4_k_m', the mix GGUF's Q4_K_M names: Q4_K everywhere except
- * Q6_K for the embedding and for attn_v / ffn_down on the "more bits" layers
- * (the first and last eighth, and every third layer in between).
+ * them, or 'q4_k_m', the mix GGUF's Q4_K_M names (lib/quant/q4-k-m-mix.ts,
+ * the mix quantize: 'q4_k' applies on load): Q4_K everywhere except Q6_K for
+ * the embedding and for attn_v / ffn_down on the "more bits" layers (the first
+ * and last eighth, and every third layer in between).
  */
 export type SyntheticDType = TensorDType | 'q4_k_m';
 
@@ -75,14 +77,12 @@ export function writeSyntheticGguf(path: string, shape: ModelShape, options: Syn
     for (let i = 0; i < n; i++) a[i] = offset + (rand() * 2 - 1) * scale;
     return a;
   };
-  const moreBits = (l: number) => l < L / 8 || l >= (7 * L) / 8 || (l - Math.floor(L / 8)) % 3 === 2;
+  // The mix depends on the layer count and which layers have attention.
+  const mix = q4KMix(Array.from({ length: L }, (_, l) => `blk.${l}.${isAttn(l) ? 'attn_v' : 'ssm_in'}`));
   const typeOf = (name: string, cols: number): TensorDType => {
     if (dtype !== 'q4_k_m') return dtype;
-    if (cols % 256 !== 0) return 'q8_0'; // K-quants need whole 256-element blocks
-    const layer = /^blk\.(\d+)\./.exec(name);
-    if (name === 'token_embd.weight') return 'q6_k';
-    if (layer && /attn_v|ffn_down/.test(name) && moreBits(Number(layer[1]))) return 'q6_k';
-    return 'q4_k';
+    const type = mix(name);
+    return cols % 256 === 0 ? type : 'q8_0'; // K-quants need whole 256-element blocks
   };
   // A matrix [rows, cols] (GGUF ne {cols, rows}) in its dtype.
   const matrix = (name: string, rows: number, cols: number, experts = 0) => {

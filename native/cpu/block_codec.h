@@ -2,8 +2,9 @@
 // C++ (layouts: native/core/dtype.h; docs/KERNELS.md, "Weight blocks").
 // The per-ISA row decoders (simd/kernels_simd.h), the integer dot kernels'
 // scale unpacking (simd/kquant_simd.h) and the quantize-on-load encoders
-// (native/model/quantize.cpp) all call these; cuda/quant.cuh is the device
-// twin, and the TS codecs (lib/quant/blocks.ts) are tested against these.
+// (native/model/block_encode.cpp, which packs the scale field with
+// k4_pack_scale_min) all call these; cuda/quant.cuh is the device twin, and
+// the TS codecs (lib/quant/blocks.ts) are tested against these.
 //
 // Decoders: every product is one f32 rounding in a fixed order and the build
 // has no FMA contraction, so every ISA decodes bit for bit alike:
@@ -125,71 +126,6 @@ static inline void decode_q6_k(const uint8_t* b, float* out) {
       y[l + 96] = (d * (float)sc[is + 6]) * (float)q4;
     }
   }
-}
-
-// ---- encoders (quantize on load; baseline code only)
-// Q8_0  d = f32(amax / 127), id = f32(1 / d); q = round(f32(x * id)) in [-127, 127]
-// Q4_K  per sub-block j of 32: lo = min(0, min x), hi = max x,
-//       scale_j = (hi - lo) / 15, min_j = -lo                    (f64)
-//       d = f16(max scale / 63), dmin = f16(max min / 63)       (f64 -> f32 -> f16)
-//       sc_j = round(scale_j / d), m_j = round(min_j / dmin)     in [0, 63]
-//       q = round((x + f32(dmin * m_j)) / f32(d * sc_j))         in [0, 15]
-// round() is half away from zero; NaN inputs become 0.
-
-// clamp(round(v), lo, hi) with NaN -> 0.
-static inline int round_clamp(double v, int lo, int hi) {
-  if (std::isnan(v)) return 0;
-  return (int)std::min<double>(hi, std::max<double>(lo, std::round(v)));
-}
-
-// The value a stored f16 scale decodes to: v rounded to f32, then to f16.
-static inline float f16_round(double v) { return f16_to_f32(f32_to_f16((float)v)); }
-
-static inline void encode_q8_0(const float* x, uint8_t* out) {
-  float amax = 0.f;
-  for (int i = 0; i < 32; i++) amax = std::max(amax, std::fabs(x[i]));
-  const float d = (float)((double)amax / 127.0);
-  const float id = d != 0.f ? (float)(1.0 / (double)d) : 0.f;
-  const uint16_t dh = f32_to_f16(d);
-  std::memcpy(out, &dh, 2);
-  for (int i = 0; i < 32; i++) out[2 + i] = (uint8_t)(int8_t)round_clamp(x[i] * id, -127, 127);
-}
-
-static inline void encode_q4_k(const float* x, uint8_t* out) {
-  double scale[8], mins[8];
-  double max_scale = -INFINITY, max_min = -INFINITY;
-  for (int j = 0; j < 8; j++) {
-    double lo = 0.0, hi = -INFINITY;
-    for (int i = 0; i < 32; i++) {
-      const double v = x[32 * j + i];
-      lo = std::min(lo, v);
-      hi = std::max(hi, v);
-    }
-    scale[j] = (hi - lo) / 15.0;
-    mins[j] = -lo;
-    max_scale = std::max(max_scale, scale[j]);
-    max_min = std::max(max_min, mins[j]);
-  }
-  const float d = f16_round(max_scale / 63.0);
-  const float dmin = f16_round(max_min / 63.0);
-  uint8_t sc[8], m[8];
-  for (int j = 0; j < 8; j++) {
-    sc[j] = d != 0.f ? (uint8_t)round_clamp(scale[j] / (double)d, 0, 63) : 0;
-    m[j] = dmin != 0.f ? (uint8_t)round_clamp(mins[j] / (double)dmin, 0, 63) : 0;
-  }
-  const uint16_t dh = f32_to_f16(d), mh = f32_to_f16(dmin);
-  std::memcpy(out, &dh, 2);
-  std::memcpy(out + 2, &mh, 2);
-  k4_pack_scale_min(sc, m, out + 4);
-  uint8_t q[256];
-  for (int j = 0; j < 8; j++) {
-    const float ds = d * (float)sc[j];
-    const double off = (double)(dmin * (float)m[j]);
-    for (int i = 0; i < 32; i++)
-      q[32 * j + i] = ds == 0.f ? 0 : (uint8_t)round_clamp(((double)x[32 * j + i] + off) / (double)ds, 0, 15);
-  }
-  for (int i = 0; i < 4; i++)
-    for (int l = 0; l < 32; l++) out[16 + 32 * i + l] = (uint8_t)(q[64 * i + l] | (q[64 * i + 32 + l] << 4));
 }
 
 }  // namespace hl::codec

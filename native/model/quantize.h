@@ -1,6 +1,6 @@
-// native/model/quantize.h: f32 -> GGUF block quantizers used when a model is
-// quantized on load (loadModel(..., { quantize })), through the block codec
-// (native/cpu/block_codec.h, the definition). The TS quantizers
+// native/model/quantize.h: f32 rows -> GGUF blocks when a model is quantized
+// on load (loadModel(..., { quantize }); docs/QUANTIZATION.md), with the
+// encoders of block_encode.h. The TS quantizers
 // (lib/quant/blocks.ts, Tensor.quantize) are tested to produce the same blocks
 // (test/model/quantize-on-load.test.ts).
 #pragma once
@@ -11,7 +11,7 @@
 namespace hl {
 
 // Quantizes one row of K values (K a multiple of target's block size) into
-// dtype_row_bytes(target, K) bytes at out. target: Q8_0 or Q4_K.
+// dtype_row_bytes(target, K) bytes at out. target: Q8_0, Q4_K or Q6_K.
 void quantize_row(DType target, const float* x, int64_t K, uint8_t* out);
 
 }  // namespace hl

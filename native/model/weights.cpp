@@ -92,6 +92,11 @@ WeightStore::WeightStore(const std::vector<std::string>& paths, const std::vecto
     HL_CHECK(!records_.count(key), Format, at + ": duplicate canonical tensor '" + key + "'");
     records_.emplace(key, std::move(r));
   }
+  if (quantize_ == DType::Q4_K) {
+    std::vector<std::string> names;
+    for (const auto& kv : records_) names.push_back(kv.first);
+    mix_ = Q4KMix(names);
+  }
 }
 
 const TensorRecord& WeightStore::record(const std::string& name) const {
@@ -125,7 +130,8 @@ DType WeightStore::quantize_target(const TensorRecord& r) const {
   if (r.name.size() >= router.size() && r.name.compare(r.name.size() - router.size(), router.size(), router) == 0)
     return DType::F32;
   const int64_t cols = r.shape.back();
-  if (cols % dtype_block_size(quantize_) == 0) return quantize_;
+  const DType want = quantize_ == DType::Q4_K ? mix_.type_of(r.name) : quantize_;
+  if (cols % dtype_block_size(want) == 0) return want;
   if (cols % dtype_block_size(DType::Q8_0) == 0) return DType::Q8_0;
   return DType::F32;
 }

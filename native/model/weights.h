@@ -5,7 +5,8 @@
 // mapped file size before any pointer is formed.
 // Quantize on load: with a target (Q8_0 / Q4_K), every F32/F16/BF16 matrix
 // handed out by matrix() is converted once into an owned buffer of blocks
-// (quantize.h) and its record is rewritten to describe that buffer.
+// (quantize.h) and its record is rewritten to describe that buffer. Target
+// Q4_K means the Q4_K_M mix of Q4_K and Q6_K (quant_mix.h).
 #pragma once
 #include <cstdint>
 #include <map>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "../core/tensor.h"
+#include "quant_mix.h"
 
 namespace hl {
 
@@ -63,8 +65,9 @@ class WeightStore {
 
   // A [rows, cols] matrix (rank 2), or expert 0 of a [E, rows, cols] tensor.
   // Under a quantize target, a float matrix is first converted (once; later
-  // calls reuse it): to the target if cols is a multiple of its block size,
-  // else to Q8_0 if cols % 32 == 0, else it stays as stored. Rows and experts
+  // calls reuse it): to the target (under Q4_K: the mix's type for its name)
+  // if cols is a multiple of its block size, else to Q8_0 if cols % 32 == 0,
+  // else it stays as stored. Rows and experts
   // of the converted tensor are contiguous. Never converted: the MoE router
   // (ffn_gate_inp: routing stays f32) and tensors with a value transform.
   WeightView matrix(const std::string& name, int64_t rows, int64_t cols);
@@ -88,6 +91,7 @@ class WeightStore {
   std::map<std::string, Buffer> owned_;      // f32 copies of vectors
   std::map<std::string, Buffer> quantized_;  // tensors quantized on load
   DType quantize_ = DType::F32;
+  Q4KMix mix_{{}};  // built from the tensor names when quantize_ is Q4_K
 };
 
 }  // namespace hl

@@ -1,6 +1,6 @@
 /**
- * loadModel(path, { quantize }): float matrices converted to Q8_0 / Q4_K on
- * load (native/model/weights.cpp, quantize.cpp).
+ * loadModel(path, { quantize }): float matrices converted to Q8_0 / the
+ * Q4_K_M mix on load (native/model/weights.cpp, quantize.cpp, quant_mix.cpp).
  *  - The golden fixtures (HF dirs, hidden 64): the quantized model's error
  *    against the float model is bounded by the error of a float64 reference
  *    model run on the same quantized weights (test/reference/model.ts), and
@@ -12,7 +12,9 @@
  *  - Bit identity with the TS quantizers: a synthetic F32 GGUF (hidden 256,
  *    every matrix row a multiple of 256) quantized on load gives exactly the
  *    logits of the same weights (same seed) written already quantized by
- *    lib/synthetic (lib/quant/blocks.ts, Tensor.quantize).
+ *    lib/synthetic (lib/quant/blocks.ts, Tensor.quantize); under 'q4_k' both
+ *    apply the Q4_K_M mix, whose per-tensor types are checked against the
+ *    documented rule through the bytes held (docs/QUANTIZATION.md).
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -76,23 +78,26 @@ const FLOAT_BYTES: Partial<Record<TensorType, number>> = {
   [TensorType.BF16]: 2,
 };
 
+const BLOCK_BYTES_PER_VALUE = { q4_k: 144 / 256, q6_k: 210 / 256, q8_0: 34 / 32 };
+
 /**
  * memory().weights expected under `q`, from the float model's: each float
- * matrix is replaced by its blocks (Q4_K needs rows % 256, else Q8_0 needs
- * rows % 32, else it stays). Also returns how many tensors took each format.
+ * matrix is replaced by its blocks (under 'q4_k' the type `q6k(name)` says:
+ * Q6_K or Q4_K, which need rows % 256, else Q8_0 needs rows % 32, else it
+ * stays). Also returns how many tensors took each format.
  */
-function expectedWeights(files: ModelFiles, noneBytes: number, q: 'q8_0' | 'q4_k') {
-  const counts = { q4_k: 0, q8_0: 0, kept: 0 };
+function expectedWeights(files: ModelFiles, noneBytes: number, q: 'q8_0' | 'q4_k', q6k: (name: string) => boolean = () => false) {
+  const counts = { q4_k: 0, q6_k: 0, q8_0: 0, kept: 0 };
   let bytes = noneBytes;
   for (const t of files.tensors) {
     const elt = FLOAT_BYTES[t.dtype];
     if (!MATRIX.test(t.name) || elt === undefined) continue;
     const cols = t.shape[t.shape.length - 1];
     const numel = t.shape.reduce((a, b) => a * b, 1);
-    const fmt = q === 'q4_k' && cols % 256 === 0 ? 'q4_k' : cols % 32 === 0 ? 'q8_0' : 'kept';
+    const want = q === 'q4_k' ? (q6k(t.name) ? 'q6_k' : 'q4_k') : q;
+    const fmt = want !== 'q8_0' && cols % 256 === 0 ? want : cols % 32 === 0 ? 'q8_0' : 'kept';
     counts[fmt]++;
-    if (fmt === 'q4_k') bytes += (numel / 256) * 144 - numel * elt;
-    if (fmt === 'q8_0') bytes += (numel / 32) * 34 - numel * elt;
+    if (fmt !== 'kept') bytes += numel * BLOCK_BYTES_PER_VALUE[fmt] - numel * elt;
   }
   return { bytes, counts };
 }
@@ -252,6 +257,10 @@ describe('bit identity with the TS quantizers (synthetic hidden-256 model)', () 
     });
   }
 
+  // The Q4_K_M mix for this model, by docs/QUANTIZATION.md: 2 layers (the last
+  // eighth is layer 1) and one attention layer (index 0 of 1: its last eighth).
+  const Q6K = new Set(['token_embd', 'blk.1.attn_v', 'blk.1.ffn_down', 'blk.1.ffn_down_exps']);
+  const q6k = (name: string) => Q6K.has(name);
   const f32 = path.join(dir, 'f32.gguf');
   // Per-position error / max|logit| against the f32 model, measured (avx512 path):
   // q8_0 at most 2.2e-3, q4_k at most 2.8e-2 (4-bit weights); bounds leave 3-4x margin.
@@ -270,16 +279,18 @@ describe('bit identity with the TS quantizers (synthetic hidden-256 model)', () 
     expect(Math.max(...rels)).toBeLessThan(q === 'q8_0' ? Q8_SYNTH_TOL : Q4K_SYNTH_TOL);
     expect(got.weights).toBeLessThan((q === 'q8_0' ? 0.3 : 0.2) * want.weights);
     const files = await withModel(f32, 'none', async (m) => m.files);
-    const expected = expectedWeights(files, want.weights, q);
+    const expected = expectedWeights(files, want.weights, q, q6k);
     expect(got.weights).toBe(expected.bytes);
-    // Every matrix takes the requested format: no fallback at hidden 256.
+    // Every matrix takes the requested format (under q4_k: the mix's): no fallback at hidden 256.
     expect(expected.counts[q]).toBeGreaterThan(10);
+    if (q === 'q4_k') expect(expected.counts.q6_k).toBe(Q6K.size);
     expect(expected.counts[q === 'q4_k' ? 'q8_0' : 'q4_k'] + expected.counts.kept).toBe(0);
   });
 
   test.each(['q8_0', 'q4_k'] as const)('%s on load == the same weights written quantized by lib/synthetic', async (q) => {
     const pre = path.join(dir, `${q}.gguf`);
-    writeSyntheticGguf(pre, MOE, { dtype: q, seed: 5 });
+    // q4_k on load is the Q4_K_M mix: lib/synthetic writes it with the TS mix and quantizers.
+    writeSyntheticGguf(pre, MOE, { dtype: q === 'q4_k' ? 'q4_k_m' : q, seed: 5 });
     const onLoad = await run(f32, q);
     const written = await run(pre, q);
     expect(maxAbsDiff(onLoad.logits, written.logits)).toBe(0);
