@@ -7,11 +7,13 @@
 
 const fr = Math.fround;
 
-/** Nearest integer (halves up) clamped to [lo, hi]; NaN → 0. */
+/** Nearest integer (halves up) clamped to [lo, hi]; NaN → 0 (the native encoders' arithmetic). */
 export function code(v: number, lo: number, hi: number): number {
-  const r = Math.floor(v + 0.5);
-  if (r !== r) return 0;
-  return r < lo ? lo : r > hi ? hi : r;
+  const t = v - lo + 0.5;
+  if (t !== t) return 0;
+  if (t < 1) return lo;
+  if (t >= hi - lo + 1) return hi;
+  return lo + Math.trunc(t);
 }
 
 /**

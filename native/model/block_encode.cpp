@@ -15,11 +15,14 @@
 namespace hl::encode {
 namespace {
 
-// Nearest integer (halves up) clamped to [lo, hi]; NaN -> 0.
+// Nearest integer (halves up) clamped to [lo, hi]; NaN -> 0. Truncation of a
+// non-negative value instead of floor(): baseline x86-64 has no inline floor.
 int code(double v, int lo, int hi) {
-  const double r = std::floor(v + 0.5);
-  if (r != r) return 0;
-  return r < lo ? lo : r > hi ? hi : (int)r;
+  const double t = (v - lo) + 0.5;
+  if (t != t) return 0;
+  if (t < 1) return lo;
+  if (t >= hi - lo + 1) return hi;
+  return lo + (int)t;
 }
 
 // The value a stored f16 scale decodes to: v rounded to f32, then to f16.
