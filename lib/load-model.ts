@@ -31,12 +31,14 @@ export interface LoadModelOptions {
    * Quantize the weight matrices while loading (default 'none': use them as
    * stored). 'q8_0' or 'q4_k' converts every F32/F16/BF16 matrix (projections,
    * MLPs, experts, embedding / LM head) once, off the JS thread, into an owned
-   * copy in that GGUF block format; the mapped float bytes are then no longer
-   * referenced, so `model.memory().weights` shrinks. A matrix whose row length
-   * is not a multiple of 256 cannot be Q4_K and becomes Q8_0 instead (or stays
-   * as stored if the row is not a multiple of 32). Norms, conv filters, SSM
-   * parameters and the MoE router stay f32; tensors a GGUF already stores
-   * quantized are kept as they are.
+   * copy in GGUF block formats; the mapped float bytes are then no longer
+   * referenced, so `model.memory().weights` shrinks. 'q4_k' is the Q4_K_M mix
+   * (Q6_K for the embedding, LM head and some attn_v / ffn_down layers, Q4_K
+   * elsewhere) with searched scales (docs/QUANTIZATION.md). A matrix whose row
+   * length is not a multiple of 256 cannot be a K-quant and becomes Q8_0
+   * instead (or stays as stored if the row is not a multiple of 32). Norms,
+   * conv filters, SSM parameters and the MoE router stay f32; tensors a GGUF
+   * already stores quantized are kept as they are.
    */
   quantize?: 'none' | 'q8_0' | 'q4_k';
   /**

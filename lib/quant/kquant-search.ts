@@ -13,7 +13,7 @@ export function code(v: number, lo: number, hi: number): number {
   if (t !== t) return 0;
   if (t < 1) return lo;
   if (t >= hi - lo + 1) return hi;
-  return lo + Math.trunc(t);
+  return lo + (t | 0); // 1 <= t < 2^31: truncation
 }
 
 /**
