@@ -63,6 +63,21 @@ budget() {
 # True when at least $1 seconds are left.
 have_time() { [ $(( T_TOTAL - $(elapsed) )) -ge "$1" ]; }
 
+# One run of the test binary as a step: whole_binary_pass LABEL LIMIT CMD...
+# appends its output to test.log and says ok when its totals show 0 failed.
+whole_binary_pass() {
+  local label="$1" limit="$2" rc last
+  shift 2
+  echo "==== $label" >>"$OUT/test.log"
+  timeout "$(budget "$limit")" "$@" >"$OUT/test-pass.tmp" 2>&1
+  rc=$?
+  cat "$OUT/test-pass.tmp" >>"$OUT/test.log"
+  last="$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$OUT/test-pass.tmp" | tail -1)"
+  rm -f "$OUT/test-pass.tmp"
+  if [ -n "$last" ] && [ "$(echo "$last" | awk '{print $3}')" = 0 ]; then say "test $label: ok ($last)"
+  else say "test $label: FAILED (rc $rc; ${last:-no totals: crashed or timed out})"; status=1; fi
+}
+
 # ---- 1. environment
 have_gpu=0
 cap=""
@@ -181,23 +196,11 @@ if [ "$built" = 1 ]; then
       say "test: FAILED ($n_pass passed, $n_fail failed${crashed:+; crashed or timed out:$crashed})"
       status=1
     fi
-    echo "==== --chained (no sync per op)" >>"$OUT/test.log"
-    timeout "$(budget "$T_CHAINED")" "$TEST_BIN" --chained >"$OUT/test-chained.tmp" 2>&1
-    rc=$?
-    cat "$OUT/test-chained.tmp" >>"$OUT/test.log"
-    last="$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$OUT/test-chained.tmp" | tail -1)"
-    rm -f "$OUT/test-chained.tmp"
-    if [ -n "$last" ] && [ "$(echo "$last" | awk '{print $3}')" = 0 ]; then say "test --chained: ok ($last)"
-    else say "test --chained: FAILED (rc $rc; ${last:-no totals: crashed or timed out})"; status=1; fi
-    # The library's debug mode (every launch checked and synchronised) on the decode chain.
-    echo "==== HYBRIDLM_CUDA_SYNC=1 chain" >>"$OUT/test.log"
-    HYBRIDLM_CUDA_SYNC=1 timeout "$(budget "$T_TEST")" "$TEST_BIN" chain >"$OUT/test-sync.tmp" 2>&1
-    rc=$?
-    cat "$OUT/test-sync.tmp" >>"$OUT/test.log"
-    last="$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$OUT/test-sync.tmp" | tail -1)"
-    rm -f "$OUT/test-sync.tmp"
-    if [ -n "$last" ] && [ "$(echo "$last" | awk '{print $3}')" = 0 ]; then say "test HYBRIDLM_CUDA_SYNC=1 chain: ok ($last)"
-    else say "test HYBRIDLM_CUDA_SYNC=1 chain: FAILED (rc $rc; ${last:-no totals: crashed or timed out})"; status=1; fi
+    # The whole binary with ops queued as the executor issues them (no sync per
+    # op), then the library's debug mode (every launch checked and synchronised)
+    # on the decode chain.
+    whole_binary_pass "--chained" "$T_CHAINED" "$TEST_BIN" --chained
+    HYBRIDLM_CUDA_SYNC=1 whole_binary_pass "HYBRIDLM_CUDA_SYNC=1 chain" "$T_TEST" "$TEST_BIN" chain
   fi
 else
   say "test: SKIPPED: nothing built"

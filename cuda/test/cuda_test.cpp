@@ -87,6 +87,22 @@ std::vector<float> rnd(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0
   return v;
 }
 
+// Per-sequence recurrent states: random host twins (st) and device copies;
+// pr / pd: the pointer arrays the CPU twin / the library take.
+struct SeqStates {
+  std::vector<std::vector<float>> st;
+  std::vector<std::unique_ptr<Dev>> dst;
+  std::vector<float*> pr, pd;
+  SeqStates(int n, int64_t size, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+    for (int s = 0; s < n; s++) {
+      st.push_back(rnd(std::max<int64_t>(1, size), seed + s, lo, hi));
+      dst.emplace_back(new Dev(st.back()));
+      pr.push_back(st.back().data());
+      pd.push_back(dst.back()->f());
+    }
+  }
+};
+
 // ---- comparison
 
 struct Cmp {
@@ -499,15 +515,11 @@ void test_ssm() {
     for (int s = 0; s < n_seqs; s++) cu[s + 1] = cu[s] + c.lens[s];
     const int64_t T = cu[n_seqs], SZ = c.H * c.P * c.N, Y = T * c.H * c.P;
     SsmInputs in = ssm_inputs(d, T, 11);
-    std::vector<std::vector<float>> st(n_seqs);
-    std::vector<std::unique_ptr<Dev>> dst;
-    std::vector<float*> pr, pd;
-    for (int s = 0; s < n_seqs; s++) {
-      st[s] = rnd(SZ, 400 + s, -0.5f, 0.5f);
-      dst.emplace_back(new Dev(st[s]));
-      pr.push_back(st[s].data());
-      pd.push_back(dst[s]->f());
-    }
+    SeqStates ss(n_seqs, SZ, 400, -0.5f, 0.5f);
+    auto& st = ss.st;
+    auto& dst = ss.dst;
+    auto& pr = ss.pr;
+    auto& pd = ss.pd;
     std::vector<float> ref(Y);
     hl::cpu::ssm_scan(*g_pool, ref.data(), in.x.data(), in.dt.data(), in.A.data(), in.B.data(), in.C.data(),
                       in.D.data(), in.dt_bias.data(), d, cu.data(), n_seqs, pr.data(), 0);
@@ -532,15 +544,11 @@ void test_ssm() {
     if (!selected(name)) continue;
     const hl::SsmDims d{c.H, c.P, c.N, c.G};
     const int64_t SZ = c.H * c.P * c.N, Y = c.n_seqs * c.H * c.P;
-    std::vector<std::vector<float>> st(c.n_seqs);
-    std::vector<std::unique_ptr<Dev>> dst;
-    std::vector<float*> pr, pd;
-    for (int s = 0; s < c.n_seqs; s++) {
-      st[s] = rnd(SZ, 500 + s, -0.5f, 0.5f);
-      dst.emplace_back(new Dev(st[s]));
-      pr.push_back(st[s].data());
-      pd.push_back(dst[s]->f());
-    }
+    SeqStates ss(c.n_seqs, SZ, 500, -0.5f, 0.5f);
+    auto& st = ss.st;
+    auto& dst = ss.dst;
+    auto& pr = ss.pr;
+    auto& pd = ss.pd;
     std::vector<std::pair<std::string, Cmp>> parts;
     for (int k = 0; k < c.steps; k++) {
       SsmInputs in = ssm_inputs(d, c.n_seqs, 600 + 10 * k);
@@ -1263,15 +1271,11 @@ void test_strided() {
     const int64_t T = cu[S];
     auto w = rnd(C * K, 6), bias = rnd(C, 7);
     Wide in = wide(T, stride, col, C, 8);
-    std::vector<std::vector<float>> st(S);
-    std::vector<std::unique_ptr<Dev>> dst;
-    std::vector<float*> pr, pd;
-    for (int s = 0; s < S; s++) {
-      st[s] = rnd((K - 1) * C, 100 + s);
-      dst.emplace_back(new Dev(st[s]));
-      pr.push_back(st[s].data());
-      pd.push_back(dst[s]->f());
-    }
+    SeqStates ss(S, (K - 1) * C, 100);
+    auto& st = ss.st;
+    auto& dst = ss.dst;
+    auto& pr = ss.pr;
+    auto& pd = ss.pd;
     std::vector<float> ref(T * C);
     if (step) hl::cpu::conv1d_causal_step(*g_pool, ref.data(), in.rows.data(), w.data(), bias.data(), C, K, S, pr.data());
     else hl::cpu::conv1d_causal_prefill(*g_pool, ref.data(), in.rows.data(), w.data(), bias.data(), C, K, cu.data(), S, pr.data());
@@ -1311,15 +1315,11 @@ void test_strided() {
       std::memcpy(xbc.data() + t * XS + HP + GN, in.C.data() + t * GN, sizeof(float) * GN);
       std::memcpy(dtb.data() + t * DS + 2 * HP, in.dt.data() + t * H, sizeof(float) * H);
     }
-    std::vector<std::vector<float>> st(S);
-    std::vector<std::unique_ptr<Dev>> dst;
-    std::vector<float*> pr, pd;
-    for (int s = 0; s < S; s++) {
-      st[s] = rnd(SZ, 400 + s, -0.5f, 0.5f);
-      dst.emplace_back(new Dev(st[s]));
-      pr.push_back(st[s].data());
-      pd.push_back(dst[s]->f());
-    }
+    SeqStates ss(S, SZ, 400, -0.5f, 0.5f);
+    auto& st = ss.st;
+    auto& dst = ss.dst;
+    auto& pr = ss.pr;
+    auto& pd = ss.pd;
     std::vector<float> ref(T * HP);
     if (c.step)
       hl::cpu::ssm_step(*g_pool, ref.data(), in.x.data(), in.dt.data(), in.A.data(), in.B.data(), in.C.data(),
