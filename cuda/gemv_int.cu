@@ -120,16 +120,22 @@ static int gemv_int_group(const GemmArgs& a, const int8_t* xq, const float* xd, 
   return HLC_OK;
 }
 
-int gemv_int_launch(const GemmArgs& a) {
+int int_acts_quantize(const GemmArgs& a, IntActs* q) {
   const int64_t ab = act_block(a.dtype), units = a.K / 32;
   const size_t q_bytes = (size_t)(a.M * a.K + 255) / 256 * 256;
   const size_t d_bytes = (sizeof(float) * (size_t)(a.M * (a.K / ab)) + 255) / 256 * 256;
   void* buf = nullptr;
   HLC_TRY(workspace(q_bytes + d_bytes + sizeof(int32_t) * (size_t)(a.M * units), &buf, 1));
-  int8_t* xq = static_cast<int8_t*>(buf);
-  float* xd = reinterpret_cast<float*>(static_cast<char*>(buf) + q_bytes);
-  int32_t* xs = reinterpret_cast<int32_t*>(static_cast<char*>(buf) + q_bytes + d_bytes);
-  HLC_TRY(act_quantize_launch(a.dtype, a.x, a.ldx, a.M, a.K, xq, xd, xs, nullptr));
+  q->xq = static_cast<int8_t*>(buf);
+  q->xd = reinterpret_cast<float*>(static_cast<char*>(buf) + q_bytes);
+  q->xs = reinterpret_cast<int32_t*>(static_cast<char*>(buf) + q_bytes + d_bytes);
+  return act_quantize_launch(a.dtype, a.x, a.ldx, a.M, a.K, q->xq, q->xd, q->xs, nullptr);
+}
+
+int gemv_int_run(const GemmArgs& a, const IntActs& q) {
+  const int8_t* xq = q.xq;
+  const float* xd = q.xd;
+  const int32_t* xs = q.xs;
   // Token groups of 8, 4, 3, 2, 1 (the kernel keeps NT accumulators).
   for (int64_t t0 = 0; t0 < a.M;) {
     const int64_t left = a.M - t0;
@@ -145,6 +151,12 @@ int gemv_int_launch(const GemmArgs& a) {
     t0 += nt;
   }
   return HLC_OK;
+}
+
+int gemv_int_launch(const GemmArgs& a) {
+  IntActs q;
+  HLC_TRY(int_acts_quantize(a, &q));
+  return gemv_int_run(a, q);
 }
 
 }  // namespace hlc

@@ -152,5 +152,10 @@ int hlc_ssm_scan_strided(float* y, const float* x, const float* dt_raw, const fl
 int hlc_ssm_step_strided(float* y, const float* x, const float* dt_raw, const float* A, const float* B, const float* C,
                          const float* D, const float* dt_bias, const hl::SsmDims* dims, int n_seqs,
                          float* const* states, int64_t x_stride, int64_t dt_stride, int64_t bc_stride);
+// ys[i] = x · ws[i]ᵀ for i < n_mats (q/k/v of a layer, gate/up): the same
+// results as n_mats hlc_matmul calls; in decode (n_tokens <= 8) with integer
+// weights of one activation block and K the activations are quantized once.
+// ys, ws: host arrays (ws[i].data device pointers).
+int hlc_matmul_multi(float* const* ys, const float* x, int64_t n_tokens, const hl::WeightView* ws, int n_mats);
 
 }  // extern "C"

@@ -339,17 +339,26 @@ extern "C" HLC_EXPORT int hlc_tensor_cores_active(void) {
   return tensor_cores_enabled() ? 1 : 0;
 }
 
-extern "C" HLC_EXPORT int hlc_matmul(float* y, const float* x, int64_t n_tokens, const hl::WeightView* w) {
-  using namespace hlc;
-  HLC_REQUIRE(w, "[matmul] weight view is null");
-  HLC_REQUIRE(n_tokens >= 0, "[matmul] negative n_tokens");
-  if (n_tokens == 0 || w->rows == 0) return HLC_OK;
+namespace hlc {
+// The argument checks of one matmul (y = x · wᵀ, n_tokens > 0, w->rows > 0).
+static int check_matmul(const float* y, const float* x, const hl::WeightView* w) {
   HLC_REQUIRE(y && x && w->data, "[matmul] null pointer");
   const int32_t dt = (int32_t)w->dtype;
   HLC_REQUIRE(hlc_supports_dtype(dt), "[matmul] weight type " + std::to_string(dt) + " is not supported");
   HLC_REQUIRE(w->cols > 0 && w->cols % wtype_block(dt) == 0,
               "[matmul] weight cols (" + std::to_string(w->cols) + ") must be a positive multiple of the block size");
   HLC_REQUIRE(w->row_bytes >= w->cols / wtype_block(dt) * wtype_block_bytes(dt), "[matmul] row_bytes too small");
+  return HLC_OK;
+}
+}  // namespace hlc
+
+extern "C" HLC_EXPORT int hlc_matmul(float* y, const float* x, int64_t n_tokens, const hl::WeightView* w) {
+  using namespace hlc;
+  HLC_REQUIRE(w, "[matmul] weight view is null");
+  HLC_REQUIRE(n_tokens >= 0, "[matmul] negative n_tokens");
+  if (n_tokens == 0 || w->rows == 0) return HLC_OK;
+  HLC_TRY(check_matmul(y, x, w));
+  const int32_t dt = (int32_t)w->dtype;
   std::lock_guard<std::recursive_mutex> lock(op_mutex());
   HLC_TRY(ensure_device());
   GemmArgs a{y, w->rows, x, w->cols, nullptr, w->data, w->row_bytes, dt, w->rows, w->cols, n_tokens, nullptr, 0, 0,
@@ -364,6 +373,44 @@ extern "C" HLC_EXPORT int hlc_matmul(float* y, const float* x, int64_t n_tokens,
     s.M = n_tokens - t0 < slice ? n_tokens - t0 : slice;
     s.x_rows = s.M;
     HLC_TRY(gemm_launch(s));
+  }
+  return HLC_OK;
+}
+
+// Decode with integer weights of one activation block and K: the activations
+// are quantized once for all the matrices (q/k/v, gate/up); anything else runs
+// as separate matmuls.
+extern "C" HLC_EXPORT int hlc_matmul_multi(float* const* ys, const float* x, int64_t n_tokens,
+                                           const hl::WeightView* ws, int n_mats) {
+  using namespace hlc;
+  HLC_REQUIRE(n_mats >= 0 && n_tokens >= 0, "[matmul_multi] negative n_mats or n_tokens");
+  if (n_mats == 0 || n_tokens == 0) return HLC_OK;
+  HLC_REQUIRE(ys && ws, "[matmul_multi] null host array");
+  bool shared = n_tokens <= 8 && n_mats > 1;
+  for (int i = 0; i < n_mats && shared; i++) {
+    const int32_t dt = (int32_t)ws[i].dtype;
+    shared = is_int_weight(dt) && act_block(dt) == act_block((int32_t)ws[0].dtype) && ws[i].cols == ws[0].cols &&
+             ws[i].row_bytes % 2 == 0 && reinterpret_cast<uintptr_t>(ws[i].data) % 2 == 0;
+  }
+  if (!shared) {
+    for (int i = 0; i < n_mats; i++) HLC_TRY(hlc_matmul(ys[i], x, n_tokens, &ws[i]));
+    return HLC_OK;
+  }
+  for (int i = 0; i < n_mats; i++)
+    if (ws[i].rows > 0) HLC_TRY(check_matmul(ys[i], x, &ws[i]));
+  std::lock_guard<std::recursive_mutex> lock(op_mutex());
+  HLC_TRY(ensure_device());
+  IntActs q;
+  bool quantized = false;
+  for (int i = 0; i < n_mats; i++) {
+    const hl::WeightView& w = ws[i];
+    if (w.rows == 0) continue;
+    const GemmArgs a{ys[i], w.rows, x, w.cols, nullptr, w.data, w.row_bytes, (int32_t)w.dtype, w.rows, w.cols,
+                     n_tokens, nullptr, 0, 0, n_tokens};
+    HLC_REQUIRE(ceil_div(a.N, kGemvWarps) <= 0x7fffffffLL, "[matmul] too many rows");
+    if (!quantized) HLC_TRY(int_acts_quantize(a, &q));
+    quantized = true;
+    HLC_TRY(gemv_int_run(a, q));
   }
   return HLC_OK;
 }

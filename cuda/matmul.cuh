@@ -45,5 +45,15 @@ int act_quantize_launch(int32_t dt, const float* x, int64_t ldx, int64_t rows, i
                         int32_t* xs, float* xdeq);
 // dp4a GEMV for an integer weight type (is_int_weight), dense M <= 8, weights 2-byte aligned.
 int gemv_int_launch(const GemmArgs& a);
+// The same in two halves, so several matrices of one activation block share
+// one quantization (hlc_matmul_multi): a.x's rows -> q (workspace slot 1,
+// valid until the next matmul), then the GEMV of a's weights on q.
+struct IntActs {
+  int8_t* xq;
+  float* xd;
+  int32_t* xs;
+};
+int int_acts_quantize(const GemmArgs& a, IntActs* q);
+int gemv_int_run(const GemmArgs& a, const IntActs& q);
 
 }  // namespace hlc

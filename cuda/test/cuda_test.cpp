@@ -657,6 +657,40 @@ void test_attention() {
 
 // ---- matmul / embed
 
+// y (from the library) vs the f64 reference over the spec dequantizer, on the
+// activations the library multiplies (act_block rounding); per-output
+// tolerance 1e-5 * sum |w * x| (+ f32 rounding of the CPU twin).
+Cmp matmul_cmp(const std::vector<float>& y, DType t, const std::vector<uint8_t>& wb, int64_t rows, int64_t K,
+               const std::vector<float>& x, int64_t T) {
+  const int64_t rb = K / block_of(t) * bytes_of_block(t);
+  std::vector<float> xr = x;
+  if (const int64_t ab = act_block(t))
+    for (int64_t tk = 0; tk < T; tk++) q8_roundtrip(x.data() + tk * K, K, xr.data() + tk * K, ab);
+  Cmp cm;
+  double se = 0, ss = 0;
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t tk = 0; tk < T; tk++) {
+      double ref = 0, mag = 0;
+      for (int64_t k = 0; k < K; k++) {
+        const double p = deq(t, wb.data() + r * rb, k) * xr[tk * K + k];
+        ref += p;
+        mag += std::fabs(p);
+      }
+      const size_t i = (size_t)(tk * rows + r);
+      const double e = std::fabs((double)y[i] - (double)(float)ref);
+      se += e * e;
+      ss += ref * ref;
+      cm.max_abs = std::max(cm.max_abs, std::isnan(e) ? INFINITY : e);
+      if (!(e <= (double)(float)(1e-5 * mag + 1e-30)) && cm.bad < 0) {
+        cm.bad = (int64_t)i;
+        cm.bad_out = y[i];
+        cm.bad_ref = (float)ref;
+      }
+    }
+  cm.nmse = ss > 0 ? se / ss : se;
+  return cm;
+}
+
 void test_matmul() {
   struct C { DType t; int64_t T, rows, K; };
   std::vector<C> cases;
@@ -684,41 +718,50 @@ void test_matmul() {
     auto wb = make_weights(c.t, c.rows, c.K, 31);
     const int64_t rb = c.K / block_of(c.t) * bytes_of_block(c.t);
     auto x = rnd(c.T * c.K, 32);
-    std::vector<float> xr = x;  // the activations the kernel multiplies
-    if (const int64_t ab = act_block(c.t))
-      for (int64_t t = 0; t < c.T; t++) q8_roundtrip(x.data() + t * c.K, c.K, xr.data() + t * c.K, ab);
-    // Reference and the per-output tolerance 1e-5 * sum |w * x| (+ f32 rounding of the CPU twin).
-    std::vector<float> ref(c.T * c.rows), out_tol(c.T * c.rows);
-    for (int64_t r = 0; r < c.rows; r++)
-      for (int64_t t = 0; t < c.T; t++) {
-        double acc = 0, mag = 0;
-        for (int64_t k = 0; k < c.K; k++) {
-          const double p = deq(c.t, wb.data() + r * rb, k) * xr[t * c.K + k];
-          acc += p;
-          mag += std::fabs(p);
-        }
-        ref[t * c.rows + r] = (float)acc;
-        out_tol[t * c.rows + r] = (float)(1e-5 * mag + 1e-30);
-      }
-    Dev dw(wb.data(), wb.size()), dx(x), dy(ref.size() * 4);
+    Dev dw(wb.data(), wb.size()), dx(x), dy(c.T * c.rows * 4);
     hl::WeightView dvw{dw.u8(), c.t, c.rows, c.K, rb};
     CALL(hlc_matmul(dy.f(), dx.f(), c.T, &dvw));
-    auto y = dy.get<float>(ref.size());
-    Cmp cm;
-    double se = 0, ss = 0;
-    for (size_t i = 0; i < y.size(); i++) {
-      const double e = std::fabs((double)y[i] - ref[i]);
-      se += e * e;
-      ss += (double)ref[i] * ref[i];
-      cm.max_abs = std::max(cm.max_abs, std::isnan(e) ? INFINITY : e);
-      if (!(e <= out_tol[i]) && cm.bad < 0) {
-        cm.bad = (int64_t)i;
-        cm.bad_out = y[i];
-        cm.bad_ref = ref[i];
-      }
+    auto y = dy.get<float>(c.T * c.rows);
+    report(name, {{"y", matmul_cmp(y, c.t, wb, c.rows, c.K, x, c.T)}}, 1e-7);
+  }
+}
+
+// ys[i] = x · ws[i]ᵀ in one hlc_matmul_multi call: shared int8 activations
+// (decode, one activation block) or the per-matrix fallback.
+void test_matmul_multi() {
+  struct C { std::vector<DType> ts; std::vector<int64_t> rows; int64_t T, K; };
+  const std::vector<C> cases = {
+      {{DType::Q4_K, DType::Q4_K, DType::Q4_K}, {64, 32, 32}, 1, 512},   // q/k/v
+      {{DType::Q4_K, DType::Q6_K}, {96, 96}, 3, 768},                     // gate/up of a Q4_K_M mix
+      {{DType::Q8_0, DType::Q4_0, DType::Q8_0}, {40, 8, 33}, 2, 256},
+      {{DType::Q4_K, DType::Q8_0}, {16, 16}, 1, 512},                     // two activation blocks: fallback
+      {{DType::F16, DType::BF16}, {48, 20}, 2, 256},                      // no integer path: fallback
+      {{DType::Q4_K, DType::Q5_K}, {70, 9}, 20, 512}};                    // prefill: fallback to the GEMM
+  for (const C& c : cases) {
+    std::string types;
+    for (DType t : c.ts) types += std::string(types.empty() ? "" : "+") + hl::dtype_name(t);
+    const std::string name = "matmul_multi " + types + " T=" + std::to_string(c.T) + " K=" + std::to_string(c.K);
+    if (!selected(name)) continue;
+    const int n = (int)c.ts.size();
+    auto x = rnd(c.T * c.K, 33);
+    std::vector<std::vector<uint8_t>> wb;
+    std::vector<std::unique_ptr<Dev>> dw, dy;
+    std::vector<hl::WeightView> ws;
+    std::vector<float*> ys;
+    for (int i = 0; i < n; i++) {
+      wb.push_back(make_weights(c.ts[i], c.rows[i], c.K, 50 + i));
+      dw.emplace_back(new Dev(wb[i].data(), wb[i].size()));
+      dy.emplace_back(new Dev(c.T * c.rows[i] * 4));
+      ws.push_back({dw[i]->u8(), c.ts[i], c.rows[i], c.K, c.K / block_of(c.ts[i]) * bytes_of_block(c.ts[i])});
+      ys.push_back(dy[i]->f());
     }
-    cm.nmse = ss > 0 ? se / ss : se;
-    report(name, {{"y", cm}}, 1e-7);
+    Dev dx(x);
+    CALL(hlc_matmul_multi(ys.data(), dx.f(), c.T, ws.data(), n));
+    std::vector<std::pair<std::string, Cmp>> parts;
+    for (int i = 0; i < n; i++)
+      parts.push_back({"y" + std::to_string(i),
+                       matmul_cmp(dy[i]->get<float>(c.T * c.rows[i]), c.ts[i], wb[i], c.rows[i], c.K, x, c.T)});
+    report(name, parts, 1e-7);
   }
 }
 
@@ -1503,6 +1546,7 @@ int main(int argc, char** argv) {
   test_ssm();
   test_attention();
   test_matmul();
+  test_matmul_multi();
   test_moe();
   test_argmax();
   test_data();
@@ -1519,6 +1563,7 @@ int main(int argc, char** argv) {
       const std::string keep = g_suffix;
       g_suffix = keep + (tc_default ? " [simt]" : " [tc]");
       test_matmul();
+      test_matmul_multi();
       test_moe();
       test_ssm();
       test_attention();

@@ -406,6 +406,10 @@ int hlc_ssm_step_strided(float* y, const float* x, const float* dt, const float*
     hl::cpu::ssm_step(pool(), y, xc.data(), dc.data(), A, bc.data(), cc.data(), D, bias, *d, S, st);
   });
 }
+int hlc_matmul_multi(float* const* ys, const float* x, int64_t T, const hl::WeightView* ws, int n) {
+  for (int i = 0; i < n; i++) TRY(hlc_matmul(ys[i], x, T, &ws[i]));
+  return 0;
+}
 // f16 pages: widened into f32 copies, then the CPU twin.
 int hlc_attention_kv(float* out, const float* q, const hl::AttentionDims* d, const int32_t* cu, int S,
                      const hl::KvView* kv, int32_t dtype) {
