@@ -7,13 +7,19 @@
 //   Block formats (Q8_0 / Q4_0 / Q4_K / Q5_K / Q6_K): the piece's activation
 //         rows are quantized once to int8 blocks (32 values for Q8_0 / Q4_0,
 //         256 for the K-quants; d = absmax / 127, round half even) with the
-//         per-16 / per-32 sums the offset terms need. Decode (n_tokens <=
-//         kDirectTokens): every weight block meets them in integer dot
-//         products on its packed codes (gemm_q8_0; gemm_kq,
-//         simd/kquant_simd.h). Prefill: the rounded activations are widened
-//         back to f32 (d * q) and take the prefill path below with the
-//         decoded weights. Either way: equal to an f64 matmul of the decoded
+//         per-16 / per-32 sums the offset terms need. Below
+//         ops.igemm_min_tokens(type) tokens (the crossover measured per ISA,
+//         4..11): GEMV, every weight block meets them in integer dot products
+//         on its GGUF codes (gemm_q8_0; gemm_kq, simd/kquant_simd.h), in tiles
+//         of 4 tokens. From there: the int8 GEMM (simd/igemm_simd.h), one
+//         L2-sized block of rows at a time repacked into row groups of
+//         unsigned codes with per-sub-block scale and offset, then
+//         register-blocked tiles of rows x tokens (VNNI dpbusd / AVX2 maddubs
+//         / NEON sdot). Either way: equal to an f64 matmul of the decoded
 //         weights with the *quantized* activations, up to f32 rounding.
+//         (HYBRIDLM_INT8_GEMM=off restores the previous prefill path for
+//         benchmarks: activations widened back to f32 (d * q) and the f32
+//         prefill path below over dequantized weights.)
 //   F32/F16/BF16 with n_tokens <= kDirectTokens (decode GEMV): the
 //         dot-form micro-kernel reads the weight rows in place, widening
 //         f16/bf16 in registers; each weight byte is read once.
@@ -25,6 +31,7 @@
 //         exact in f32 (quant.cpp), so these match f64 on the dequantized
 //         weights and the (for F32/F16/BF16 unrounded) activations.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -37,6 +44,17 @@ constexpr int64_t kWeightTileBytes = 256 * 1024;  // f32 bytes of one converted 
 constexpr int64_t kQ8TileBytes = 256 * 1024;      // Q8_0 weight bytes per row block
 constexpr int64_t kPieceBytes = 32 * 1024;        // minimum weight bytes per thread piece
 constexpr int64_t kDirectTokens = 4;              // F16/BF16 rows read in place up to this many tokens
+constexpr int64_t kPackTileBytes = 256 * 1024;    // repacked int8 bytes per row block (L2)
+
+// HYBRIDLM_INT8_GEMM=off sends block-format prefill through the f32 GEMM
+// instead (the previous path; kept for benchmarks and diagnosis).
+static bool int8_gemm_enabled() {
+  static const bool on = [] {
+    const char* e = std::getenv("HYBRIDLM_INT8_GEMM");
+    return !(e && std::strcmp(e, "off") == 0);
+  }();
+  return on;
+}
 
 const float* f16_table() {
   static const float* table = [] {
@@ -74,6 +92,7 @@ static RowKind row_kind(DType t) {
 
 int64_t matmul_scratch_floats(const WeightView& w, int64_t n_rows, int64_t n_tokens) {
   if (w.dtype == DType::F32 || n_tokens <= kDirectTokens) return 1;
+  if ((w.dtype == DType::Q8_0 || is_int_dot(w.dtype)) && int8_gemm_enabled()) return 1;
   return std::min(block_rows(w), std::max<int64_t>(1, n_rows)) * w.cols;
 }
 
@@ -104,18 +123,38 @@ void matmul_rows(float* y, int64_t ldy, const float* x, int64_t ldx, const int32
       float* s16 = xs.data() + t * (K / 16 + K / 32);
       ops.quantize_act(xq.data() + t * K, xd.data() + t * nb, s16, s16 + K / 16, xr[t], K, block);
     }
-    if (n_tokens <= kDirectTokens) {
-      // Decode GEMV: integer dots on the packed rows, each weight byte read
-      // once, one L2-sized block of rows at a time.
-      thread_local std::vector<QAct> xa;
+    thread_local std::vector<QAct> xa;
+    xa.resize((size_t)n_tokens);
+    for (int64_t t = 0; t < n_tokens; t++) {
+      const float* s16 = xs.data() + t * (K / 16 + K / 32);
+      xa[t] = QAct{xq.data() + t * K, xd.data() + t * nb, s16, s16 + K / 16};
+    }
+    if (n_tokens >= ops.igemm_min_tokens((int)w.dtype) && int8_gemm_enabled()) {
+      // Int8 GEMM: one L2-sized block of rows at a time is repacked into the
+      // tile layout (simd/igemm_simd.h), then every token tile runs over it.
+      const int64_t per_row = ops.igemm_packed_bytes((int)w.dtype, 64, K) / 64;
+      const int64_t rb = std::clamp<int64_t>(kPackTileBytes / per_row / 64 * 64, 64, 4096);
+      thread_local std::vector<uint8_t> packed;
+      packed.resize((size_t)ops.igemm_packed_bytes((int)w.dtype, rb, K) + 64);
+      uint8_t* pk = packed.data() + (64 - reinterpret_cast<uintptr_t>(packed.data()) % 64) % 64;
+      wr.resize((size_t)rb);
+      for (int64_t b0 = r0; b0 < r1; b0 += rb) {
+        const int64_t n = std::min(rb, r1 - b0);
+        for (int64_t r = 0; r < n; r++) wr[r] = w.row(b0 + r);
+        ops.igemm_pack(pk, (int)w.dtype, wr.data(), n, K);
+        ops.igemm(y + (b0 - r0), ldy, xa.data(), n_tokens, pk, n, K, (int)w.dtype);
+      }
+      return;
+    }
+    if (n_tokens <= kDirectTokens || int8_gemm_enabled()) {
+      // GEMV: integer dots on the packed rows, one L2-sized block of rows at
+      // a time (re-read from L2 per tile of 4 tokens; each weight byte read
+      // once from memory).
       thread_local std::vector<const int8_t*> xqp;
       thread_local std::vector<const float*> xdp;
-      xa.resize((size_t)n_tokens);
       xqp.resize((size_t)n_tokens);
       xdp.resize((size_t)n_tokens);
       for (int64_t t = 0; t < n_tokens; t++) {
-        const float* s16 = xs.data() + t * (K / 16 + K / 32);
-        xa[t] = QAct{xq.data() + t * K, xd.data() + t * nb, s16, s16 + K / 16};
         xqp[t] = xq.data() + t * K;
         xdp[t] = xd.data() + t * nb;
       }
@@ -129,10 +168,9 @@ void matmul_rows(float* y, int64_t ldy, const float* x, int64_t ldx, const int32
       }
       return;
     }
-    // Prefill: the same rounded activations, widened back (d * q) so the f32
-    // micro-kernel below runs them against the decoded weights: same numerics
-    // as the integer path, at f32 GEMM speed (faster here than the int8 tile,
-    // gemm_kq, which would also do).
+    // HYBRIDLM_INT8_GEMM=off, prefill: the same rounded activations, widened
+    // back (d * q) so the f32 micro-kernel below runs them against the decoded
+    // weights: same numerics as the integer paths, at f32 GEMM speed.
     thread_local std::vector<float> xdq;
     xdq.resize((size_t)(n_tokens * K));
     for (int64_t t = 0; t < n_tokens; t++) {

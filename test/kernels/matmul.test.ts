@@ -4,7 +4,9 @@
  * sum |x·w| per output). The block formats run integer dot products on
  * activations rounded to int8 blocks (32 for Q8_0 / Q4_0, 256 for the
  * K-quants), so their reference uses the *same* rounded activations
- * (docs/KERNELS.md, Matmul). Embedding lookup over every dtype; bad inputs.
+ * (docs/KERNELS.md, Matmul). The block-format grid runs every token count
+ * through the GEMV and int8 GEMM paths (repacked row groups with odd tails,
+ * several row blocks per thread). Embedding lookup over every dtype; bad inputs.
  */
 import { callNative, ArgumentError, ShapeError, UnsupportedError } from '../../lib/errors';
 import { kernels } from '../../lib/kernels';
@@ -50,8 +52,28 @@ const cases: { T: number; N: number; K: number; dtype: TensorDType; seed: number
   { T: 13, N: 6, K: 512, dtype: 'q6_k', seed: 30 },
 ];
 
+// Every block format x token counts on both sides of each path switch (GEMV
+// tiles of 4, int8 GEMM tiles of 3..6 tokens), row counts that leave partial
+// row groups (groups of 8 / 16 rows), and (q8_0 K=2048) several repacked row
+// blocks per thread. Sizes stay small: the float64 reference runs in JS.
+const BLOCK_DTYPES: TensorDType[] = ['q8_0', 'q4_0', 'q4_k', 'q5_k', 'q6_k'];
+const GRID_TOKENS = [1, 2, 3, 4, 5, 7, 8, 16, 17, 33, 64, 130];
+const blockGrid = [
+  ...BLOCK_DTYPES.flatMap((dtype, d) =>
+    GRID_TOKENS.map((T, i) => ({
+      T,
+      N: T >= 64 ? 21 : [37, 16, 53][i % 3],
+      K: T < 64 && i % 2 ? 512 : 256,
+      dtype,
+      seed: 100 + 20 * d + i,
+    })),
+  ),
+  { T: 12, N: 150, K: 2048, dtype: 'q8_0' as TensorDType, seed: 199 },
+  { T: 9, N: 21, K: 96, dtype: 'q4_0' as TensorDType, seed: 198 },
+];
+
 describeEachDevice('matmul vs float64 over dequantized weights', (kn, device) => {
-  test.each(cases)('$dtype T=$T N=$N K=$K', async ({ T, N, K, dtype, seed }) => {
+  test.each([...cases, ...blockGrid])('$dtype T=$T N=$N K=$K', async ({ T, N, K, dtype, seed }) => {
     const r = prng(seed);
     const x = randn(r, [T, K]);
     const w = weight(randn(r, [N, K], 0.5), dtype);

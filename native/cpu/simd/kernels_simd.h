@@ -12,6 +12,8 @@
 // gemm_q8_0: the same blocking over Q8_0 blocks with int8 dot products of
 // pre-quantized activations (Vec::q8_fma: VNNI dpbusd / AVX2 maddubs / NEON
 // sdot), one f32 FMA per block with d_w * d_x.
+// The block formats' GEMV on their GGUF codes: kquant_simd.h; their int8
+// GEMM over repacked row groups (many tokens): igemm_simd.h.
 // ssm_row_scan (docs/KERNELS.md, Mamba-2 scan): one state row held in 8 registers per
 // chunk of 8·W columns across all tokens, so state is read and written once.
 // Numerics: f32 accumulation everywhere; int8 block sums exact in int32.
@@ -21,6 +23,7 @@
 #include <cstring>
 
 #include "../block_codec.h"
+#include "igemm_simd.h"
 #include "kquant_simd.h"
 #include "ops.h"
 
@@ -36,6 +39,7 @@ struct SimdKernels {
   static constexpr int QT = W >= 16 ? 4 : 2;  // activation rows per int8 tile
   static constexpr int kPrefetchBytes = 1024;  // software prefetch distance on weight streams
   using KQ = KQuantKernels<V>;
+  using IGK = IGemmKernels<V>;
 
   // ---- weight row loaders (k = element index)
   struct LoadF32 {
@@ -437,7 +441,7 @@ struct SimdKernels {
   static SimdOps table() {
     return SimdOps{V::name, dot_f32,   axpy_f32,    exp_sub_sum, pv_accumulate, f16_to_f32,  bf16_to_f32,
                    dequant, gemm,      XP,          pack_x,      gemm_xt,       KQ::quantize_act, gemm_q8_0,
-                   KQ::gemm_kq, ssm_row_scan, max_f32, first_gt};
+                   KQ::gemm_kq, IGK::min_tokens, IGK::packed_bytes, IGK::pack, IGK::igemm, ssm_row_scan, max_f32, first_gt};
   }
 };
 

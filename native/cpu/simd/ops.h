@@ -62,6 +62,17 @@ struct SimdOps {
   // integer dots on the packed codes (kquant_simd.h).
   void (*gemm_kq)(float* y, int64_t ldy, const QAct* x, int64_t n_x, const uint8_t* const* w, int64_t n_w, int64_t K,
                   int type);
+  // Int8 GEMM over Q8_0 / Q4_0 / Q4_K / Q5_K / Q6_K rows (igemm_simd.h): igemm_pack
+  // repacks n_w rows into igemm_packed_bytes(type, n_w, K) bytes (64-byte aligned
+  // out), igemm then computes what gemm_kq / gemm_q8_0 do for any n_x, with x
+  // quantized as for gemm_kq (block 32 for Q8_0 / Q4_0, 256 for the K-quants).
+  // igemm_min_tokens(type): from how many tokens igemm (repack included) beats
+  // gemm_kq / gemm_q8_0 on this ISA (measured: BENCHMARKS.md).
+  int64_t (*igemm_min_tokens)(int type);
+  int64_t (*igemm_packed_bytes)(int type, int64_t n_w, int64_t K);
+  void (*igemm_pack)(uint8_t* out, int type, const uint8_t* const* w, int64_t n_w, int64_t K);
+  void (*igemm)(float* y, int64_t ldy, const QAct* x, int64_t n_x, const uint8_t* packed, int64_t n_w, int64_t K,
+                int type);
   // One Mamba-2 state row S[N] over nt tokens (B/C rows bc_stride apart):
   //   S = S * da[t] + dx[t] * B_t;  y[t] = S · C_t
   void (*ssm_row_scan)(float* S, int64_t N, const float* B, const float* C, int64_t bc_stride, const float* da,

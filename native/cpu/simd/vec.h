@@ -22,6 +22,14 @@
 //                    and s1 * (u . x) over bytes 16-31 (u in [0, 63]; x int8),
 //                    adot1: unscaled; afma(acc, a, s) = acc + f32(a) * s;
 //                    fma8(acc, a, b): acc += a[i] * b[i] over 8 floats; fa_hsum
+//   IG, ig_*         the int8 GEMM (igemm_simd.h): IG = W int32 lanes, each
+//                    also 4 bytes; ig_load (W * 4 bytes), ig_bcast (4 bytes to
+//                    every lane), ig_zero, ig_to_f (int32 -> F);
+//                    ig_transpose (optional: W rows of G codes -> [G / 4][W][4]);
+//                    ig_dot(acc, u, x): acc[l] += sum_j u[4l + j] * x[4l + j]
+//                    (u unsigned codes, x int8 in [-127, 127]); kIgU8Codes: u
+//                    may be 0..255 (otherwise 0..127, and ig_dot_signed takes
+//                    int8 u); kIgGroups x kIgTokens: the tile (groups of W rows)
 // The ISA translation units (isa_*.cpp) are the only files compiled with
 // wider flags. They include exactly one ISA header, then kernels_simd.h, and
 // export one SimdOps table (ops.h); nothing else in the addon sees the

@@ -73,6 +73,25 @@ struct Vec : X86IntOps<Avx2Tag> {
   static A adot1(A acc, I u, const int8_t* x) {
     return _mm256_add_epi32(acc, _mm256_madd_epi16(pairs(u, x), _mm256_set1_epi16(1)));
   }
+
+  // ---- int8 GEMM (igemm_simd.h): maddubs + madd; u <= 127 keeps the int16
+  // pairs below 2^15 (|2 * 127 * 127|), so Q8_0 stays signed: sign trick.
+  using IG = __m256i;
+  static constexpr bool kIgU8Codes = false;
+  static constexpr int kIgGroups = 2, kIgTokens = 3;
+  static constexpr int kIgMinTokensQ8 = 11, kIgMinTokens = 11;  // igemm from this many tokens (GEMV below)
+  static IG ig_zero() { return _mm256_setzero_si256(); }
+  static IG ig_load(const uint8_t* p) { return _mm256_loadu_si256((const __m256i*)p); }
+  static IG ig_bcast(const int8_t* p) {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+  }
+  static IG ig_dot(IG acc, IG u, IG x) {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), _mm256_set1_epi16(1)));
+  }
+  static IG ig_dot_signed(IG acc, IG w, IG x) { return ig_dot(acc, _mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w)); }
+  static F ig_to_f(IG v) { return _mm256_cvtepi32_ps(v); }
 };
 
 }  // namespace hl::simd::avx2

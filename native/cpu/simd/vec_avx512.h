@@ -3,6 +3,8 @@
 #pragma once
 #include <immintrin.h>
 
+#include <utility>
+
 #include "vec.h"
 #include "vec_x86_int.h"
 
@@ -83,6 +85,96 @@ struct Vec : X86IntOps<Avx512Tag> {
   }
   static A adot1(A acc, I u, const int8_t* x) {
     return _mm256_dpbusd_epi32(acc, u, _mm256_loadu_si256((const __m256i*)x));
+  }
+
+  // ---- int8 GEMM (igemm_simd.h): vpdpbusd zmm, the activations as the
+  // (broadcast) signed operand; 2 x 16 rows x 6 tokens of int32 accumulators.
+  using IG = __m512i;
+  static constexpr bool kIgU8Codes = true;
+  static constexpr int kIgGroups = 2, kIgTokens = 6;
+  static constexpr int kIgMinTokensQ8 = 4, kIgMinTokens = 8;  // igemm from this many tokens (GEMV below)
+  static IG ig_zero() { return _mm512_setzero_si512(); }
+  static IG ig_load(const uint8_t* p) { return _mm512_loadu_si512((const void*)p); }
+  static IG ig_bcast(const int8_t* p) {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+  }
+  static IG ig_dot(IG acc, IG u, IG x) { return _mm512_dpbusd_epi32(acc, u, x); }
+  static F ig_to_f(IG v) { return _mm512_cvtepi32_ps(v); }
+  // 16 rows of G bytes (G = 32 or 16; row r at p + r * stride) -> out[k][r]
+  // (4 bytes each): a dword transpose in log2(G / 4) rounds of vpermt2d, each
+  // round swapping one register-index bit with one lane-index bit.
+  struct IgTransposeIdx {
+    __m512i idx[2][3][8];  // [G == 32][round][output register]
+  };
+  static const IgTransposeIdx& ig_transpose_idx() {
+    static const IgTransposeIdx t = [] {
+      IgTransposeIdx out{};
+      for (int big = 0; big < 2; big++) {
+        const int nk = big ? 3 : 2, nregs = 1 << nk;
+        // Element id r * 8 + k; bit roles 0..2 = k0..k2, 3..6 = r0..r3.
+        int lane_bit[4], reg_bit[3];
+        for (int i = 0; i < 4; i++) lane_bit[i] = i < nk ? i : 3 + (i - nk);
+        for (int i = 0; i < nk; i++) reg_bit[i] = 3 + (4 - nk) + i;
+        auto id = [&](const int* lb, const int* rb, int g, int l) {
+          int v = 0;
+          for (int i = 0; i < 4; i++) v |= ((l >> i) & 1) << lb[i];
+          for (int i = 0; i < nk; i++) v |= ((g >> i) & 1) << rb[i];
+          return v;
+        };
+        for (int s = 0; s < nk; s++) {
+          const int b = nk - 1 - s;
+          int nl[4], nr[3];
+          for (int i = 0; i < 4; i++) nl[i] = lane_bit[i];
+          for (int i = 0; i < nk; i++) nr[i] = reg_bit[i];
+          std::swap(nl[b], nr[b]);
+          if (s == nk - 1)
+            for (int i = 0; i < 4; i++) nl[i] = 3 + i;  // last round: lane = row
+          for (int g = 0; g < nregs; g++) {
+            const int ga = g & ~(1 << b), gb = g | (1 << b);
+            alignas(64) int32_t ix[16];
+            for (int l = 0; l < 16; l++) {
+              const int want = id(nl, nr, g, l);
+              for (int l2 = 0; l2 < 16; l2++) {
+                if (id(lane_bit, reg_bit, ga, l2) == want) ix[l] = l2;
+                if (id(lane_bit, reg_bit, gb, l2) == want) ix[l] = 16 + l2;
+              }
+            }
+            out.idx[big][s][g] = _mm512_load_si512((const void*)ix);
+          }
+          for (int i = 0; i < 4; i++) lane_bit[i] = nl[i];
+          for (int i = 0; i < nk; i++) reg_bit[i] = nr[i];
+        }
+      }
+      return out;
+    }();
+    return t;
+  }
+  template <int G>
+  static void ig_transpose(uint8_t* out, const uint8_t* p, int64_t stride) {
+    const IgTransposeIdx& t = ig_transpose_idx();
+    constexpr int nk = G == 32 ? 3 : 2, nregs = 1 << nk;
+    __m512i v[nregs], w[nregs];
+    for (int g = 0; g < nregs; g++) {
+      if (G == 32)
+        v[g] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i*)(p + 2 * g * stride))),
+                                  _mm256_loadu_si256((const __m256i*)(p + (2 * g + 1) * stride)), 1);
+      else
+        v[g] = _mm512_inserti64x4(
+            _mm512_castsi256_si512(_mm256_set_m128i(_mm_loadu_si128((const __m128i*)(p + (4 * g + 1) * stride)),
+                                                    _mm_loadu_si128((const __m128i*)(p + 4 * g * stride)))),
+            _mm256_set_m128i(_mm_loadu_si128((const __m128i*)(p + (4 * g + 3) * stride)),
+                             _mm_loadu_si128((const __m128i*)(p + (4 * g + 2) * stride))),
+            1);
+    }
+    for (int s = 0; s < nk; s++) {
+      const int b = nk - 1 - s;
+      for (int g = 0; g < nregs; g++)
+        w[g] = _mm512_permutex2var_epi32(v[g & ~(1 << b)], t.idx[G == 32][s][g], v[g | (1 << b)]);
+      for (int g = 0; g < nregs; g++) v[g] = w[g];
+    }
+    for (int g = 0; g < nregs; g++) _mm512_storeu_si512((void*)(out + 64 * g), v[g]);
   }
 };
 

@@ -109,6 +109,32 @@ struct Vec {
     return vfmaq_f32(vfmaq_f32(acc, vld1q_f32(a), vld1q_f32(b)), vld1q_f32(a + 4), vld1q_f32(b + 4));
   }
   static float fa_hsum(FA v) { return vaddvq_f32(v); }
+
+  // ---- int8 GEMM (igemm_simd.h): signed dots (sdot, or widening multiplies
+  // and pairwise adds), so codes stay <= 127 and Q8_0 keeps its signed q.
+  using IG = int32x4_t;
+  static constexpr bool kIgU8Codes = false;
+  static constexpr int kIgGroups = 2, kIgTokens = 4;
+  static constexpr int kIgMinTokensQ8 = 8, kIgMinTokens = 8;  // igemm from this many tokens (GEMV below)
+  static IG ig_zero() { return vdupq_n_s32(0); }
+  static IG ig_load(const uint8_t* p) { return vreinterpretq_s32_u8(vld1q_u8(p)); }
+  static IG ig_bcast(const int8_t* p) {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    return vdupq_n_s32(v);
+  }
+  static IG ig_dot_signed(IG acc, IG w, IG x) {
+    const int8x16_t a = vreinterpretq_s8_s32(w), b = vreinterpretq_s8_s32(x);
+#if defined(__ARM_FEATURE_DOTPROD)
+    return vdotq_s32(acc, a, b);
+#else
+    const int32x4_t p0 = vpaddlq_s16(vmull_s8(vget_low_s8(a), vget_low_s8(b)));
+    const int32x4_t p1 = vpaddlq_s16(vmull_s8(vget_high_s8(a), vget_high_s8(b)));
+    return vaddq_s32(acc, vpaddq_s32(p0, p1));
+#endif
+  }
+  static IG ig_dot(IG acc, IG u, IG x) { return ig_dot_signed(acc, u, x); }
+  static F ig_to_f(IG v) { return vcvtq_f32_s32(v); }
 };
 
 }  // namespace hl::simd::neon

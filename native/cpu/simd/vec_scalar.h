@@ -87,6 +87,28 @@ struct Vec {
     return acc;
   }
   static float fa_hsum(FA v) { return v; }
+
+  // ---- int8 GEMM (igemm_simd.h): one lane, its 4 code / activation bytes
+  using IG = int32_t;
+  static constexpr bool kIgU8Codes = true;
+  static constexpr int kIgGroups = 4, kIgTokens = 4;
+  static constexpr int kIgMinTokensQ8 = 5, kIgMinTokens = 5;  // igemm from this many tokens (GEMV below)
+  static IG ig_zero() { return 0; }
+  static IG ig_load(const uint8_t* p) {
+    IG v;
+    std::memcpy(&v, p, 4);
+    return v;
+  }
+  static IG ig_bcast(const int8_t* p) { return ig_load(reinterpret_cast<const uint8_t*>(p)); }
+  static IG ig_dot(IG acc, IG u, IG x) {
+    uint8_t ub[4];
+    int8_t xb[4];
+    std::memcpy(ub, &u, 4);
+    std::memcpy(xb, &x, 4);
+    for (int j = 0; j < 4; j++) acc += (int32_t)ub[j] * (int32_t)xb[j];
+    return acc;
+  }
+  static F ig_to_f(IG v) { return (float)v; }
 };
 
 }  // namespace hl::simd::scalar

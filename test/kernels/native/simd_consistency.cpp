@@ -193,14 +193,61 @@ static void run(const SimdOps& o, const SimdOps& s) {
   }
 }
 
+// The int8 GEMM (repack + tiles) of table o vs the scalar GEMV (gemm_kq /
+// gemm_q8_0) on random block bytes with sane scales: every format, token
+// counts around the tile sizes, row counts with partial row groups.
+static void run_igemm(const SimdOps& o, const SimdOps& s) {
+  const std::vector<std::array<int, 3>> formats = {{8, 34, 32}, {2, 18, 32}, {12, 144, 256}, {13, 176, 256}, {14, 210, 256}};
+  for (auto [type, bytes, elems] : formats)
+    for (int64_t K : {256, 768}) {
+      const int64_t N = 37, nb = N * K / elems, block = type == 8 || type == 2 ? 32 : 256;
+      std::vector<uint8_t> src(nb * bytes);
+      for (auto& b : src) b = (uint8_t)rng();
+      for (int64_t blk = 0; blk < nb; blk++) {
+        uint16_t h = f32_to_f16(0.01f * (float)(blk % 7 + 1)), h2 = f32_to_f16(0.003f * (float)(blk % 5));
+        std::memcpy(&src[blk * bytes + (type == 14 ? 208 : 0)], &h, 2);
+        if (type == 12 || type == 13) std::memcpy(&src[blk * bytes + 2], &h2, 2);
+      }
+      std::vector<const uint8_t*> wr(N);
+      for (int64_t r = 0; r < N; r++) wr[r] = src.data() + r * (K / elems) * bytes;
+      const int64_t T = 13;
+      auto x = randv(T * K);
+      std::vector<int8_t> q(T * K);
+      std::vector<float> d(T * K / block), s16(T * K / 16), s32(T * K / 32);
+      std::vector<QAct> xa(T);
+      std::vector<const int8_t*> xq(T);
+      std::vector<const float*> xd(T);
+      for (int64_t t = 0; t < T; t++) {
+        s.quantize_act(q.data() + t * K, d.data() + t * K / block, s16.data() + t * K / 16, s32.data() + t * K / 32,
+                       x.data() + t * K, K, block);
+        xa[t] = QAct{q.data() + t * K, d.data() + t * K / block, s16.data() + t * K / 16, s32.data() + t * K / 32};
+        xq[t] = xa[t].q, xd[t] = xa[t].d;
+      }
+      std::vector<uint8_t> packed(o.igemm_packed_bytes(type, N, K) + 64);
+      uint8_t* pk = packed.data() + (64 - reinterpret_cast<uintptr_t>(packed.data()) % 64) % 64;
+      o.igemm_pack(pk, type, wr.data(), N, K);
+      for (int64_t n_x : {1, 3, 5, 7, 13}) {
+        std::vector<float> y1(n_x * N), y2(n_x * N);
+        o.igemm(y1.data(), N, xa.data(), n_x, pk, N, K, type);
+        if (type == 8) s.gemm_q8_0(y2.data(), N, xq.data(), xd.data(), n_x, wr.data(), N, K);
+        else s.gemm_kq(y2.data(), N, xa.data(), n_x, wr.data(), N, K, type);
+        char what[64];
+        std::snprintf(what, sizeof what, "igemm type %d K=%lld T=%lld", type, (long long)K, (long long)n_x);
+        check(o.name, what, y1.data(), y2.data(), y1.size(), 1e-5);
+      }
+    }
+}
+
 int main() {
   const SimdOps* s = simd_ops_scalar();
   int n = 0;
   const CpuFeatures& f = cpu_features();
   const bool avx2 = f.avx2 && f.fma && f.f16c, avx512 = avx2 && f.avx512bw && f.avx512vl && f.avx512vnni;
+  run_igemm(*s, *s);
   for (const SimdOps* o : {avx2 ? simd_ops_avx2() : nullptr, avx512 ? simd_ops_avx512() : nullptr, simd_ops_neon()}) {
     if (!o) continue;  // not built for this arch, or this CPU lacks the ISA
     run(*o, *s);
+    run_igemm(*o, *s);
     n++;
     std::printf("%s vs scalar: %s\n", o->name, failures ? "FAIL" : "ok");
   }

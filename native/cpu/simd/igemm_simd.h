@@ -1,0 +1,279 @@
+// native/cpu/simd/igemm_simd.h: the register-blocked int8 GEMM for the block
+// formats (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K) above the GEMV token range
+// (docs/KERNELS.md, Matmul), written once against Vec's ig_* ops (vec.h) and
+// instantiated per ISA.
+//
+// Every format is one form per sub-block b of G values (G = 16 for Q6_K, 32
+// otherwise): an unsigned byte code c and two f32 numbers, w = s[b] c + o[b]:
+//   Q8_0  c = q + 128, s = d, o = -128 d   (Vecs whose dot cannot take codes
+//         above 127 keep c = q signed, o = 0, and dot with ig_dot_signed)
+//   Q4_0  c = q, s = d, o = -8 d
+//   Q4_K  c = q, s = d sc_j, o = -dmin m_j;  Q5_K likewise
+//   Q6_K  c = q (0..63), s = d sc_j, o = -32 d sc_j
+// (all exact f32 products: an f16 times a small integer). With the
+// activations quantized per block (QAct: dx, int8 q, dx * S per 16 / 32):
+//   y[r, t] = sum_b dx[t, b] s[r, b] D[r, t, b] + o[r, b] (dx S)[t, b],
+//   D = sum over the sub-block of c * q     (exact int32)
+// so each sub-block meets f32 once per (row, token): the same contract as the
+// GEMV (the f64 matmul of the decoded weights with the rounded activations,
+// up to f32 rounding of the per-sub-block terms).
+//
+// Layout (pack): the weight rows are repacked, per call, one L2-sized block
+// of rows at a time into groups of W rows (W = the f32 lane count); per group
+// and sub-block: codes [G / 4][W rows][4 bytes] (one int32 lane per row), then
+// s[W], o[W] as f32. Rows past n_w are zero.
+// Micro-kernel (tile): IR groups (IR * W rows) x IT tokens of int32
+// accumulators, reset per sub-block; per 4 codes one load per group and one
+// 4-byte broadcast of each token's activations, IR * IT dot instructions
+// (VNNI vpdpbusd, AVX2 maddubs + madd, NEON sdot); then per (group, token)
+// convert, times s, fma with dx, fma of o with dx S into f32 accumulators.
+#pragma once
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "../block_codec.h"
+#include "ops.h"
+
+namespace hl::cpu {
+
+template <class V>
+struct IGemmKernels {
+  using F = typename V::F;
+  using IG = typename V::IG;
+  static constexpr int W = V::W;
+  static constexpr int IR = V::kIgGroups;  // row groups per tile
+  static constexpr int IT = V::kIgTokens;  // tokens per tile
+
+  struct Layout {
+    int G;             // values per sub-block
+    int64_t nsb;       // sub-blocks per row
+    int64_t sb_bytes;  // one group's sub-block: G * W code bytes + 2 W floats
+    int64_t group_bytes;
+  };
+  static Layout layout(int type, int64_t K) {
+    const int G = type == 14 ? 16 : 32;
+    const int64_t sb = (int64_t)G * W + 8 * W;
+    return Layout{G, K / G, sb, (K / G) * sb};
+  }
+  static int64_t packed_bytes(int type, int64_t n_w, int64_t K) {
+    return (n_w + W - 1) / W * layout(type, K).group_bytes;
+  }
+  static int64_t min_tokens(int type) { return type == 8 ? V::kIgMinTokensQ8 : V::kIgMinTokens; }
+  static constexpr bool signed_q8(int type) { return type == 8 && !V::kIgU8Codes; }
+
+  static float h2f(const uint8_t* p) { return V::f16(codec::rd16(p)); }
+
+  // Q4_K / Q5_K: 64-element group i holds sub-blocks 2i (low nibbles) and
+  // 2i + 1 (high nibbles); Q5_K's fifth bits are bit 2i / 2i + 1 of qh[l].
+  template <bool kQ5>
+  static void unpack_k45(const uint8_t* __restrict w, int64_t K, uint8_t* __restrict c, float* __restrict s,
+                         float* __restrict o) {
+    for (int64_t sb = 0; sb < K / 256; sb++) {
+      const uint8_t* blk = w + (kQ5 ? 176 : 144) * sb;
+      const float d = h2f(blk), dmin = h2f(blk + 2);
+      uint8_t sc[8], m[8];
+      codec::k4_scale_min(blk + 4, sc, m);
+      for (int j = 0; j < 8; j++) s[8 * sb + j] = d * (float)sc[j], o[8 * sb + j] = -(dmin * (float)m[j]);
+      const uint8_t* qh = blk + 16;
+      const uint8_t* q = blk + (kQ5 ? 48 : 16);
+      uint8_t* cs = c + 256 * sb;
+      for (int i = 0; i < 4; i++) {
+        for (int l = 0; l < 32; l++) cs[64 * i + l] = q[32 * i + l] & 15, cs[64 * i + 32 + l] = q[32 * i + l] >> 4;
+        if (kQ5)
+          for (int l = 0; l < 32; l++)
+            cs[64 * i + l] |= ((qh[l] >> (2 * i)) & 1) << 4, cs[64 * i + 32 + l] |= ((qh[l] >> (2 * i + 1)) & 1) << 4;
+      }
+    }
+  }
+
+  // One row -> codes c[K] and per sub-block s, o (w = s c + o).
+  static void unpack_row(int type, const uint8_t* __restrict w, int64_t K, uint8_t* __restrict c, float* __restrict s,
+                         float* __restrict o) {
+    switch (type) {
+      case 8:
+        for (int64_t b = 0; b < K / 32; b++) {
+          const uint8_t* blk = w + 34 * b;
+          const float d = h2f(blk);
+          const uint8_t flip = signed_q8(type) ? 0 : 0x80;
+          s[b] = d;
+          o[b] = flip ? -128.0f * d : 0.0f;
+          for (int i = 0; i < 32; i++) c[32 * b + i] = (uint8_t)(blk[2 + i] ^ flip);
+        }
+        return;
+      case 2:
+        for (int64_t b = 0; b < K / 32; b++) {
+          const uint8_t* blk = w + 18 * b;
+          const float d = h2f(blk);
+          s[b] = d;
+          o[b] = -8.0f * d;
+          uint8_t q[16], lo[16], hi[16];
+          std::memcpy(q, blk + 2, 16);
+          for (int j = 0; j < 16; j++) lo[j] = q[j] & 15, hi[j] = q[j] >> 4;
+          std::memcpy(c + 32 * b, lo, 16);
+          std::memcpy(c + 32 * b + 16, hi, 16);
+        }
+        return;
+      case 12: return unpack_k45<false>(w, K, c, s, o);
+      case 13: return unpack_k45<true>(w, K, c, s, o);
+      case 14:
+        for (int64_t sb = 0; sb < K / 256; sb++) {
+          const uint8_t* blk = w + 210 * sb;
+          const float d = h2f(blk + 208);
+          const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192);
+          for (int j = 0; j < 16; j++) s[16 * sb + j] = d * (float)sc[j], o[16 * sb + j] = -32.0f * (d * (float)sc[j]);
+          for (int h = 0; h < 2; h++) {
+            const uint8_t* ql = blk + 64 * h;
+            const uint8_t* qh = blk + 128 + 32 * h;
+            uint8_t* cs = c + 256 * sb + 128 * h;
+            for (int l = 0; l < 32; l++) {
+              cs[l] = (uint8_t)((ql[l] & 15) | ((qh[l] & 3) << 4));
+              cs[l + 32] = (uint8_t)((ql[l + 32] & 15) | (((qh[l] >> 2) & 3) << 4));
+              cs[l + 64] = (uint8_t)((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
+              cs[l + 96] = (uint8_t)((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
+            }
+          }
+        }
+        return;
+      default: return;
+    }
+  }
+
+  // W rows of G codes (row r at p + r * stride) -> out[G / 4][W][4 bytes]
+  // (Vecs with a shuffle transpose provide ig_transpose).
+  template <int G, class U = V>
+  static auto transpose(uint8_t* out, const uint8_t* p, int64_t stride, int) -> decltype(U::template ig_transpose<G>(out, p, stride)) {
+    U::template ig_transpose<G>(out, p, stride);
+  }
+  template <int G>
+  static void transpose(uint8_t* out, const uint8_t* p, int64_t stride, long) {
+    for (int kk = 0; kk < G / 4; kk++)
+      for (int r = 0; r < W; r++) std::memcpy(out + ((int64_t)kk * W + r) * 4, p + r * stride + 4 * kk, 4);
+  }
+
+  // Per group: its W rows unpacked row-major into thread scratch (codes
+  // [W][K], s / o [W][nsb]), then every 4-code column gathered across the rows.
+  static void pack(uint8_t* out, int type, const uint8_t* const* w, int64_t n_w, int64_t K) {
+    const Layout L = layout(type, K);
+    thread_local std::vector<uint8_t> c;
+    thread_local std::vector<float> s, o;
+    c.resize((size_t)(W * K));
+    s.resize((size_t)(W * L.nsb));
+    o.resize((size_t)(W * L.nsb));
+    const int64_t groups = (n_w + W - 1) / W;
+    for (int64_t g = 0; g < groups; g++) {
+      uint8_t* dst = out + g * L.group_bytes;
+      for (int r = 0; r < W; r++) {
+        const int64_t row = g * W + r;
+        if (row < n_w) {
+          unpack_row(type, w[row], K, c.data() + r * K, s.data() + r * L.nsb, o.data() + r * L.nsb);
+        } else {
+          std::memset(c.data() + r * K, 0, (size_t)K);
+          std::memset(s.data() + r * L.nsb, 0, (size_t)L.nsb * 4);
+          std::memset(o.data() + r * L.nsb, 0, (size_t)L.nsb * 4);
+        }
+      }
+      for (int64_t b = 0; b < L.nsb; b++) {
+        uint8_t* sb = dst + b * L.sb_bytes;
+        if (L.G == 32) transpose<32>(sb, c.data() + b * L.G, K, 0);
+        else transpose<16>(sb, c.data() + b * L.G, K, 0);
+        float* so = reinterpret_cast<float*>(sb + (int64_t)L.G * W);
+        for (int r = 0; r < W; r++) so[r] = s[r * L.nsb + b], so[W + r] = o[r * L.nsb + b];
+      }
+    }
+  }
+
+  // IR' groups (p, p + gb, ...) x T' tokens over every sub-block; spb =
+  // sub-blocks per activation block (1, 8 or 16); sums = per-sub-block dx S.
+  template <int G, bool kSigned, int R, int T>
+  static void tile(float* y, int64_t ldy, const QAct* x, const uint8_t* p, const Layout& L, int spb, int64_t n_rows) {
+    F acc[R][T];
+    for (int r = 0; r < R; r++)
+      for (int t = 0; t < T; t++) acc[r][t] = V::zero();
+    const uint8_t* pg[R];
+    for (int r = 0; r < R; r++) pg[r] = p + r * L.group_bytes;
+    const float* xs[T];
+    for (int t = 0; t < T; t++) xs[t] = G == 32 ? x[t].sum32 : x[t].sum16;
+    for (int64_t b = 0; b < L.nsb; b++) {
+      IG ia[R][T];
+      for (int r = 0; r < R; r++)
+        for (int t = 0; t < T; t++) ia[r][t] = V::ig_zero();
+      const int64_t off = b * L.sb_bytes;
+      for (int kk = 0; kk < G / 4; kk++) {
+        IG c[R];
+        for (int r = 0; r < R; r++) c[r] = V::ig_load(pg[r] + off + kk * W * 4);
+        for (int t = 0; t < T; t++) {
+          const IG xb = V::ig_bcast(x[t].q + b * G + 4 * kk);
+          for (int r = 0; r < R; r++) {
+            if constexpr (kSigned) ia[r][t] = V::ig_dot_signed(ia[r][t], c[r], xb);
+            else ia[r][t] = V::ig_dot(ia[r][t], c[r], xb);
+          }
+        }
+      }
+      const int64_t bx = b / spb;
+      for (int r = 0; r < R; r++) {
+        const float* so = reinterpret_cast<const float*>(pg[r] + off + G * W);
+        const F s = V::load(so), o = V::load(so + W);
+        for (int t = 0; t < T; t++) {
+          acc[r][t] = V::fma(V::mul(V::ig_to_f(ia[r][t]), s), V::set1(x[t].d[bx]), acc[r][t]);
+          acc[r][t] = V::fma(o, V::set1(xs[t][b]), acc[r][t]);
+        }
+      }
+    }
+    for (int r = 0; r < R; r++) {
+      const int64_t rows = n_rows - (int64_t)r * W;
+      for (int t = 0; t < T; t++) {
+        float* yr = y + t * ldy + r * W;
+        if (rows >= W) {
+          V::store(yr, acc[r][t]);
+        } else if (rows > 0) {
+          float tmp[W];
+          V::store(tmp, acc[r][t]);
+          for (int64_t i = 0; i < rows; i++) yr[i] = tmp[i];
+        }
+      }
+    }
+  }
+
+  template <int G, bool kSigned, int R, int T>
+  static void tile_t(int nt, float* y, int64_t ldy, const QAct* x, const uint8_t* p, const Layout& L, int spb,
+                     int64_t n_rows) {
+    if (nt == T) tile<G, kSigned, R, T>(y, ldy, x, p, L, spb, n_rows);
+    else if constexpr (T > 1) tile_t<G, kSigned, R, T - 1>(nt, y, ldy, x, p, L, spb, n_rows);
+  }
+
+  template <int G, bool kSigned, int R>
+  static void tile_rt(int nr, int nt, float* y, int64_t ldy, const QAct* x, const uint8_t* p, const Layout& L, int spb,
+                      int64_t n_rows) {
+    if (nr == R) tile_t<G, kSigned, R, IT>(nt, y, ldy, x, p, L, spb, n_rows);
+    else if constexpr (R > 1) tile_rt<G, kSigned, R - 1>(nr, nt, y, ldy, x, p, L, spb, n_rows);
+  }
+
+  template <int G, bool kSigned>
+  static void run(float* y, int64_t ldy, const QAct* x, int64_t n_x, const uint8_t* packed, int64_t n_w,
+                  const Layout& L, int spb) {
+    const int64_t groups = (n_w + W - 1) / W;
+    for (int64_t t0 = 0; t0 < n_x; t0 += IT) {
+      const int nt = (int)(n_x - t0 < IT ? n_x - t0 : IT);
+      for (int64_t g0 = 0; g0 < groups; g0 += IR) {
+        const int nr = (int)(groups - g0 < IR ? groups - g0 : IR);
+        tile_rt<G, kSigned, IR>(nr, nt, y + t0 * ldy + g0 * W, ldy, x + t0, packed + g0 * L.group_bytes, L, spb,
+                                n_w - g0 * W);
+      }
+    }
+  }
+
+  // y[t * ldy + r] = sum_k decode(w[r])[k] * x[t].d[k / block] * x[t].q[k] over rows packed by pack().
+  static void igemm(float* y, int64_t ldy, const QAct* x, int64_t n_x, const uint8_t* packed, int64_t n_w, int64_t K,
+                    int type) {
+    const Layout L = layout(type, K);
+    const int spb = type == 8 || type == 2 ? 1 : 256 / L.G;
+    if constexpr (!V::kIgU8Codes) {
+      if (type == 8) return run<32, true>(y, ldy, x, n_x, packed, n_w, L, spb);
+    }
+    if (L.G == 16) run<16, false>(y, ldy, x, n_x, packed, n_w, L, spb);
+    else run<32, false>(y, ldy, x, n_x, packed, n_w, L, spb);
+  }
+};
+
+}  // namespace hl::cpu
