@@ -9,7 +9,7 @@
 //         256 for the K-quants; d = absmax / 127, round half even) with the
 //         per-16 / per-32 sums the offset terms need. Below
 //         ops.igemm_min_tokens(type) tokens (the crossover measured per ISA,
-//         4..11): GEMV, every weight block meets them in integer dot products
+//         4..10): GEMV, every weight block meets them in integer dot products
 //         on its GGUF codes (gemm_q8_0; gemm_kq, simd/kquant_simd.h), in tiles
 //         of 4 tokens. From there: the int8 GEMM (simd/igemm_simd.h), one
 //         L2-sized block of rows at a time repacked into row groups of

@@ -4,29 +4,33 @@
 // instantiated per ISA.
 //
 // Every format is one form per sub-block b of G values (G = 16 for Q6_K, 32
-// otherwise): an unsigned byte code c and two f32 numbers, w = s[b] c + o[b]:
-//   Q8_0  c = q + 128, s = d, o = -128 d   (Vecs whose dot cannot take codes
-//         above 127 keep c = q signed, o = 0, and dot with ig_dot_signed)
-//   Q4_0  c = q, s = d, o = -8 d
+// otherwise): an unsigned byte code c, an f32 scale s and either an integer
+// zero point z or an f32 offset o:
+//   Q8_0  c = q + 128, s = d, z = 128      (Vecs whose dot cannot take codes
+//         above 127 keep c = q signed, z = 0, and dot with ig_dot_signed)
+//   Q4_0  c = q, s = d, z = 8
+//   Q6_K  c = q (0..63), s = d sc_j, z = 32
 //   Q4_K  c = q, s = d sc_j, o = -dmin m_j;  Q5_K likewise
-//   Q6_K  c = q (0..63), s = d sc_j, o = -32 d sc_j
-// (all exact f32 products: an f16 times a small integer). With the
-// activations quantized per block (QAct: dx, int8 q, dx * S per 16 / 32):
-//   y[r, t] = sum_b dx[t, b] s[r, b] D[r, t, b] + o[r, b] (dx S)[t, b],
-//   D = sum over the sub-block of c * q     (exact int32)
+// (s, o exact f32 products: an f16 times a small integer). With the
+// activations quantized per block (QAct: dx, int8 q, dx * S per 32) and
+// D = sum over the sub-block of c * q (exact int32):
+//   zero point  y[r, t] = sum_b (D - z S)[r, t, b] * (s[r, b] dx[t, b])   (D - z S exact)
+//   offset      y[r, t] = sum_b D * (s dx) + o[r, b] (dx S)[t, b]
 // so each sub-block meets f32 once per (row, token): the same contract as the
 // GEMV (the f64 matmul of the decoded weights with the rounded activations,
-// up to f32 rounding of the per-sub-block terms).
+// up to f32 rounding of the per-sub-block terms); on the scalar Vec the Q8_0
+// form is the GEMV's arithmetic, operation for operation.
 //
 // Layout (pack): the weight rows are repacked, per call, one L2-sized block
 // of rows at a time into groups of W rows (W = the f32 lane count); per group
 // and sub-block: codes [G / 4][W rows][4 bytes] (one int32 lane per row), then
-// s[W], o[W] as f32. Rows past n_w are zero.
+// s[W], o[W] as f32 (o unused by the zero-point forms). Rows past n_w are zero.
 // Micro-kernel (tile): IR groups (IR * W rows) x IT tokens of int32
 // accumulators, reset per sub-block; per 4 codes one load per group and one
 // 4-byte broadcast of each token's activations, IR * IT dot instructions
 // (VNNI vpdpbusd, AVX2 maddubs + madd, NEON sdot); then per (group, token)
-// convert, times s, fma with dx, fma of o with dx S into f32 accumulators.
+// subtract z S, convert, fma with s dx (and fma of o with dx S) into f32
+// accumulators.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -59,7 +63,7 @@ struct IGemmKernels {
   static int64_t packed_bytes(int type, int64_t n_w, int64_t K) {
     return (n_w + W - 1) / W * layout(type, K).group_bytes;
   }
-  static int64_t min_tokens(int type) { return type == 8 ? V::kIgMinTokensQ8 : V::kIgMinTokens; }
+  static int64_t min_tokens(int type) { return V::kIgMinTokens[type == 8 ? 0 : type == 2 ? 1 : 2]; }
   static constexpr bool signed_q8(int type) { return type == 8 && !V::kIgU8Codes; }
 
   static float h2f(const uint8_t* p) { return V::f16(codec::rd16(p)); }
@@ -87,7 +91,7 @@ struct IGemmKernels {
     }
   }
 
-  // One row -> codes c[K] and per sub-block s, o (w = s c + o).
+  // One row -> codes c[K] and per sub-block s, o (w = s (c - z) + o).
   static void unpack_row(int type, const uint8_t* __restrict w, int64_t K, uint8_t* __restrict c, float* __restrict s,
                          float* __restrict o) {
     switch (type) {
@@ -97,7 +101,7 @@ struct IGemmKernels {
           const float d = h2f(blk);
           const uint8_t flip = signed_q8(type) ? 0 : 0x80;
           s[b] = d;
-          o[b] = flip ? -128.0f * d : 0.0f;
+          o[b] = 0.0f;  // zero point 128 (igemm)
           for (int i = 0; i < 32; i++) c[32 * b + i] = (uint8_t)(blk[2 + i] ^ flip);
         }
         return;
@@ -106,7 +110,7 @@ struct IGemmKernels {
           const uint8_t* blk = w + 18 * b;
           const float d = h2f(blk);
           s[b] = d;
-          o[b] = -8.0f * d;
+          o[b] = 0.0f;  // zero point 8 (igemm)
           uint8_t q[16], lo[16], hi[16];
           std::memcpy(q, blk + 2, 16);
           for (int j = 0; j < 16; j++) lo[j] = q[j] & 15, hi[j] = q[j] >> 4;
@@ -121,7 +125,7 @@ struct IGemmKernels {
           const uint8_t* blk = w + 210 * sb;
           const float d = h2f(blk + 208);
           const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192);
-          for (int j = 0; j < 16; j++) s[16 * sb + j] = d * (float)sc[j], o[16 * sb + j] = -32.0f * (d * (float)sc[j]);
+          for (int j = 0; j < 16; j++) s[16 * sb + j] = d * (float)sc[j], o[16 * sb + j] = 0.0f;  // zero point 32
           for (int h = 0; h < 2; h++) {
             const uint8_t* ql = blk + 64 * h;
             const uint8_t* qh = blk + 128 + 32 * h;
@@ -183,17 +187,30 @@ struct IGemmKernels {
     }
   }
 
-  // IR' groups (p, p + gb, ...) x T' tokens over every sub-block; spb =
-  // sub-blocks per activation block (1, 8 or 16); sums = per-sub-block dx S.
-  template <int G, bool kSigned, int R, int T>
-  static void tile(float* y, int64_t ldy, const QAct* x, const uint8_t* p, const Layout& L, int spb, int64_t n_rows) {
+  // How a format's offset is applied: kZero — w = s (c - z) with an integer
+  // zero point z (Q8_0 +128, Q4_0 8, Q6_K 32), subtracted exactly in int32 as
+  // z * (sum of q over the sub-block); kOffset — w = s c + o with an f32 o
+  // (the K-quant mins), added as o * (dx S); kSigned — signed Q8_0 codes
+  // (Vecs without kIgU8Codes), no offset.
+  enum Form { kZero, kOffset, kSigned };
+
+  struct Tile {
+    const QAct* x;      // the tile's tokens
+    const int32_t* zs;  // kZero: z * sum q per token and sub-block, [token][nsb]
+    const uint8_t* p;   // first row group
+    int64_t n_rows;     // valid rows from the first group on
+  };
+
+  // R groups x T tokens over every sub-block; spb = sub-blocks per activation
+  // block (1, 8 or 16).
+  template <int G, Form kForm, int R, int T>
+  static void tile(float* y, int64_t ldy, const Tile& a, const Layout& L, int spb) {
     F acc[R][T];
     for (int r = 0; r < R; r++)
       for (int t = 0; t < T; t++) acc[r][t] = V::zero();
     const uint8_t* pg[R];
-    for (int r = 0; r < R; r++) pg[r] = p + r * L.group_bytes;
-    const float* xs[T];
-    for (int t = 0; t < T; t++) xs[t] = G == 32 ? x[t].sum32 : x[t].sum16;
+    for (int r = 0; r < R; r++) pg[r] = a.p + r * L.group_bytes;
+    const QAct* x = a.x;
     for (int64_t b = 0; b < L.nsb; b++) {
       IG ia[R][T];
       for (int r = 0; r < R; r++)
@@ -205,7 +222,7 @@ struct IGemmKernels {
         for (int t = 0; t < T; t++) {
           const IG xb = V::ig_bcast(x[t].q + b * G + 4 * kk);
           for (int r = 0; r < R; r++) {
-            if constexpr (kSigned) ia[r][t] = V::ig_dot_signed(ia[r][t], c[r], xb);
+            if constexpr (kForm == kSigned) ia[r][t] = V::ig_dot_signed(ia[r][t], c[r], xb);
             else ia[r][t] = V::ig_dot(ia[r][t], c[r], xb);
           }
         }
@@ -213,15 +230,16 @@ struct IGemmKernels {
       const int64_t bx = b / spb;
       for (int r = 0; r < R; r++) {
         const float* so = reinterpret_cast<const float*>(pg[r] + off + G * W);
-        const F s = V::load(so), o = V::load(so + W);
+        const F s = V::load(so);
         for (int t = 0; t < T; t++) {
-          acc[r][t] = V::fma(V::mul(V::ig_to_f(ia[r][t]), s), V::set1(x[t].d[bx]), acc[r][t]);
-          acc[r][t] = V::fma(o, V::set1(xs[t][b]), acc[r][t]);
+          if constexpr (kForm == kZero) ia[r][t] = V::ig_sub(ia[r][t], a.zs[t * L.nsb + b]);
+          acc[r][t] = V::fma(V::ig_to_f(ia[r][t]), V::mul(s, V::set1(x[t].d[bx])), acc[r][t]);
+          if constexpr (kForm == kOffset) acc[r][t] = V::fma(V::load(so + W), V::set1(x[t].sum32[b]), acc[r][t]);
         }
       }
     }
     for (int r = 0; r < R; r++) {
-      const int64_t rows = n_rows - (int64_t)r * W;
+      const int64_t rows = a.n_rows - (int64_t)r * W;
       for (int t = 0; t < T; t++) {
         float* yr = y + t * ldy + r * W;
         if (rows >= W) {
@@ -235,30 +253,38 @@ struct IGemmKernels {
     }
   }
 
-  template <int G, bool kSigned, int R, int T>
-  static void tile_t(int nt, float* y, int64_t ldy, const QAct* x, const uint8_t* p, const Layout& L, int spb,
-                     int64_t n_rows) {
-    if (nt == T) tile<G, kSigned, R, T>(y, ldy, x, p, L, spb, n_rows);
-    else if constexpr (T > 1) tile_t<G, kSigned, R, T - 1>(nt, y, ldy, x, p, L, spb, n_rows);
+  template <int G, Form kForm, int R, int T>
+  static void tile_t(int nt, float* y, int64_t ldy, const Tile& a, const Layout& L, int spb) {
+    if (nt == T) tile<G, kForm, R, T>(y, ldy, a, L, spb);
+    else if constexpr (T > 1) tile_t<G, kForm, R, T - 1>(nt, y, ldy, a, L, spb);
   }
 
-  template <int G, bool kSigned, int R>
-  static void tile_rt(int nr, int nt, float* y, int64_t ldy, const QAct* x, const uint8_t* p, const Layout& L, int spb,
-                      int64_t n_rows) {
-    if (nr == R) tile_t<G, kSigned, R, IT>(nt, y, ldy, x, p, L, spb, n_rows);
-    else if constexpr (R > 1) tile_rt<G, kSigned, R - 1>(nr, nt, y, ldy, x, p, L, spb, n_rows);
+  template <int G, Form kForm, int R>
+  static void tile_rt(int nr, int nt, float* y, int64_t ldy, const Tile& a, const Layout& L, int spb) {
+    if (nr == R) tile_t<G, kForm, R, IT>(nt, y, ldy, a, L, spb);
+    else if constexpr (R > 1) tile_rt<G, kForm, R - 1>(nr, nt, y, ldy, a, L, spb);
   }
 
-  template <int G, bool kSigned>
+  template <int G, Form kForm>
   static void run(float* y, int64_t ldy, const QAct* x, int64_t n_x, const uint8_t* packed, int64_t n_w,
-                  const Layout& L, int spb) {
+                  const Layout& L, int spb, int32_t z) {
+    thread_local std::vector<int32_t> zs;
+    if (kForm == kZero) {
+      zs.resize((size_t)(n_x * L.nsb));
+      for (int64_t t = 0; t < n_x; t++)
+        for (int64_t b = 0; b < L.nsb; b++) {
+          int32_t sum = 0;
+          for (int i = 0; i < G; i++) sum += x[t].q[b * G + i];
+          zs[t * L.nsb + b] = z * sum;
+        }
+    }
     const int64_t groups = (n_w + W - 1) / W;
     for (int64_t t0 = 0; t0 < n_x; t0 += IT) {
       const int nt = (int)(n_x - t0 < IT ? n_x - t0 : IT);
       for (int64_t g0 = 0; g0 < groups; g0 += IR) {
         const int nr = (int)(groups - g0 < IR ? groups - g0 : IR);
-        tile_rt<G, kSigned, IR>(nr, nt, y + t0 * ldy + g0 * W, ldy, x + t0, packed + g0 * L.group_bytes, L, spb,
-                                n_w - g0 * W);
+        const Tile a{x + t0, zs.data() + t0 * L.nsb, packed + g0 * L.group_bytes, n_w - g0 * W};
+        tile_rt<G, kForm, IR>(nr, nt, y + t0 * ldy + g0 * W, ldy, a, L, spb);
       }
     }
   }
@@ -267,12 +293,16 @@ struct IGemmKernels {
   static void igemm(float* y, int64_t ldy, const QAct* x, int64_t n_x, const uint8_t* packed, int64_t n_w, int64_t K,
                     int type) {
     const Layout L = layout(type, K);
-    const int spb = type == 8 || type == 2 ? 1 : 256 / L.G;
-    if constexpr (!V::kIgU8Codes) {
-      if (type == 8) return run<32, true>(y, ldy, x, n_x, packed, n_w, L, spb);
+    switch (type) {
+      case 8:
+        if constexpr (V::kIgU8Codes) return run<32, kZero>(y, ldy, x, n_x, packed, n_w, L, 1, 128);
+        else return run<32, kSigned>(y, ldy, x, n_x, packed, n_w, L, 1, 0);
+      case 2: return run<32, kZero>(y, ldy, x, n_x, packed, n_w, L, 1, 8);
+      case 12:
+      case 13: return run<32, kOffset>(y, ldy, x, n_x, packed, n_w, L, 8, 0);
+      case 14: return run<16, kZero>(y, ldy, x, n_x, packed, n_w, L, 16, 32);
+      default: return;
     }
-    if (L.G == 16) run<16, false>(y, ldy, x, n_x, packed, n_w, L, spb);
-    else run<32, false>(y, ldy, x, n_x, packed, n_w, L, spb);
   }
 };
 

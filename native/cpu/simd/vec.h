@@ -24,12 +24,14 @@
 //                    fma8(acc, a, b): acc += a[i] * b[i] over 8 floats; fa_hsum
 //   IG, ig_*         the int8 GEMM (igemm_simd.h): IG = W int32 lanes, each
 //                    also 4 bytes; ig_load (W * 4 bytes), ig_bcast (4 bytes to
-//                    every lane), ig_zero, ig_to_f (int32 -> F);
+//                    every lane), ig_zero, ig_to_f (int32 -> F),
+//                    ig_sub(v, s) (v - s per lane);
 //                    ig_transpose (optional: W rows of G codes -> [G / 4][W][4]);
 //                    ig_dot(acc, u, x): acc[l] += sum_j u[4l + j] * x[4l + j]
 //                    (u unsigned codes, x int8 in [-127, 127]); kIgU8Codes: u
 //                    may be 0..255 (otherwise 0..127, and ig_dot_signed takes
-//                    int8 u); kIgGroups x kIgTokens: the tile (groups of W rows)
+//                    int8 u); kIgGroups x kIgTokens: the tile (groups of W rows);
+//                    kIgMinTokens[3]: igemm's crossover (Q8_0, Q4_0, K-quants)
 // The ISA translation units (isa_*.cpp) are the only files compiled with
 // wider flags. They include exactly one ISA header, then kernels_simd.h, and
 // export one SimdOps table (ops.h); nothing else in the addon sees the

@@ -79,7 +79,8 @@ struct Vec : X86IntOps<Avx2Tag> {
   using IG = __m256i;
   static constexpr bool kIgU8Codes = false;
   static constexpr int kIgGroups = 2, kIgTokens = 3;
-  static constexpr int kIgMinTokensQ8 = 11, kIgMinTokens = 11;  // igemm from this many tokens (GEMV below)
+  // igemm from this many tokens (GEMV below) for Q8_0, Q4_0, the K-quants
+  static constexpr int kIgMinTokens[3] = {10, 5, 10};
   static IG ig_zero() { return _mm256_setzero_si256(); }
   static IG ig_load(const uint8_t* p) { return _mm256_loadu_si256((const __m256i*)p); }
   static IG ig_bcast(const int8_t* p) {
@@ -92,6 +93,7 @@ struct Vec : X86IntOps<Avx2Tag> {
   }
   static IG ig_dot_signed(IG acc, IG w, IG x) { return ig_dot(acc, _mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w)); }
   static F ig_to_f(IG v) { return _mm256_cvtepi32_ps(v); }
+  static IG ig_sub(IG v, int32_t s) { return _mm256_sub_epi32(v, _mm256_set1_epi32(s)); }
 };
 
 }  // namespace hl::simd::avx2

@@ -92,7 +92,8 @@ struct Vec : X86IntOps<Avx512Tag> {
   using IG = __m512i;
   static constexpr bool kIgU8Codes = true;
   static constexpr int kIgGroups = 2, kIgTokens = 6;
-  static constexpr int kIgMinTokensQ8 = 4, kIgMinTokens = 8;  // igemm from this many tokens (GEMV below)
+  // igemm from this many tokens (GEMV below) for Q8_0, Q4_0, the K-quants
+  static constexpr int kIgMinTokens[3] = {4, 4, 5};
   static IG ig_zero() { return _mm512_setzero_si512(); }
   static IG ig_load(const uint8_t* p) { return _mm512_loadu_si512((const void*)p); }
   static IG ig_bcast(const int8_t* p) {
@@ -102,6 +103,7 @@ struct Vec : X86IntOps<Avx512Tag> {
   }
   static IG ig_dot(IG acc, IG u, IG x) { return _mm512_dpbusd_epi32(acc, u, x); }
   static F ig_to_f(IG v) { return _mm512_cvtepi32_ps(v); }
+  static IG ig_sub(IG v, int32_t s) { return _mm512_sub_epi32(v, _mm512_set1_epi32(s)); }
   // 16 rows of G bytes (G = 32 or 16; row r at p + r * stride) -> out[k][r]
   // (4 bytes each): a dword transpose in log2(G / 4) rounds of vpermt2d, each
   // round swapping one register-index bit with one lane-index bit.

@@ -115,7 +115,8 @@ struct Vec {
   using IG = int32x4_t;
   static constexpr bool kIgU8Codes = false;
   static constexpr int kIgGroups = 2, kIgTokens = 4;
-  static constexpr int kIgMinTokensQ8 = 8, kIgMinTokens = 8;  // igemm from this many tokens (GEMV below)
+  // igemm from this many tokens (GEMV below) for Q8_0, Q4_0, the K-quants (not measured: no arm64 here)
+  static constexpr int kIgMinTokens[3] = {8, 8, 8};
   static IG ig_zero() { return vdupq_n_s32(0); }
   static IG ig_load(const uint8_t* p) { return vreinterpretq_s32_u8(vld1q_u8(p)); }
   static IG ig_bcast(const int8_t* p) {
@@ -135,6 +136,7 @@ struct Vec {
   }
   static IG ig_dot(IG acc, IG u, IG x) { return ig_dot_signed(acc, u, x); }
   static F ig_to_f(IG v) { return vcvtq_f32_s32(v); }
+  static IG ig_sub(IG v, int32_t s) { return vsubq_s32(v, vdupq_n_s32(s)); }
 };
 
 }  // namespace hl::simd::neon

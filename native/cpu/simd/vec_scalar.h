@@ -92,7 +92,8 @@ struct Vec {
   using IG = int32_t;
   static constexpr bool kIgU8Codes = true;
   static constexpr int kIgGroups = 4, kIgTokens = 4;
-  static constexpr int kIgMinTokensQ8 = 5, kIgMinTokens = 5;  // igemm from this many tokens (GEMV below)
+  // igemm from this many tokens (GEMV below) for Q8_0, Q4_0, the K-quants
+  static constexpr int kIgMinTokens[3] = {5, 5, 5};
   static IG ig_zero() { return 0; }
   static IG ig_load(const uint8_t* p) {
     IG v;
@@ -109,6 +110,7 @@ struct Vec {
     return acc;
   }
   static F ig_to_f(IG v) { return (float)v; }
+  static IG ig_sub(IG v, int32_t s) { return v - s; }
 };
 
 }  // namespace hl::simd::scalar
