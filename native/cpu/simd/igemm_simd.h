@@ -188,11 +188,12 @@ struct IGemmKernels {
   }
 
   // How a format's offset is applied: kZero — w = s (c - z) with an integer
-  // zero point z (Q8_0 +128, Q4_0 8, Q6_K 32), subtracted exactly in int32 as
-  // z * (sum of q over the sub-block); kOffset — w = s c + o with an f32 o
-  // (the K-quant mins), added as o * (dx S); kSigned — signed Q8_0 codes
-  // (Vecs without kIgU8Codes), no offset.
-  enum Form { kZero, kOffset, kSigned };
+  // zero point z (Q4_0 8, Q6_K 32; kZeroWide: Q8_0's 128, codes up to 255),
+  // subtracted exactly in int32 as z * (sum of q over the sub-block);
+  // kOffset — w = s c + o with an f32 o (the K-quant mins), added as
+  // o * (dx S); kSigned — signed Q8_0 codes (Vecs without kIgU8Codes), no
+  // offset. Codes of kZero / kOffset are <= 63 (ig_dot2 may fuse two steps).
+  enum Form { kZero, kZeroWide, kOffset, kSigned };
 
   struct Tile {
     const QAct* x;      // the tile's tokens
@@ -216,14 +217,21 @@ struct IGemmKernels {
       for (int r = 0; r < R; r++)
         for (int t = 0; t < T; t++) ia[r][t] = V::ig_zero();
       const int64_t off = b * L.sb_bytes;
-      for (int kk = 0; kk < G / 4; kk++) {
-        IG c[R];
-        for (int r = 0; r < R; r++) c[r] = V::ig_load(pg[r] + off + kk * W * 4);
+      for (int kk = 0; kk < G / 4; kk += 2) {  // two 4-code steps: ig_dot2 may fuse them
+        IG c0[R], c1[R];
+        for (int r = 0; r < R; r++) {
+          c0[r] = V::ig_load(pg[r] + off + kk * W * 4);
+          c1[r] = V::ig_load(pg[r] + off + (kk + 1) * W * 4);
+        }
         for (int t = 0; t < T; t++) {
-          const IG xb = V::ig_bcast(x[t].q + b * G + 4 * kk);
+          const IG x0 = V::ig_bcast(x[t].q + b * G + 4 * kk), x1 = V::ig_bcast(x[t].q + b * G + 4 * kk + 4);
           for (int r = 0; r < R; r++) {
-            if constexpr (kForm == kSigned) ia[r][t] = V::ig_dot_signed(ia[r][t], c[r], xb);
-            else ia[r][t] = V::ig_dot(ia[r][t], c[r], xb);
+            if constexpr (kForm == kSigned)
+              ia[r][t] = V::ig_dot_signed(V::ig_dot_signed(ia[r][t], c0[r], x0), c1[r], x1);
+            else if constexpr (kForm == kZeroWide)
+              ia[r][t] = V::ig_dot(V::ig_dot(ia[r][t], c0[r], x0), c1[r], x1);
+            else
+              ia[r][t] = V::ig_dot2(ia[r][t], c0[r], x0, c1[r], x1);
           }
         }
       }
@@ -232,7 +240,7 @@ struct IGemmKernels {
         const float* so = reinterpret_cast<const float*>(pg[r] + off + G * W);
         const F s = V::load(so);
         for (int t = 0; t < T; t++) {
-          if constexpr (kForm == kZero) ia[r][t] = V::ig_sub(ia[r][t], a.zs[t * L.nsb + b]);
+          if constexpr (kForm == kZero || kForm == kZeroWide) ia[r][t] = V::ig_sub(ia[r][t], a.zs[t * L.nsb + b]);
           acc[r][t] = V::fma(V::ig_to_f(ia[r][t]), V::mul(s, V::set1(x[t].d[bx])), acc[r][t]);
           if constexpr (kForm == kOffset) acc[r][t] = V::fma(V::load(so + W), V::set1(x[t].sum32[b]), acc[r][t]);
         }
@@ -269,7 +277,7 @@ struct IGemmKernels {
   static void run(float* y, int64_t ldy, const QAct* x, int64_t n_x, const uint8_t* packed, int64_t n_w,
                   const Layout& L, int spb, int32_t z) {
     thread_local std::vector<int32_t> zs;
-    if (kForm == kZero) {
+    if (kForm == kZero || kForm == kZeroWide) {
       zs.resize((size_t)(n_x * L.nsb));
       for (int64_t t = 0; t < n_x; t++)
         for (int64_t b = 0; b < L.nsb; b++) {
@@ -295,7 +303,7 @@ struct IGemmKernels {
     const Layout L = layout(type, K);
     switch (type) {
       case 8:
-        if constexpr (V::kIgU8Codes) return run<32, kZero>(y, ldy, x, n_x, packed, n_w, L, 1, 128);
+        if constexpr (V::kIgU8Codes) return run<32, kZeroWide>(y, ldy, x, n_x, packed, n_w, L, 1, 128);
         else return run<32, kSigned>(y, ldy, x, n_x, packed, n_w, L, 1, 0);
       case 2: return run<32, kZero>(y, ldy, x, n_x, packed, n_w, L, 1, 8);
       case 12:

@@ -25,7 +25,8 @@
 //   IG, ig_*         the int8 GEMM (igemm_simd.h): IG = W int32 lanes, each
 //                    also 4 bytes; ig_load (W * 4 bytes), ig_bcast (4 bytes to
 //                    every lane), ig_zero, ig_to_f (int32 -> F),
-//                    ig_sub(v, s) (v - s per lane);
+//                    ig_sub(v, s) (v - s per lane); ig_dot2: two ig_dot steps
+//                    (u <= 63: AVX2 adds the int16 pairs before widening);
 //                    ig_transpose (optional: W rows of G codes -> [G / 4][W][4]);
 //                    ig_dot(acc, u, x): acc[l] += sum_j u[4l + j] * x[4l + j]
 //                    (u unsigned codes, x int8 in [-127, 127]); kIgU8Codes: u

@@ -94,6 +94,11 @@ struct Vec : X86IntOps<Avx2Tag> {
   static IG ig_dot_signed(IG acc, IG w, IG x) { return ig_dot(acc, _mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w)); }
   static F ig_to_f(IG v) { return _mm256_cvtepi32_ps(v); }
   static IG ig_sub(IG v, int32_t s) { return _mm256_sub_epi32(v, _mm256_set1_epi32(s)); }
+  // codes <= 63: the two steps' int16 pairs add without saturation (4 * 63 * 127 < 2^15)
+  static IG ig_dot2(IG acc, IG u0, IG x0, IG u1, IG x1) {
+    const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(u0, x0), _mm256_maddubs_epi16(u1, x1));
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+  }
 };
 
 }  // namespace hl::simd::avx2

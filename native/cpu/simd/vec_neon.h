@@ -137,6 +137,7 @@ struct Vec {
   static IG ig_dot(IG acc, IG u, IG x) { return ig_dot_signed(acc, u, x); }
   static F ig_to_f(IG v) { return vcvtq_f32_s32(v); }
   static IG ig_sub(IG v, int32_t s) { return vsubq_s32(v, vdupq_n_s32(s)); }
+  static IG ig_dot2(IG acc, IG u0, IG x0, IG u1, IG x1) { return ig_dot(ig_dot(acc, u0, x0), u1, x1); }
 };
 
 }  // namespace hl::simd::neon
