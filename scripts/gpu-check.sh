@@ -6,7 +6,9 @@
 #   build.log      cuda/ built for the local arch only
 #   test.log       hybridlm_cuda_test, one process per kernel family (a kernel
 #                  fault kills only its family), then the whole binary again
-#                  with --chained (ops queued as the executor issues them, no sync per op)
+#                  with --chained (ops queued as the executor issues them, no sync per op),
+#                  and the decode chain under HYBRIDLM_CUDA_SYNC=1 (every launch
+#                  checked); the report lists the launches per decode step
 #   memcheck-*.log compute-sanitizer memcheck, one process per family, all in
 #                  parallel (each under T_SAN), while the e2e check runs
 #   e2e-check.log  CUDA vs CPU logits on synthetic h-350m / h-1b / small-MoE
@@ -298,7 +300,7 @@ fi
   echo; echo "## environment"; echo '```'; head -40 "$OUT/env.txt"; echo '```'
   if [ -f "$OUT/test.log" ]; then
     echo; echo "## kernel tests (failures and totals)"; echo '```'
-    head -1 "$OUT/test.log"; grep -E '^(FAIL|TOTAL|SKIPPED|[0-9]+ passed)' "$OUT/test.log" | head -60; echo '```'
+    head -1 "$OUT/test.log"; grep -E '^(FAIL|TOTAL|SKIPPED|[0-9]+ passed)|launches per step' "$OUT/test.log" | head -60; echo '```'
   fi
   for f in e2e-check e2e-bench e2e-prepare; do
     [ -f "$OUT/$f.log" ] && { echo; echo "## $f"; cat "$OUT/$f.log"; }
