@@ -159,6 +159,8 @@ export interface NativeModelHandle {
   memory(): NativeMemory;
   /** Native forward steps run so far (concurrent evals that shared a step count once). */
   stepCount(): number;
+  /** Thread-pool fork/joins the model's backend has run so far (0 where it has no pool): per-token counts in tests and benchmarks. */
+  parallelRegionCount(): number;
   dispose(): void;
 }
 

@@ -116,7 +116,7 @@ struct NormJob {
     if (z.empty())
       b.rmsnorm(dy, st.in(x), st.in(w), n, dim, eps);
     else
-      b.gated_rmsnorm(dy, st.in(x), st.in(z), st.in(w), n, dim, groups, eps);
+      b.gated_rmsnorm(dy, st.in(x), st.in(z), st.in(w), n, dim, groups, eps, 0);
     st.download(y, dy, x.size());
   }
   Napi::Value result(Napi::Env env) { return to_js(env, y); }
@@ -157,10 +157,10 @@ struct ConvJob {
   void run(Backend& b, Staging& st) {
     run_with_states(st, out, x.size(), states, n_seqs, (d_conv - 1) * channels, [&](float* dout, float* const* ptrs) {
       if (step)
-        b.conv1d_causal_step(dout, st.in(x), st.in(w), st.optional(bias), channels, d_conv, (int)n_seqs, ptrs);
+        b.conv1d_causal_step(dout, st.in(x), st.in(w), st.optional(bias), channels, d_conv, (int)n_seqs, ptrs, 0);
       else
         b.conv1d_causal_prefill(dout, st.in(x), st.in(w), st.optional(bias), channels, d_conv, cu.data(), (int)n_seqs,
-                                 ptrs);
+                                ptrs, 0);
     });
   }
   Napi::Value result(Napi::Env env) { return pair(env, "out", to_js(env, out), "states", to_js(env, states)); }
@@ -204,10 +204,10 @@ struct SsmJob {
     run_with_states(st, y, x.size(), states, n_seqs, per_seq, [&](float* dy, float* const* ptrs) {
       const float *dx = st.in(x), *ddt = st.in(dt), *dA = st.in(A), *dB = st.in(B), *dC = st.in(C);
       if (step)
-        b.ssm_step(dy, dx, ddt, dA, dB, dC, st.optional(D), st.optional(dt_bias), dims, (int)n_seqs, ptrs);
+        b.ssm_step(dy, dx, ddt, dA, dB, dC, st.optional(D), st.optional(dt_bias), dims, (int)n_seqs, ptrs, {});
       else
         b.ssm_scan(dy, dx, ddt, dA, dB, dC, st.optional(D), st.optional(dt_bias), dims, cu.data(), (int)n_seqs, ptrs,
-                    chunk);
+                   chunk, {});
     });
   }
   Napi::Value result(Napi::Env env) { return pair(env, "y", to_js(env, y), "states", to_js(env, states)); }

@@ -143,6 +143,7 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
                         InstanceMethod<&ModelHandle::sequence_position>("sequencePosition"),
                         InstanceMethod<&ModelHandle::memory>("memory"),
                         InstanceMethod<&ModelHandle::step_count>("stepCount"),
+                        InstanceMethod<&ModelHandle::parallel_region_count>("parallelRegionCount"),
                         InstanceMethod<&ModelHandle::dispose>("dispose")});
   }
 
@@ -398,6 +399,13 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
   // Native forward steps run so far: concurrent evals that shared a step count once.
   Napi::Value step_count(const Napi::CallbackInfo& info) {
     return guard(info.Env(), [&]() -> Napi::Value { return Napi::Number::New(info.Env(), (double)live()->steps_run()); });
+  }
+
+  // Thread-pool fork/joins the model's backend has run so far (0 on CUDA).
+  Napi::Value parallel_region_count(const Napi::CallbackInfo& info) {
+    return guard(info.Env(), [&]() -> Napi::Value {
+      return Napi::Number::New(info.Env(), (double)live()->backend().parallel_regions());
+    });
   }
 
   Napi::Value memory(const Napi::CallbackInfo& info) {

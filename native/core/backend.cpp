@@ -18,6 +18,17 @@ void Backend::fill_zero(void* dst, size_t bytes) {
     upload(static_cast<uint8_t*>(dst) + off, zeros.data(), std::min(zeros.size(), bytes - off));
 }
 
+void Backend::matmul_multi(float* const* ys, const float* x, int64_t n_tokens, const WeightView* ws, int n_mats) {
+  for (int i = 0; i < n_mats; i++) matmul(ys[i], x, n_tokens, ws[i]);
+}
+
+void Backend::matmul_swiglu(float* out, float* up_out, const float* x, int64_t n_tokens, const WeightView& gate,
+                            const WeightView& up) {
+  matmul(out, x, n_tokens, gate);
+  matmul(up_out, x, n_tokens, up);
+  swiglu(out, out, up_out, n_tokens, gate.rows);
+}
+
 const char* op_name(Op op) {
   switch (op) {
     case Op::RmsNorm: return "rmsnorm";

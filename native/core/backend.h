@@ -75,28 +75,47 @@ class Backend {
   virtual bool supports_kv(DType dtype) const { return dtype == DType::F32; }
 
   // Semantics, layouts and preconditions of every op: native/cpu/kernels.h.
+  // An `*_stride` argument is the floats from one token's row of that input to
+  // the next, so the input can be a column view of a wider buffer (the
+  // executor reads z, xBC and dt straight out of the in_proj output); 0 means
+  // contiguous (the row width).
   virtual void rmsnorm(float* y, const float* x, const float* w, int64_t n_tokens, int64_t dim, float eps) = 0;
   virtual void gated_rmsnorm(float* y, const float* x, const float* z, const float* w, int64_t n_tokens, int64_t dim,
-                             int64_t n_groups, float eps) = 0;
+                             int64_t n_groups, float eps, int64_t z_stride) = 0;
   virtual void conv1d_causal_prefill(float* out, const float* in, const float* w, const float* bias, int64_t channels,
-                                     int d_conv, const int32_t* cu_seqlens, int n_seqs, float* const* states) = 0;
+                                     int d_conv, const int32_t* cu_seqlens, int n_seqs, float* const* states,
+                                     int64_t in_stride) = 0;
   virtual void conv1d_causal_step(float* out, const float* in, const float* w, const float* bias, int64_t channels,
-                                  int d_conv, int n_seqs, float* const* states) = 0;
+                                  int d_conv, int n_seqs, float* const* states, int64_t in_stride) = 0;
   virtual void ssm_scan(float* y, const float* x, const float* dt_raw, const float* A, const float* B, const float* C,
                         const float* D, const float* dt_bias, const SsmDims& dims, const int32_t* cu_seqlens,
-                        int n_seqs, float* const* states, int chunk_size) = 0;
+                        int n_seqs, float* const* states, int chunk_size, const SsmStrides& strides) = 0;
   virtual void ssm_step(float* y, const float* x, const float* dt_raw, const float* A, const float* B, const float* C,
                         const float* D, const float* dt_bias, const SsmDims& dims, int n_seqs,
-                        float* const* states) = 0;
+                        float* const* states, const SsmStrides& strides) = 0;
   virtual void attention(float* out, const float* q, const AttentionDims& dims, const int32_t* cu_seqlens, int n_seqs,
                          const KvView* kv) = 0;
   virtual void matmul(float* y, const float* x, int64_t n_tokens, const WeightView& w) = 0;
+  // Several matmuls of the same activations, ys[i] = x · ws[i]ᵀ for i < n_mats
+  // (q/k/v of an attention layer): the CPU runs them as one parallel region
+  // over their concatenated rows. Default: one matmul each.
+  virtual void matmul_multi(float* const* ys, const float* x, int64_t n_tokens, const WeightView* ws, int n_mats);
+  // SwiGLU feed-forward front half: out = silu(x · gateᵀ) * (x · upᵀ), both
+  // [n_tokens, gate.rows]; up_out receives x · upᵀ (scratch of the same size).
+  // The CPU computes both and the product in one parallel region. Default:
+  // matmul, matmul, swiglu.
+  virtual void matmul_swiglu(float* out, float* up_out, const float* x, int64_t n_tokens, const WeightView& gate,
+                             const WeightView& up);
   virtual void embed(float* out, const WeightView& w, const int32_t* ids, int64_t n_tokens, float scale) = 0;
   virtual void swiglu(float* out, const float* gate, const float* up, int64_t n_tokens, int64_t n) = 0;
   virtual void moe_route(int32_t* ids, float* weights, const float* logits, int64_t n_tokens, int64_t n_experts,
                          int64_t top_k) = 0;
   virtual void moe_forward(float* out, const float* x, const int32_t* ids, const float* weights, int64_t n_tokens,
                            int64_t top_k, const MoeWeights& w) = 0;
+
+  // Parallel regions (thread-pool fork/joins) run so far; 0 where the backend
+  // has no pool. Read by tests and benchmarks to count them per token.
+  virtual uint64_t parallel_regions() const { return 0; }
 };
 
 // Backend memory owned RAII-style; grows on reserve(), never shrinks.

@@ -14,6 +14,16 @@ struct SsmDims {
   int64_t n_groups;  // G; head h uses group h / (H / G)
 };
 
+// Row strides (floats from one token's row to the next) of the scan's
+// per-token inputs, so they can be column views of wider buffers (x, B, C of
+// the conv output; dt of the in_proj output). 0 = contiguous: H * P for x,
+// H for dt, G * N for B and C (B and C share one stride).
+struct SsmStrides {
+  int64_t x = 0;
+  int64_t dt = 0;
+  int64_t bc = 0;
+};
+
 // Keys/values of one sequence: key j of kv head h starts at element
 //   k_pages[j / page_size] + h * head_stride + (j % page_size) * token_stride
 // counted in elements of `dtype` (values likewise). F32 and F16 rows are

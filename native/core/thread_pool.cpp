@@ -48,20 +48,20 @@ void ThreadPool::worker_loop(int index) {
       n = job_n_;
       pieces = job_pieces_;
     }
-    if (index < pieces) {
-      int64_t b, e;
-      piece_range(n, pieces, index, &b, &e);
-      try {
-        if (b < e) (*job)(b, e, index);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (!error_) error_ = std::current_exception();
-      }
-    }
-    {
+    // Only the workers that own a piece join (pending_ counts them); the
+    // others go back to sleep. A participant of this generation cannot miss
+    // it: the caller waits for every participant before the next one starts.
+    if (index >= pieces) continue;
+    int64_t b, e;
+    piece_range(n, pieces, index, &b, &e);
+    try {
+      if (b < e) (*job)(b, e, index);
+    } catch (...) {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (--pending_ == 0) done_.notify_one();
+      if (!error_) error_ = std::current_exception();
     }
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (--pending_ == 0) done_.notify_one();
   }
 }
 
@@ -74,12 +74,13 @@ void ThreadPool::parallel_for(int64_t n, const RangeFn& fn, int64_t grain) {
     return;
   }
   std::lock_guard<std::mutex> call_lock(call_mutex_);
+  regions_.fetch_add(1, std::memory_order_relaxed);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     job_ = &fn;
     job_n_ = n;
     job_pieces_ = pieces;
-    pending_ = n_threads_ - 1;
+    pending_ = pieces - 1;
     error_ = nullptr;
     generation_++;
   }

@@ -1,8 +1,11 @@
 // native/core/thread_pool.h: a persistent pool of worker threads.
 // parallel_for splits [0, n) into contiguous ranges, one per thread; the
-// calling thread takes the first range, so a 1-thread pool runs inline.
+// calling thread takes the first range. When the work makes one piece (n <=
+// grain, or a 1-thread pool) it runs inline and no worker is woken; otherwise
+// only the workers that own a piece take part in the join.
 // Calls are serialised by a mutex: one parallel region at a time per pool.
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -32,6 +35,10 @@ class ThreadPool {
   // The pool used by the standalone kernel API (threads = hardware cores).
   static ThreadPool& shared();
 
+  // Parallel regions that woke workers so far (inline runs not counted): the
+  // fork/join count per token that docs/ARCHITECTURE.md (Threads) budgets.
+  uint64_t regions() const { return regions_.load(std::memory_order_relaxed); }
+
  private:
   void worker_loop(int index);
 
@@ -48,6 +55,7 @@ class ThreadPool {
   int pending_ = 0;
   bool stop_ = false;
   std::exception_ptr error_;
+  std::atomic<uint64_t> regions_{0};
 };
 
 // Default thread count: hardware concurrency, at least 1.

@@ -4,10 +4,13 @@
 // state [K-1, channels] (oldest first). Afterwards the state holds the last
 // K-1 raw input rows; a sequence shorter than K-1 shifts its rows in behind
 // the older state rows.
-// Layouts: in, out [n_tokens, channels]; w [channels, K]; bias [channels];
-// states[s] [K-1, channels] (channels contiguous).
+// Layouts: out [n_tokens, channels]; in rows of `channels` floats, in_stride
+// apart (a column view of the in_proj output in the executor); w [channels, K];
+// bias [channels]; states[s] [K-1, channels] (channels contiguous).
 // Parallelisation: work items are (sequence, block of kChanBlock channels),
-// so each item owns a disjoint slice of out and of one state. Inside an item
+// so each item owns a disjoint slice of out and of one state; a call with less
+// than kMinParallelMacs of work (a decode step of a few sequences) runs inline
+// on the calling thread instead of waking the pool. Inside an item
 // the weights are transposed to [K, block] once and the loop runs over tokens
 // with channels innermost (vectorised); each input row is read K times from L1.
 // Numerics: f32 accumulation, SiLU in f32.
@@ -21,12 +24,16 @@
 namespace hl::cpu {
 
 constexpr int64_t kChanBlock = 64;
+constexpr int64_t kMinParallelMacs = 32768;  // less than this per piece: not worth a fork/join
+
+// Items per thread piece for items of `macs` multiply-adds each.
+static int64_t item_grain(int64_t macs) { return std::max<int64_t>(1, kMinParallelMacs / std::max<int64_t>(1, macs)); }
 
 // ---- kernels
 
 // One sequence of `len` tokens, channels [c0, c1). in_seq/out_seq point at the
 // sequence's first row; state is [K-1, channels] or unused when K == 1.
-static void conv1d_block(float* out_seq, const float* in_seq, const float* w, const float* bias,
+static void conv1d_block(float* out_seq, const float* in_seq, int64_t in_stride, const float* w, const float* bias,
                          int64_t channels, int d_conv, int64_t len, float* state, int64_t c0, int64_t c1,
                          float* wt /* [d_conv, kChanBlock] */) {
   const int64_t nb = c1 - c0;
@@ -38,7 +45,7 @@ static void conv1d_block(float* out_seq, const float* in_seq, const float* w, co
     for (int64_t c = 0; c < nb; c++) acc[c] = bias ? bias[c0 + c] : 0.0f;
     for (int j = 0; j < d_conv; j++) {
       int64_t rel = t - hist + j;  // input row relative to the sequence start
-      const float* src = rel < 0 ? state + (hist + rel) * channels + c0 : in_seq + rel * channels + c0;
+      const float* src = rel < 0 ? state + (hist + rel) * channels + c0 : in_seq + rel * in_stride + c0;
       const float* wj = wt + j * kChanBlock;
       for (int64_t c = 0; c < nb; c++) acc[c] += wj[c] * src[c];
     }
@@ -52,30 +59,34 @@ static void conv1d_block(float* out_seq, const float* in_seq, const float* w, co
   for (int64_t r = 0; r < kept; r++)                // ascending: row r reads a later row
     std::memmove(state + r * channels + c0, state + (r + len) * channels + c0, bytes);
   for (int64_t r = kept; r < hist; r++)
-    std::memcpy(state + r * channels + c0, in_seq + (len - hist + r) * channels + c0, bytes);
+    std::memcpy(state + r * channels + c0, in_seq + (len - hist + r) * in_stride + c0, bytes);
 }
 
 // ---- entry points
 
 void conv1d_causal_prefill(ThreadPool& pool, float* out, const float* in, const float* w, const float* bias,
                            int64_t channels, int d_conv, const int32_t* cu_seqlens, int n_seqs,
-                           float* const* states) {
-  const int64_t n_blocks = (channels + kChanBlock - 1) / kChanBlock;
-  pool.parallel_for((int64_t)n_seqs * n_blocks, [&](int64_t b, int64_t e, int) {
-    std::vector<float> wt((size_t)d_conv * kChanBlock);
-    for (int64_t it = b; it < e; it++) {
-      int64_t s = it / n_blocks, cb = it % n_blocks;
-      int64_t start = cu_seqlens[s], len = cu_seqlens[s + 1] - start;
-      int64_t c0 = cb * kChanBlock, c1 = std::min(channels, c0 + kChanBlock);
-      conv1d_block(out + start * channels, in + start * channels, w, bias, channels, d_conv, len, states[s],
-                   c0, c1, wt.data());
-    }
-  });
+                           float* const* states, int64_t in_stride) {
+  const int64_t n_blocks = (channels + kChanBlock - 1) / kChanBlock, ld = in_stride ? in_stride : channels;
+  const int64_t mean_len = std::max<int64_t>(1, cu_seqlens[n_seqs] / std::max(1, n_seqs));
+  pool.parallel_for(
+      (int64_t)n_seqs * n_blocks,
+      [&](int64_t b, int64_t e, int) {
+        std::vector<float> wt((size_t)d_conv * kChanBlock);
+        for (int64_t it = b; it < e; it++) {
+          int64_t s = it / n_blocks, cb = it % n_blocks;
+          int64_t start = cu_seqlens[s], len = cu_seqlens[s + 1] - start;
+          int64_t c0 = cb * kChanBlock, c1 = std::min(channels, c0 + kChanBlock);
+          conv1d_block(out + start * channels, in + start * ld, ld, w, bias, channels, d_conv, len, states[s], c0,
+                       c1, wt.data());
+        }
+      },
+      item_grain(kChanBlock * d_conv * mean_len));
 }
 
 void conv1d_causal_step(ThreadPool& pool, float* out, const float* in, const float* w, const float* bias,
-                        int64_t channels, int d_conv, int n_seqs, float* const* states) {
-  const int64_t n_blocks = (channels + kChanBlock - 1) / kChanBlock;
+                        int64_t channels, int d_conv, int n_seqs, float* const* states, int64_t in_stride) {
+  const int64_t n_blocks = (channels + kChanBlock - 1) / kChanBlock, ld = in_stride ? in_stride : channels;
   pool.parallel_for(
       (int64_t)n_seqs * n_blocks,
       [&](int64_t b, int64_t e, int) {
@@ -83,11 +94,11 @@ void conv1d_causal_step(ThreadPool& pool, float* out, const float* in, const flo
         for (int64_t it = b; it < e; it++) {
           int64_t s = it / n_blocks, cb = it % n_blocks;
           int64_t c0 = cb * kChanBlock, c1 = std::min(channels, c0 + kChanBlock);
-          conv1d_block(out + s * channels, in + s * channels, w, bias, channels, d_conv, 1, states[s], c0, c1,
+          conv1d_block(out + s * channels, in + s * ld, ld, w, bias, channels, d_conv, 1, states[s], c0, c1,
                        wt.data());
         }
       },
-      4);
+      item_grain(kChanBlock * d_conv));
 }
 
 }  // namespace hl::cpu

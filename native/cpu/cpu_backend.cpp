@@ -70,31 +70,39 @@ class CpuBackend final : public Backend {
     cpu::rmsnorm(pool_, y, x, w, n, dim, eps);
   }
   void gated_rmsnorm(float* y, const float* x, const float* z, const float* w, int64_t n, int64_t dim, int64_t g,
-                     float eps) override {
-    cpu::gated_rmsnorm(pool_, y, x, z, w, n, dim, g, eps);
+                     float eps, int64_t z_stride) override {
+    cpu::gated_rmsnorm(pool_, y, x, z, w, n, dim, g, eps, z_stride);
   }
   void conv1d_causal_prefill(float* out, const float* in, const float* w, const float* bias, int64_t ch, int k,
-                             const int32_t* cu, int n_seqs, float* const* states) override {
-    cpu::conv1d_causal_prefill(pool_, out, in, w, bias, ch, k, cu, n_seqs, states);
+                             const int32_t* cu, int n_seqs, float* const* states, int64_t in_stride) override {
+    cpu::conv1d_causal_prefill(pool_, out, in, w, bias, ch, k, cu, n_seqs, states, in_stride);
   }
   void conv1d_causal_step(float* out, const float* in, const float* w, const float* bias, int64_t ch, int k,
-                          int n_seqs, float* const* states) override {
-    cpu::conv1d_causal_step(pool_, out, in, w, bias, ch, k, n_seqs, states);
+                          int n_seqs, float* const* states, int64_t in_stride) override {
+    cpu::conv1d_causal_step(pool_, out, in, w, bias, ch, k, n_seqs, states, in_stride);
   }
   void ssm_scan(float* y, const float* x, const float* dt, const float* A, const float* B, const float* C,
                 const float* D, const float* dt_bias, const SsmDims& d, const int32_t* cu, int n_seqs,
-                float* const* states, int chunk) override {
-    cpu::ssm_scan(pool_, y, x, dt, A, B, C, D, dt_bias, d, cu, n_seqs, states, chunk);
+                float* const* states, int chunk, const SsmStrides& st) override {
+    cpu::ssm_scan(pool_, y, x, dt, A, B, C, D, dt_bias, d, cu, n_seqs, states, chunk, st);
   }
   void ssm_step(float* y, const float* x, const float* dt, const float* A, const float* B, const float* C,
-                const float* D, const float* dt_bias, const SsmDims& d, int n_seqs, float* const* states) override {
-    cpu::ssm_step(pool_, y, x, dt, A, B, C, D, dt_bias, d, n_seqs, states);
+                const float* D, const float* dt_bias, const SsmDims& d, int n_seqs, float* const* states,
+                const SsmStrides& st) override {
+    cpu::ssm_step(pool_, y, x, dt, A, B, C, D, dt_bias, d, n_seqs, states, st);
   }
   void attention(float* out, const float* q, const AttentionDims& d, const int32_t* cu, int n_seqs,
                  const KvView* kv) override {
     cpu::attention(pool_, out, q, d, cu, n_seqs, kv);
   }
   void matmul(float* y, const float* x, int64_t n, const WeightView& w) override { cpu::matmul(pool_, y, x, n, w); }
+  void matmul_multi(float* const* ys, const float* x, int64_t n, const WeightView* ws, int n_mats) override {
+    cpu::matmul_multi(pool_, ys, x, n, ws, n_mats);
+  }
+  void matmul_swiglu(float* out, float* up_out, const float* x, int64_t n, const WeightView& gate,
+                     const WeightView& up) override {
+    cpu::matmul_swiglu(pool_, out, up_out, x, n, gate, up);
+  }
   void embed(float* out, const WeightView& w, const int32_t* ids, int64_t n, float scale) override {
     cpu::embed(pool_, out, w, ids, n, scale);
   }
@@ -108,6 +116,7 @@ class CpuBackend final : public Backend {
                    const MoeWeights& w) override {
     cpu::moe_forward(pool_, out, x, ids, weights, n, k, w);
   }
+  uint64_t parallel_regions() const override { return pool_.regions(); }
 
  private:
   ThreadPool pool_;

@@ -23,9 +23,9 @@ void rmsnorm(ThreadPool& pool, float* y, const float* x, const float* w, int64_t
 // Gate first, then normalise per group (Mamba-2, norm_before_gate = false):
 // u = x * silu(z); for each group g of dim/n_groups channels:
 // y[t, g] = u[t, g] * rsqrt(mean(u[t, g]^2) + eps) * w[g]
-// x, z, y: [n_tokens, dim]; w: [dim]. y may alias x.
+// x, y: [n_tokens, dim]; z: rows of dim floats, z_stride apart (0 = dim); w: [dim]. y may alias x.
 void gated_rmsnorm(ThreadPool& pool, float* y, const float* x, const float* z, const float* w,
-                   int64_t n_tokens, int64_t dim, int64_t n_groups, float eps);
+                   int64_t n_tokens, int64_t dim, int64_t n_groups, float eps, int64_t z_stride = 0);
 
 // ---- causal depthwise conv1d + bias + SiLU (conv1d.cpp)
 // For each sequence s (tokens cu_seqlens[s] .. cu_seqlens[s+1]) and channel c:
@@ -34,13 +34,14 @@ void gated_rmsnorm(ThreadPool& pool, float* y, const float* x, const float* z, c
 // oldest row first; the raw pre-bias inputs of the previous call). On return
 // states[s] holds the last d_conv-1 raw input rows (older rows shifted in when
 // the sequence is shorter than d_conv-1).
-// in, out: [n_tokens, channels]; w: [channels, d_conv]; bias: [channels] (may be null).
+// out: [n_tokens, channels]; in: rows of channels floats, in_stride apart (0 =
+// channels); w: [channels, d_conv]; bias: [channels] (may be null).
 void conv1d_causal_prefill(ThreadPool& pool, float* out, const float* in, const float* w, const float* bias,
                            int64_t channels, int d_conv, const int32_t* cu_seqlens, int n_seqs,
-                           float* const* states);
-// Decode: exactly one token per sequence, in/out: [n_seqs, channels].
+                           float* const* states, int64_t in_stride = 0);
+// Decode: exactly one token per sequence, in/out: [n_seqs, channels] (in rows in_stride apart).
 void conv1d_causal_step(ThreadPool& pool, float* out, const float* in, const float* w, const float* bias,
-                        int64_t channels, int d_conv, int n_seqs, float* const* states);
+                        int64_t channels, int d_conv, int n_seqs, float* const* states, int64_t in_stride = 0);
 
 // ---- Mamba-2 selective scan (ssm_scan.cpp)
 using hl::SsmDims;
@@ -52,14 +53,17 @@ using hl::SsmDims;
 // A, D, dt_bias: [H] (A already -exp(A_log)); states[s]: [H, P, N], read as the
 // initial state and overwritten with the final one. D may be null (no skip).
 // chunk_size > 0 selects the chunked (SSD) evaluation with that chunk length
-// (identical results up to rounding); 0 = the recurrence.
+// (identical results up to rounding); 0 = the recurrence. x, dt_raw, B and C
+// rows may be strided (SsmStrides); y is contiguous.
+using hl::SsmStrides;
 void ssm_scan(ThreadPool& pool, float* y, const float* x, const float* dt_raw, const float* A, const float* B,
               const float* C, const float* D, const float* dt_bias, const SsmDims& dims,
-              const int32_t* cu_seqlens, int n_seqs, float* const* states, int chunk_size);
+              const int32_t* cu_seqlens, int n_seqs, float* const* states, int chunk_size,
+              const SsmStrides& strides = {});
 // Decode: one token per sequence; x, y: [n_seqs, H, P], dt_raw [n_seqs, H], B, C [n_seqs, G, N].
 void ssm_step(ThreadPool& pool, float* y, const float* x, const float* dt_raw, const float* A, const float* B,
               const float* C, const float* D, const float* dt_bias, const SsmDims& dims, int n_seqs,
-              float* const* states);
+              float* const* states, const SsmStrides& strides = {});
 
 // ---- attention (attention.cpp)
 // Keys/values of one sequence, possibly paged: key j of kv head h is at
@@ -86,6 +90,16 @@ void kv_row_to_f32(float* out, const void* row, const float* scales, int64_t hea
 // y[t, r] = sum_k x[t, k] * W[r, k]       x: [n_tokens, W.cols]; y: [n_tokens, W.rows]
 // W in any supported dtype (F32, F16, BF16, Q8_0). Threads split output rows.
 void matmul(ThreadPool& pool, float* y, const float* x, int64_t n_tokens, const WeightView& w);
+
+// Several matmuls of the same x, ys[i] = x · ws[i]ᵀ, in one parallel region
+// over the concatenated output rows (matmul_fused.cpp).
+void matmul_multi(ThreadPool& pool, float* const* ys, const float* x, int64_t n_tokens, const WeightView* ws,
+                  int n_mats);
+// out = silu(x · gateᵀ) * (x · upᵀ), up_out = x · upᵀ; [n_tokens, gate.rows]
+// each. One parallel region: a thread's piece of rows runs both matmuls and
+// the product while its outputs are in cache (matmul_fused.cpp).
+void matmul_swiglu(ThreadPool& pool, float* out, float* up_out, const float* x, int64_t n_tokens,
+                   const WeightView& gate, const WeightView& up);
 
 // Dequantize/widen row r of W into out[W.cols].
 void weight_row_to_f32(const WeightView& w, int64_t r, float* out);

@@ -3,7 +3,7 @@
 //   gated_rmsnorm: u = x * silu(z); per group of dim / n_groups channels,
 //                  y[t, g] = u[t, g] * rsqrt(mean(u[t, g]^2) + eps) * w[g]
 //                  (Mamba-2 RMSNormGated with norm_before_gate = false).
-// Layouts: x, z, y [n_tokens, dim] row-contiguous; w [dim].
+// Layouts: x, y [n_tokens, dim] row-contiguous; z rows z_stride apart; w [dim].
 // Parallelisation: threads split rows, at least ~16K elements per piece.
 // Numerics: sum of squares in f32 with kLanes partial sums, mean and rsqrt in
 // f32. Two passes over the row (sum, then scale); a row stays in L1 between them.
@@ -36,14 +36,14 @@ void rmsnorm(ThreadPool& pool, float* y, const float* x, const float* w, int64_t
 }
 
 void gated_rmsnorm(ThreadPool& pool, float* y, const float* x, const float* z, const float* w,
-                   int64_t n_tokens, int64_t dim, int64_t n_groups, float eps) {
-  const int64_t group = dim / n_groups;
+                   int64_t n_tokens, int64_t dim, int64_t n_groups, float eps, int64_t z_stride) {
+  const int64_t group = dim / n_groups, zs = z_stride ? z_stride : dim;
   pool.parallel_for(
       n_tokens,
       [&](int64_t b, int64_t e, int) {
         for (int64_t t = b; t < e; t++) {
           const float* xr = x + t * dim;  // [dim]
-          const float* zr = z + t * dim;  // [dim]
+          const float* zr = z + t * zs;   // [dim]
           float* yr = y + t * dim;        // [dim]; may alias xr (same index read before write)
           for (int64_t i = 0; i < dim; i++) yr[i] = xr[i] * silu(zr[i]);
           for (int64_t g = 0; g < n_groups; g++)

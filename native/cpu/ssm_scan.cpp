@@ -4,7 +4,8 @@
 //   S  = exp(a) * S + dt * x[t, h, :] ⊗ B[t, g, :]          S: [P, N]
 //   y[t, h, :] = S · C[t, g, :] + D[h] * x[t, h, :]
 // Layouts: x, y [n_tokens, H, P]; dt_raw [n_tokens, H]; B, C [n_tokens, G, N];
-// A, D, dt_bias [H]; states[s] [H, P, N] (N contiguous).
+// A, D, dt_bias [H]; states[s] [H, P, N] (N contiguous). The rows of x, dt_raw,
+// B and C may be strided (SsmStrides: column views of the executor's buffers).
 //
 // Recurrence (chunk_size == 0; also ssm_step): work items are (sequence, head,
 // block of kRowBlock state rows). An item sweeps tokens in tiles of kTokTile
@@ -56,19 +57,22 @@ struct ScanArgs {
   const float* D;       // [H] or null
   const float* dt_bias; // [H] or null
   int64_t H, P, N, G;
+  int64_t x_stride, dt_stride, bc_stride;  // floats between token rows
 
   int64_t group_of(int64_t h) const { return h / (H / G); }
-  const float* x_row(int64_t t, int64_t h) const { return x + (t * H + h) * P; }
+  const float* x_row(int64_t t, int64_t h) const { return x + t * x_stride + h * P; }
   float* y_row(int64_t t, int64_t h) const { return y + (t * H + h) * P; }
-  const float* b_row(int64_t t, int64_t g) const { return B + (t * G + g) * N; }
-  const float* c_row(int64_t t, int64_t g) const { return C + (t * G + g) * N; }
-  float dt(int64_t t, int64_t h) const { return softplus(dt_raw[t * H + h] + (dt_bias ? dt_bias[h] : 0.0f)); }
+  const float* b_row(int64_t t, int64_t g) const { return B + t * bc_stride + g * N; }
+  const float* c_row(int64_t t, int64_t g) const { return C + t * bc_stride + g * N; }
+  float dt(int64_t t, int64_t h) const { return softplus(dt_raw[t * dt_stride + h] + (dt_bias ? dt_bias[h] : 0.0f)); }
   float skip(int64_t h) const { return D ? D[h] : 0.0f; }
 };
 
 ScanArgs make_args(float* y, const float* x, const float* dt_raw, const float* A, const float* B, const float* C,
-                   const float* D, const float* dt_bias, const SsmDims& d) {
-  return ScanArgs{y, x, dt_raw, A, B, C, D, dt_bias, d.n_heads, d.head_dim, d.d_state, d.n_groups};
+                   const float* D, const float* dt_bias, const SsmDims& d, const SsmStrides& st) {
+  const int64_t H = d.n_heads, P = d.head_dim, N = d.d_state, G = d.n_groups;
+  return ScanArgs{y, x, dt_raw, A, B, C, D, dt_bias, H, P, N, G,
+                  st.x ? st.x : H * P, st.dt ? st.dt : H, st.bc ? st.bc : G * N};
 }
 
 }  // namespace
@@ -94,7 +98,7 @@ static void ssm_scan_recurrent_rows(const ScanArgs& a, int64_t start, int64_t le
     for (int64_t p = p0; p < p1; p++) {
       float* Sr = state + (h * a.P + p) * N;  // [N]
       for (int64_t i = 0; i < nt; i++) dxv[i] = dtv[i] * a.x_row(ts + i, h)[p];
-      ops.ssm_row_scan(Sr, N, a.b_row(ts, g), a.c_row(ts, g), a.G * N, dav, dxv, yv, nt);
+      ops.ssm_row_scan(Sr, N, a.b_row(ts, g), a.c_row(ts, g), a.bc_stride, dav, dxv, yv, nt);
       for (int64_t i = 0; i < nt; i++) a.y_row(ts + i, h)[p] = yv[i] + Dh * a.x_row(ts + i, h)[p];
     }
   }
@@ -233,8 +237,9 @@ static void ssm_scan_chunked(ThreadPool& pool, const ScanArgs& a, const int32_t*
 
 void ssm_scan(ThreadPool& pool, float* y, const float* x, const float* dt_raw, const float* A, const float* B,
               const float* C, const float* D, const float* dt_bias, const SsmDims& dims,
-              const int32_t* cu_seqlens, int n_seqs, float* const* states, int chunk_size) {
-  const ScanArgs a = make_args(y, x, dt_raw, A, B, C, D, dt_bias, dims);
+              const int32_t* cu_seqlens, int n_seqs, float* const* states, int chunk_size,
+              const SsmStrides& strides) {
+  const ScanArgs a = make_args(y, x, dt_raw, A, B, C, D, dt_bias, dims, strides);
   if (chunk_size > 0)
     ssm_scan_chunked(pool, a, cu_seqlens, n_seqs, states, chunk_size);
   else
@@ -243,8 +248,8 @@ void ssm_scan(ThreadPool& pool, float* y, const float* x, const float* dt_raw, c
 
 void ssm_step(ThreadPool& pool, float* y, const float* x, const float* dt_raw, const float* A, const float* B,
               const float* C, const float* D, const float* dt_bias, const SsmDims& dims, int n_seqs,
-              float* const* states) {
-  const ScanArgs a = make_args(y, x, dt_raw, A, B, C, D, dt_bias, dims);
+              float* const* states, const SsmStrides& strides) {
+  const ScanArgs a = make_args(y, x, dt_raw, A, B, C, D, dt_bias, dims, strides);
   // Pure bandwidth: each (sequence, head) streams its [P, N] state once, in place.
   const SimdOps& ops = simd_ops();
   pool.parallel_for(

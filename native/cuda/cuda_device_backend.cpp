@@ -119,32 +119,41 @@ class CudaBackend final : public Backend {
     op("rmsnorm");
     done(api_.hlc_rmsnorm(y, x, dev(w), n, dim, eps), "rmsnorm");
   }
+  // Strided inputs (column views) are gathered into contiguous scratch first:
+  // the library's kernels take contiguous rows.
   void gated_rmsnorm(float* y, const float* x, const float* z, const float* w, int64_t n, int64_t dim, int64_t g,
-                     float eps) override {
+                     float eps, int64_t z_stride) override {
     op("gated_rmsnorm");
-    done(api_.hlc_gated_rmsnorm(y, x, z, dev(w), n, dim, g, eps), "gated_rmsnorm");
+    const float* zc = contiguous(0, z, n, z_stride, dim, "gated_rmsnorm");
+    done(api_.hlc_gated_rmsnorm(y, x, zc, dev(w), n, dim, g, eps), "gated_rmsnorm");
   }
   void conv1d_causal_prefill(float* out, const float* in, const float* w, const float* bias, int64_t ch, int k,
-                             const int32_t* cu, int n_seqs, float* const* states) override {
+                             const int32_t* cu, int n_seqs, float* const* states, int64_t in_stride) override {
     op("conv1d_causal_prefill");
-    done(api_.hlc_conv1d_causal_prefill(out, in, dev(w), dev(bias), ch, k, cu, n_seqs, states),
+    const float* inc = contiguous(0, in, cu[n_seqs], in_stride, ch, "conv1d_causal_prefill");
+    done(api_.hlc_conv1d_causal_prefill(out, inc, dev(w), dev(bias), ch, k, cu, n_seqs, states),
          "conv1d_causal_prefill");
   }
   void conv1d_causal_step(float* out, const float* in, const float* w, const float* bias, int64_t ch, int k,
-                          int n_seqs, float* const* states) override {
+                          int n_seqs, float* const* states, int64_t in_stride) override {
     op("conv1d_causal_step");
-    done(api_.hlc_conv1d_causal_step(out, in, dev(w), dev(bias), ch, k, n_seqs, states), "conv1d_causal_step");
+    const float* inc = contiguous(0, in, n_seqs, in_stride, ch, "conv1d_causal_step");
+    done(api_.hlc_conv1d_causal_step(out, inc, dev(w), dev(bias), ch, k, n_seqs, states), "conv1d_causal_step");
   }
   void ssm_scan(float* y, const float* x, const float* dt, const float* A, const float* B, const float* C,
                 const float* D, const float* dt_bias, const SsmDims& d, const int32_t* cu, int n_seqs,
-                float* const* states, int chunk) override {
+                float* const* states, int chunk, const SsmStrides& st) override {
     op("ssm_scan");
-    done(api_.hlc_ssm_scan(y, x, dt, dev(A), B, C, dev(D), dev(dt_bias), &d, cu, n_seqs, states, chunk), "ssm_scan");
+    SsmInputs in = contiguous(x, dt, B, C, d, cu[n_seqs], st, "ssm_scan");
+    done(api_.hlc_ssm_scan(y, in.x, in.dt, dev(A), in.B, in.C, dev(D), dev(dt_bias), &d, cu, n_seqs, states, chunk),
+         "ssm_scan");
   }
   void ssm_step(float* y, const float* x, const float* dt, const float* A, const float* B, const float* C,
-                const float* D, const float* dt_bias, const SsmDims& d, int n_seqs, float* const* states) override {
+                const float* D, const float* dt_bias, const SsmDims& d, int n_seqs, float* const* states,
+                const SsmStrides& st) override {
     op("ssm_step");
-    done(api_.hlc_ssm_step(y, x, dt, dev(A), B, C, dev(D), dev(dt_bias), &d, n_seqs, states), "ssm_step");
+    SsmInputs in = contiguous(x, dt, B, C, d, n_seqs, st, "ssm_step");
+    done(api_.hlc_ssm_step(y, in.x, in.dt, dev(A), in.B, in.C, dev(D), dev(dt_bias), &d, n_seqs, states), "ssm_step");
   }
   void attention(float* out, const float* q, const AttentionDims& d, const int32_t* cu, int n_seqs,
                  const KvView* kv) override {
@@ -196,6 +205,34 @@ class CudaBackend final : public Backend {
   }
 
   template <typename T> const T* dev(const T* p) const { return mirror_.translate(p); }
+
+  // `rows` rows of `width` floats that sit `stride` apart, as contiguous
+  // device memory: src itself when already contiguous, else a copy in
+  // scratch slot `slot` (grown, never shrunk; reuse is stream-ordered).
+  const float* contiguous(int slot, const float* src, int64_t rows, int64_t stride, int64_t width, const char* what) {
+    if (stride == 0 || stride == width || rows <= 1) return src;
+    const size_t need = sizeof(float) * (size_t)(rows * width);
+    Scratch& s = scratch_[slot];
+    if (s.bytes < need) {
+      if (s.ptr) arena_.release(s.ptr);
+      s.ptr = nullptr;
+      s.bytes = 0;
+      s.ptr = arena_.alloc(need);
+      s.bytes = need;
+    }
+    done(api_.hlc_copy_columns(static_cast<float*>(s.ptr), src, rows, stride, 0, width), what);
+    return static_cast<const float*>(s.ptr);
+  }
+  struct SsmInputs {
+    const float *x, *dt, *B, *C;
+  };
+  SsmInputs contiguous(const float* x, const float* dt, const float* B, const float* C, const SsmDims& d, int64_t rows,
+                       const SsmStrides& st, const char* what) {
+    const int64_t GN = d.n_groups * d.d_state;
+    return SsmInputs{contiguous(0, x, rows, st.x, d.n_heads * d.head_dim, what),
+                     contiguous(1, dt, rows, st.dt, d.n_heads, what), contiguous(2, B, rows, st.bc, GN, what),
+                     contiguous(3, C, rows, st.bc, GN, what)};
+  }
   WeightView dev(const WeightView& w) const {
     WeightView v = w;
     v.data = mirror_.translate(w.data);
@@ -266,6 +303,12 @@ class CudaBackend final : public Backend {
   std::string lost_reason_;
   std::atomic<uint64_t> ops_{0};
   std::string stats_path_;
+  // Device scratch for strided inputs (contiguous()); the arena frees it with the backend.
+  struct Scratch {
+    void* ptr = nullptr;
+    size_t bytes = 0;
+  };
+  Scratch scratch_[4];
 };
 
 }  // namespace

@@ -48,8 +48,7 @@ GraniteHybrid::GraniteHybrid(const ModelDims& dims, std::unique_ptr<WeightStore>
 uint64_t GraniteHybrid::scratch_bytes_for(int64_t T, int64_t rows) const {
   const ModelDims& d = dims_;
   int64_t f = 4 * T * d.d_model + T;                                       // h, u, branch, ids, (final below)
-  f += T * (d.in_proj_width() + 2 * d.d_inner + 2 * d.conv_channels() + 2 * d.n_groups * d.d_state + d.ssm_heads +
-            d.d_inner);                                                    // Mamba mixer
+  f += T * (d.in_proj_width() + d.conv_channels() + d.d_inner);           // Mamba mixer
   f += T * (2 * d.n_heads + 2 * d.n_kv_heads) * d.head_dim;                // attention
   f += 2 * T * d.shared_ff + T * (d.n_experts + 2 * d.top_k + d.d_model);  // MLP, MoE
   f += rows * (d.d_model + d.vocab);                                       // final norm, logits
@@ -225,20 +224,16 @@ void GraniteHybrid::mamba_mixer(const LayerWeights& lw, int64_t T, float* out) {
   const int n_seqs = (int)seq_states_.size();
   const int64_t di = d.d_inner, C = d.conv_channels(), GN = d.n_groups * d.d_state, H = d.ssm_heads;
   const int64_t Zin = d.in_proj_width();
-  float* proj = grow(proj_, T * Zin);     // [T, Z_in] = z | xBC | dt
-  float* z = grow(z_, T * di);            // [T, d_inner]
-  float* xbc = grow(xbc_, T * C);         // [T, C_conv] raw
-  float* xbc_conv = grow(xbc_conv_, T * C);
-  float* x = grow(x_, T * di);            // [T, H, P]
-  float* B = grow(b_, T * GN);            // [T, G, N]
-  float* Cm = grow(c_, T * GN);           // [T, G, N]
-  float* dt = grow(dt_, T * H);           // [T, H]
-  float* y = grow(y_, T * di);            // [T, H, P]
+  float* proj = grow(proj_, T * Zin);      // [T, Z_in] = z | xBC | dt
+  float* xbc = grow(xbc_conv_, T * C);     // [T, C_conv] = x | B | C after conv + SiLU
+  float* y = grow(y_, T * di);             // [T, H, P]
 
+  // z, xBC and dt are read in place as column views of proj, x, B and C as
+  // column views of the conv output (row strides Z_in and C_conv): no copies.
   backend_->matmul(proj, u_.f32(), T, lw.ssm_in);
-  backend_->copy_columns(z, proj, T, Zin, 0, di);
-  backend_->copy_columns(xbc, proj, T, Zin, di, C);
-  backend_->copy_columns(dt, proj, T, Zin, di + C, H);
+  const float* z = proj;
+  const float* xbc_raw = proj + di;
+  const float* dt = proj + di + C;
 
   std::vector<float*> conv_states(n_seqs), ssm_states(n_seqs);
   for (int s = 0; s < n_seqs; s++) {
@@ -246,21 +241,23 @@ void GraniteHybrid::mamba_mixer(const LayerWeights& lw, int64_t T, float* out) {
     ssm_states[s] = seq_states_[s]->ssm_layer(lw.ordinal);
   }
   if (decode_)
-    backend_->conv1d_causal_step(xbc_conv, xbc, lw.conv_w, lw.conv_b, C, (int)d.d_conv, n_seqs, conv_states.data());
+    backend_->conv1d_causal_step(xbc, xbc_raw, lw.conv_w, lw.conv_b, C, (int)d.d_conv, n_seqs, conv_states.data(),
+                                 Zin);
   else
-    backend_->conv1d_causal_prefill(xbc_conv, xbc, lw.conv_w, lw.conv_b, C, (int)d.d_conv, cu_seqlens_.data(),
-                               n_seqs, conv_states.data());
-  backend_->copy_columns(x, xbc_conv, T, C, 0, di);
-  backend_->copy_columns(B, xbc_conv, T, C, di, GN);
-  backend_->copy_columns(Cm, xbc_conv, T, C, di + GN, GN);
+    backend_->conv1d_causal_prefill(xbc, xbc_raw, lw.conv_w, lw.conv_b, C, (int)d.d_conv, cu_seqlens_.data(),
+                                    n_seqs, conv_states.data(), Zin);
+  const float* x = xbc;
+  const float* B = xbc + di;
+  const float* Cm = xbc + di + GN;
 
-  SsmDims sd{H, d.ssm_head_dim, d.d_state, d.n_groups};
+  const SsmDims sd{H, d.ssm_head_dim, d.d_state, d.n_groups};
+  const SsmStrides ss{C, Zin, C};
   if (decode_)
-    backend_->ssm_step(y, x, dt, lw.A, B, Cm, lw.D, lw.dt_bias, sd, n_seqs, ssm_states.data());
+    backend_->ssm_step(y, x, dt, lw.A, B, Cm, lw.D, lw.dt_bias, sd, n_seqs, ssm_states.data(), ss);
   else
     backend_->ssm_scan(y, x, dt, lw.A, B, Cm, lw.D, lw.dt_bias, sd, cu_seqlens_.data(), n_seqs, ssm_states.data(),
-                  0);
-  backend_->gated_rmsnorm(y, y, z, lw.ssm_norm, T, di, d.n_groups, d.rms_norm_eps);
+                       scan_chunk_, ss);
+  backend_->gated_rmsnorm(y, y, z, lw.ssm_norm, T, di, d.n_groups, d.rms_norm_eps, Zin);
   backend_->matmul(out, y, T, lw.ssm_out);
 }
 
@@ -272,9 +269,9 @@ void GraniteHybrid::attention_mixer(const LayerWeights& lw, int64_t T, float* ou
   float* k = grow(k_, T * Hkv * Dh);  // [T, Hkv, Dh]
   float* v = grow(v_, T * Hkv * Dh);  // [T, Hkv, Dh]
   float* o = grow(attn_, T * Hq * Dh);
-  backend_->matmul(q, u_.f32(), T, lw.q);
-  backend_->matmul(k, u_.f32(), T, lw.k);
-  backend_->matmul(v, u_.f32(), T, lw.v);
+  float* const qkv[3] = {q, k, v};
+  const WeightView qkv_w[3] = {lw.q, lw.k, lw.v};
+  backend_->matmul_multi(qkv, u_.f32(), T, qkv_w, 3);  // one pass over the shared input
 
   // Append the new keys/values at positions n_past.. of each sequence.
   std::vector<std::vector<float*>> k_pages(n_seqs), v_pages(n_seqs);
@@ -306,9 +303,7 @@ void GraniteHybrid::feed_forward(const LayerWeights& lw, int64_t T, float* out) 
   const float* v = u_.f32();
   float* gate = grow(gate_, T * d.shared_ff);
   float* up = grow(up_, T * d.shared_ff);
-  backend_->matmul(gate, v, T, lw.ffn_gate);
-  backend_->matmul(up, v, T, lw.ffn_up);
-  backend_->swiglu(gate, gate, up, T, d.shared_ff);
+  backend_->matmul_swiglu(gate, up, v, T, lw.ffn_gate, lw.ffn_up);  // gate = silu(v·gate) * (v·up)
   backend_->matmul(out, gate, T, lw.ffn_down);
   if (!lw.has_moe) return;
   float* logits = grow(router_logits_, T * d.n_experts);

@@ -94,9 +94,10 @@ class GraniteHybrid {
   std::vector<int32_t> cu_seqlens_;
   std::vector<SequenceState*> seq_states_;
   bool decode_ = false;  // every sequence has exactly one new token
+  int scan_chunk_ = 0;   // ssm_scan chunk length for this step (0: the recurrence)
 
   // Scratch in backend memory, reused across steps (grown, never shrunk).
-  DeviceBuffer ids_, h_, u_, branch_, proj_, z_, xbc_, xbc_conv_, x_, b_, c_, dt_, y_;
+  DeviceBuffer ids_, h_, u_, branch_, proj_, xbc_conv_, y_;
   DeviceBuffer q_, k_, v_, attn_;
   DeviceBuffer gate_, up_, moe_out_, router_logits_, route_ids_, route_w_;
   DeviceBuffer final_, logits_;

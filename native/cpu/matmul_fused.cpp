@@ -1,0 +1,64 @@
+// native/cpu/matmul_fused.cpp: matmuls that share their activations, run as
+// one parallel region (docs/KERNELS.md, Matmul; docs/ARCHITECTURE.md, Threads).
+//   matmul_multi:  ys[i] = x · ws[i]ᵀ                       (q/k/v)
+//   matmul_swiglu: out = silu(x · gateᵀ) * (x · upᵀ)         (gate/up + SwiGLU)
+// Each thread piece runs the serial core matmul_rows (matmul.cpp) on its rows,
+// so the numerics are exactly those of matmul(); one fork/join replaces two or
+// three (plus the SwiGLU's), which is most of what a decode token pays for on
+// a small model.
+#include <algorithm>
+#include <vector>
+
+#include "kernel_util.h"
+#include "kernels.h"
+
+namespace hl::cpu {
+
+// Rows [r0, r1) of w for the tokens of x, into y (row stride w.rows).
+static void matmul_piece(float* y, const float* x, int64_t n_tokens, const WeightView& w, int64_t r0, int64_t r1) {
+  thread_local std::vector<float> scratch;
+  scratch.resize((size_t)matmul_scratch_floats(w, r1 - r0, n_tokens));
+  matmul_rows(y + r0, w.rows, x, w.cols, nullptr, n_tokens, w, r0, r1, scratch.data());
+}
+
+void matmul_multi(ThreadPool& pool, float* const* ys, const float* x, int64_t n_tokens, const WeightView* ws,
+                  int n_mats) {
+  if (n_tokens <= 0 || n_mats <= 0) return;
+  // Threads split the concatenated rows of all matrices; a piece that spans a
+  // boundary runs the tail of one matrix and the head of the next.
+  int64_t total = 0, grain = 1;
+  for (int i = 0; i < n_mats; i++) {
+    total += ws[i].rows;
+    grain = std::max(grain, matmul_row_grain(ws[i]));
+  }
+  pool.parallel_for(
+      total,
+      [&](int64_t b, int64_t e, int) {
+        int64_t base = 0;
+        for (int i = 0; i < n_mats && base < e; base += ws[i].rows, i++) {
+          const int64_t r0 = std::max<int64_t>(b - base, 0), r1 = std::min<int64_t>(e - base, ws[i].rows);
+          if (r0 < r1) matmul_piece(ys[i], x, n_tokens, ws[i], r0, r1);
+        }
+      },
+      grain);
+}
+
+void matmul_swiglu(ThreadPool& pool, float* out, float* up_out, const float* x, int64_t n_tokens,
+                   const WeightView& gate, const WeightView& up) {
+  if (n_tokens <= 0) return;
+  const int64_t F = gate.rows;
+  pool.parallel_for(
+      F,
+      [&](int64_t b, int64_t e, int) {
+        matmul_piece(out, x, n_tokens, gate, b, e);
+        matmul_piece(up_out, x, n_tokens, up, b, e);
+        for (int64_t t = 0; t < n_tokens; t++) {
+          float* o = out + t * F;
+          const float* u = up_out + t * F;
+          for (int64_t r = b; r < e; r++) o[r] = silu(o[r]) * u[r];
+        }
+      },
+      std::max(matmul_row_grain(gate), matmul_row_grain(up)));
+}
+
+}  // namespace hl::cpu
