@@ -31,7 +31,9 @@ import { quantizeQ4KMinMax } from '../lib/quant/minmax-q4k';
 import { MODEL_SHAPES } from '../lib/synthetic/shapes';
 import { writeSyntheticGguf } from '../lib/synthetic/synthetic-model';
 import { isQuantizableMatrix, requantizeGguf, type Requantize } from './quant/requantize-gguf';
+import { weightErrors } from './quant/weight-error';
 import { readGguf } from '../lib/loaders/gguf';
+import { q4KMix } from '../lib/quant/q4-k-m-mix';
 
 const ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}build${path.sep}`) ? '../../..' : '..');
 
@@ -55,6 +57,8 @@ const PASSAGE =
 interface Row {
   model: string;
   variant: string;
+  /** Per-position KL, for paired comparisons. */
+  kls: number[];
   kl: number;
   klP99: number;
   top1: number;
@@ -105,6 +109,16 @@ function allQ4K(quantize: (x: Float32Array, out: Uint8Array) => void) {
     cols % 256 === 0 ? { format: 'q4_k', quantize } : cols % 32 === 0 ? { format: 'q8_0', quantize: (x, o) => quantizeBlocks('q8_0', x, o) } : null;
 }
 
+/** The on-load 'q4_k' blocks written by the TS twins (bit-identical, test/model/quantize-on-load.test.ts). */
+async function ourQ4KM(src: string, dst: string): Promise<void> {
+  const mix = q4KMix((await readGguf(src)).tensors.map((t) => t.name));
+  const q8 = { format: 'q8_0', quantize: (x: Float32Array, o: Uint8Array) => quantizeBlocks('q8_0', x, o) } as const;
+  await requantizeGguf(src, dst, (name, cols) => {
+    const format = mix(name);
+    return cols % 256 === 0 ? { format, quantize: (x, o) => quantizeBlocks(format, x, o) } : cols % 32 === 0 ? q8 : null;
+  });
+}
+
 /** llama-quantize Q4_K_M of src, with Q8_0 forced where rows are not a multiple of 256 (as on load). */
 async function llamaQ4KM(bin: string, src: string, dst: string): Promise<void> {
   const g = await readGguf(src);
@@ -114,6 +128,8 @@ async function llamaQ4KM(bin: string, src: string, dst: string): Promise<void> {
   execFileSync(bin, [...overrides, src, dst, 'Q4_K_M', String(os.cpus().length)], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
+const weightNotes: string[] = [];
+
 async function measure(model: string, gguf: string, tokens: number[], llama: string | undefined, dir: string): Promise<Row[]> {
   const ref = await run(gguf, 'none', tokens);
   const rows: Row[] = [];
@@ -121,7 +137,7 @@ async function measure(model: string, gguf: string, tokens: number[], llama: str
     const { kls, top1 } = compare(ref.logits, r.logits, ref.vocab);
     const sorted = [...kls].sort((a, b) => a - b);
     rows.push({
-      model, variant, top1, weightsMB: r.weights / 1e6,
+      model, variant, kls, top1, weightsMB: r.weights / 1e6,
       kl: kls.reduce((a, b) => a + b, 0) / kls.length,
       klP99: sorted[Math.min(sorted.length - 1, Math.floor(0.99 * sorted.length))],
     });
@@ -140,6 +156,11 @@ async function measure(model: string, gguf: string, tokens: number[], llama: str
     const out = path.join(dir, 'llama-q4_k_m.gguf');
     await llamaQ4KM(llama, gguf, out);
     add('llama-quantize Q4_K_M', await run(out, 'none', tokens));
+    const ours = path.join(dir, 'ours-q4_k_m.gguf');
+    await ourQ4KM(gguf, ours);
+    for (const [format, [a, b, n]] of await weightErrors(gguf, ours, out)) {
+      weightNotes.push(`| ${model} | ${format} | ${n} | ${a.toExponential(4)} | ${b.toExponential(4)} |`);
+    }
   }
   for (const f of fs.readdirSync(dir)) fs.rmSync(path.join(dir, f));
   return rows;
@@ -177,6 +198,23 @@ async function main(): Promise<void> {
   console.log('|---|---|---:|---:|---:|---:|');
   for (const r of rows) {
     console.log(`| ${r.model} | ${r.variant} | ${r.kl.toExponential(3)} | ${r.klP99.toExponential(2)} | ${(100 * r.top1).toFixed(1)} % | ${r.weightsMB.toFixed(2)} |`);
+  }
+  if (weightNotes.length) {
+    console.log('\nWeight error, Σ(x − x̂)² / Σx² over the matrices both files store in a format:\n');
+    console.log('| model | format | matrices | q4_k on load | llama-quantize Q4_K_M |');
+    console.log('|---|---|---:|---:|---:|');
+    for (const l of weightNotes) console.log(l);
+    console.log('');
+  }
+  // Paired: at how many positions the on-load q4_k is closer to the full model than each other 4-bit variant.
+  for (const model of new Set(rows.map((r) => r.model))) {
+    const ours = rows.find((r) => r.model === model && r.variant.startsWith('q4_k on load'));
+    for (const other of rows.filter((r) => r.model === model && /min\/max|no mix|llama/.test(r.variant) && r !== ours)) {
+      if (!ours) continue;
+      const lower = ours.kls.filter((k, i) => k < other.kls[i]).length;
+      const higher = ours.kls.filter((k, i) => k > other.kls[i]).length;
+      console.log(`${model}: q4_k on load has lower KL than "${other.variant}" at ${lower} positions, higher at ${higher}`);
+    }
   }
 }
 
