@@ -151,6 +151,8 @@ export interface NativeModelHandle {
   clearPrefixCache(): void;
   /** Test hook: the next step throws after `layers` layers. */
   failNextStep(layers: number): void;
+  /** Test hook: prefill steps whose longest sequence brings >= minTokens new tokens use the chunked scan with chunks of `chunk` tokens. */
+  setScanPolicy(minTokens: number, chunk: number): void;
   forkSequence(id: number): Promise<number>;
   disposeSequence(id: number): void;
   snapshotSequence(id: number): Promise<Buffer>;

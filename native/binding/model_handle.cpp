@@ -136,6 +136,7 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
                         InstanceMethod<&ModelHandle::prefix_cache_stats>("prefixCacheStats"),
                         InstanceMethod<&ModelHandle::clear_prefix_cache>("clearPrefixCache"),
                         InstanceMethod<&ModelHandle::fail_next_step>("failNextStep"),
+                        InstanceMethod<&ModelHandle::set_scan_policy>("setScanPolicy"),
                         InstanceMethod<&ModelHandle::fork_sequence>("forkSequence"),
                         InstanceMethod<&ModelHandle::dispose_sequence>("disposeSequence"),
                         InstanceMethod<&ModelHandle::snapshot_sequence>("snapshotSequence"),
@@ -338,6 +339,20 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
     return guard(info.Env(), [&]() -> Napi::Value {
       HL_CHECK(info.Length() == 1 && info[0].IsNumber(), Argument, "failNextStep(layers) expects a number");
       live()->fail_next_step_after(info[0].As<Napi::Number>().Int64Value());
+      return info.Env().Undefined();
+    });
+  }
+
+  // Test hook: prefill steps whose longest sequence brings >= minTokens new
+  // tokens use the chunked scan with chunks of `chunk` tokens.
+  Napi::Value set_scan_policy(const Napi::CallbackInfo& info) {
+    return guard(info.Env(), [&]() -> Napi::Value {
+      HL_CHECK(info.Length() == 2 && info[0].IsNumber() && info[1].IsNumber(), Argument,
+               "setScanPolicy(minTokens, chunk) expects two numbers");
+      const int64_t min_tokens = info[0].As<Napi::Number>().Int64Value(), chunk = info[1].As<Napi::Number>().Int64Value();
+      HL_CHECK(min_tokens >= 1 && chunk >= 1 && chunk <= 65536, Argument,
+               "setScanPolicy: minTokens must be >= 1 and chunk in [1, 65536]");
+      live()->set_scan_policy(min_tokens, chunk);
       return info.Env().Undefined();
     });
   }

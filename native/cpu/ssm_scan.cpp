@@ -16,20 +16,23 @@
 //
 // Chunked SSD (chunk_size = Q > 0; Dao & Gu 2024, Mamba-2 paper §6): sequences
 // are cut into chunks of <= Q tokens that never straddle a sequence boundary.
-//   pass 1 (items: chunk, group, row block): CB[i, j] = C_i · B_j for j <= i,
-//          once per group and shared by the group's heads.
-//   pass 2 (items: sequence, head), chunks in order, state S_in in a local buffer:
-//          cs_i = sum_{k<=i} a_k (chunk-local cumsum)
-//          y_i  = exp(cs_i) * (S_in · C_i) + sum_{j<=i} CB[i, j] * exp(min(cs_i - cs_j, 0)) * dt_j * x_j
-//                 + D * x_i
-//          S_out = exp(cs_last) * S_in + sum_i exp(cs_last - cs_i) * dt_i * x_i ⊗ B_i
-//          The decay is only ever formed on the lower triangle (j <= i), so no
-//          positive exponent is taken for masked entries; cs_i - cs_j and
-//          cs_last - cs_i are summed directly over their segment of a (see
-//          ssm_scan_chunked_head) instead of subtracting two cumsums. The
-//          chunked form relies on A <= 0 (A = -exp(A_log), per kernels.h):
-//          the clamp and the early exit on underflow assume decays <= 1.
-// Numerics: dt, cumsums, decays, state and all accumulation in f32; exp and
+//   pass 1 (items: chunk, group, block of columns j): CBᵀ[j, i] = B_j · C_i for
+//          i >= j and Bᵀ, once per group and shared by the group's heads.
+//   pass 2 (items: sequence, head), chunks in order, on the head's state in place:
+//          da_i = exp(dt_i A), E_i = da_0 ... da_i, R_i = da_{i+1} ... da_last
+//          y_i  = E_i * (S_in · C_i) + sum_{j<=i} CB[i, j] * (da_{j+1} ... da_i) * dt_j * x_j + D * x_i
+//          S_out = E_last * S_in + sum_i R_i * dt_i * x_i ⊗ B_i
+//          both as register-blocked GEMMs on the prefill micro-kernel (see
+//          ssm_scan_chunked_head). Decays are running products of da, as the
+//          recurrence applies them: no exponent of a cumsum difference cancels
+//          and none is positive. The chunked form relies on A <= 0 (A =
+//          -exp(A_log), per kernels.h): decays <= 1, so a row of the masked
+//          decay matrix stops once it underflows.
+// When each pays (docs/KERNELS.md, Mamba-2 scan): the recurrence does 4 P N
+// flops per token and head in a fused but latency-bound row loop; the chunked
+// form does 4 P N + P * len in GEMM tiles, so it wins once chunks are long
+// enough to fill the tiles (bench/ssm-scan-chunk.ts measures the crossover).
+// Numerics: dt, decays, state and all accumulation in f32; exp and
 // softplus in f32 (softplus(v) = v for v > 20). Both paths agree to rounding.
 #include <algorithm>
 #include <cmath>
@@ -107,68 +110,114 @@ static void ssm_scan_recurrent_rows(const ScanArgs& a, int64_t start, int64_t le
 namespace {
 struct Chunk {
   int64_t seq, t0, len;
-  int64_t cb_off;  // offset of this chunk's [G, len, len] CB block
+  int64_t cb_off;  // offset of this chunk's [G, len, len] CBᵀ block
+  int64_t bt_off;  // offset of this chunk's [G, N, len] Bᵀ block
 };
 }  // namespace
 
-// Pass 2 of the chunked scan for sequence chunks [c_begin, c_end) and head h.
+// Pass 2 of the chunked scan for sequence chunks [c_begin, c_end) and head h,
+// on the head's state in place. Per chunk of len tokens, with da_i = exp(dt_i A),
+// E_i = da_0 ... da_i (decay from the chunk start) and R_i = da_{i+1} ... da_last:
+//   y_i = D x_i + E_i (S_in · C_i) + sum_{j<=i} CB[i, j] (da_{j+1} ... da_i) dt_j x_j
+//   S_out = E_last S_in + sum_i R_i dt_i x_i ⊗ B_i
+// Both are register-blocked GEMMs on the prefill micro-kernel (SimdOps::gemm_xt),
+// whose packed operand holds XP tokens (or state rows) K-major:
+//   y[i, p]  = sum_k [E_i C_i | L_i][k] * [S_p | x_.[p]][k]    K = N + len (state and
+//              intra-chunk terms in one pass; L_i = the masked row of CB * decay * dt)
+//   S[p, n] += sum_i (R_i dt_i x_i[p]) * Bᵀ[n, i]              K = len
+// Decays are running products of da (as the recurrence applies them), never
+// exp of a cumsum difference, so no exponent cancels and no positive exponent
+// is formed; A <= 0 keeps every product <= 1, so a row stops once it underflows.
 static void ssm_scan_chunked_head(const ScanArgs& a, const std::vector<Chunk>& chunks, int64_t c_begin,
-                                  int64_t c_end, const float* cb /* per chunk [G, len, len] */,
-                                  float* state /* [H, P, N] */, int64_t h, float* S /* [P, N] */,
-                                  float* tmp /* [4, Q] */, int64_t Q) {
-  const int64_t P = a.P, N = a.N, g = a.group_of(h);
+                                  int64_t c_end, const float* cbt /* per chunk [G, len, len] */,
+                                  const float* bt_all /* per chunk [G, N, len] */, float* state /* [H, P, N] */,
+                                  int64_t h, int64_t Q) {
+  const SimdOps& ops = simd_ops();
+  const int64_t P = a.P, N = a.N, g = a.group_of(h), XP = ops.x_panel, K1max = N + Q;
   const float Ah = a.A[h], Dh = a.skip(h);
-  float* dl = tmp;          // dt_i
-  float* av = tmp + Q;      // a_i = dt_i * A
-  float* cs = tmp + 2 * Q;  // sum_{k<=i} a_k
-  float* rs = tmp + 3 * Q;  // sum_{k>i} a_k (to the chunk end)
-  float* head_state = state + h * P * N;
-  std::memcpy(S, head_state, (size_t)(P * N) * sizeof(float));
+  thread_local std::vector<float> buf;
+  thread_local std::vector<const float*> rows;
+  buf.resize((size_t)(5 * Q + XP + P * K1max + K1max * XP + Q * XP));
+  rows.resize((size_t)(P + N));
+  float* dl = buf.data();      // dt_i
+  float* da = dl + Q;          // exp(dt_i A)
+  float* E = da + Q;           // da_0 .. da_i
+  float* R = E + Q;            // da_{i+1} .. da_last
+  float* Pj = R + Q;           // da_{j+1} .. da_{i0} for the current panel
+  float* Pp = Pj + Q;          // [XP] da_{i0+1} .. da_{i0+t}
+  float* w1 = Pp + XP;         // [P, N + len]: row p = S[p, :] | x_0[p] .. x_{len-1}[p]
+  float* xt = w1 + P * K1max;  // [N + len, XP]: one packed panel of token rows [E_i C_i | L_i]
+  float* xt2 = xt + K1max * XP;  // [len, XP]: one packed panel of state rows R_i dt_i x_i[p]
+  float* S = state + h * P * N;  // [P, N]
   for (int64_t c = c_begin; c < c_end; c++) {
-    const int64_t t0 = chunks[c].t0, len = chunks[c].len;
-    const float* cbc = cb + chunks[c].cb_off + g * len * len;  // [len, len], lower triangle valid
-    float run = 0.0f;
+    const int64_t t0 = chunks[c].t0, len = chunks[c].len, K1 = N + len;
+    const float* cb = cbt + chunks[c].cb_off + g * len * len;   // [len (j), len (i)], i >= j valid
+    const float* bt = bt_all + chunks[c].bt_off + g * N * len;  // [N, len]
+    float run = 1.0f;
     for (int64_t i = 0; i < len; i++) {
       dl[i] = a.dt(t0 + i, h);
-      av[i] = dl[i] * Ah;
-      run += av[i];
-      cs[i] = run;
+      da[i] = std::exp(dl[i] * Ah);
+      run *= da[i];
+      E[i] = run;
     }
-    run = 0.0f;
+    run = 1.0f;
     for (int64_t i = len - 1; i >= 0; i--) {
-      rs[i] = run;
-      run += av[i];
+      R[i] = run;
+      run *= da[i];
     }
-    // y_i = D x_i + exp(cs_i) (S_in · C_i) + sum_{j<=i} CB[i,j] exp(cs_i - cs_j) dt_j x_j.
-    // cs_i - cs_j is summed directly over a_{j+1..i} (going down from j = i):
-    // a difference of two cumsums loses |cs| * eps of absolute precision in the
-    // exponent, which is visible when dt is large. The segment sum only falls as
-    // j decreases (A <= 0), so once exp underflows every further term is 0.
-    for (int64_t i = 0; i < len; i++) {
-      const float* xi = a.x_row(t0 + i, h);
-      const float* ci = a.c_row(t0 + i, g);
-      float* yi = a.y_row(t0 + i, h);
-      const float ei = std::exp(cs[i]);
-      for (int64_t p = 0; p < P; p++) yi[p] = Dh * xi[p] + ei * dot_f32(S + p * N, ci, N);
-      float seg = 0.0f;
-      for (int64_t j = i; j >= 0; j--) {
-        if (j < i) seg += av[j + 1];
-        if (seg < -104.0f) break;  // exp(seg) == 0 in f32, and stays 0 for smaller j
-        const float m = cbc[i * len + j] * std::exp(std::min(seg, 0.0f)) * dl[j];
-        axpy_f32(yi, m, a.x_row(t0 + j, h), P);
+    // y for this chunk, one panel of XP tokens at a time.
+    for (int64_t p = 0; p < P; p++) {
+      std::memcpy(w1 + p * K1, S + p * N, (size_t)N * sizeof(float));
+      rows[p] = w1 + p * K1;
+    }
+    for (int64_t j = 0; j < len; j++) {
+      const float* xj = a.x_row(t0 + j, h);
+      for (int64_t p = 0; p < P; p++) w1[p * K1 + N + j] = xj[p];
+    }
+    for (int64_t i0 = 0; i0 < len; i0 += XP) {
+      const int64_t ni = std::min<int64_t>(XP, len - i0);
+      std::memset(xt, 0, (size_t)(K1 * XP) * sizeof(float));
+      for (int64_t k = 0; k < N; k++)
+        for (int64_t t = 0; t < ni; t++) xt[k * XP + t] = E[i0 + t] * a.c_row(t0 + i0 + t, g)[k];
+      // L rows: for j < i0 the decay splits as (da_{j+1} .. da_{i0}) * (da_{i0+1} .. da_i),
+      // both running products; inside the panel's diagonal block it is formed directly.
+      Pp[0] = 1.0f;
+      for (int64_t t = 1; t < ni; t++) Pp[t] = Pp[t - 1] * da[i0 + t];
+      float pj = 1.0f;
+      for (int64_t j = i0 - 1; j >= 0 && pj > 1e-37f; j--) {
+        pj *= da[j + 1];
+        const float f = pj * dl[j];
+        const float* cbj = cb + j * len + i0;
+        float* dst = xt + (N + j) * XP;
+        for (int64_t t = 0; t < ni; t++) dst[t] = cbj[t] * f * Pp[t];
       }
+      for (int64_t j = i0; j < i0 + ni; j++) {
+        const float* cbj = cb + j * len;
+        float* dst = xt + (N + j) * XP;
+        float dec = 1.0f;  // da_{j+1} .. da_i
+        for (int64_t i = j; i < i0 + ni; i++) {
+          if (i > j) dec *= da[i];
+          dst[i - i0] = cbj[i] * dec * dl[j];
+        }
+      }
+      ops.gemm_xt(a.y_row(t0 + i0, h), a.H * P, xt, ni, rows.data(), P, K1, false);
+      for (int64_t t = 0; t < ni; t++) axpy_f32(a.y_row(t0 + i0 + t, h), Dh, a.x_row(t0 + i0 + t, h), P);
     }
-    // S_out = exp(cs_last) S_in + sum_i exp(cs_last - cs_i) dt_i x_i ⊗ B_i
-    const float el = std::exp(cs[len - 1]);
+    // S_out = E_last S_in + sum_i R_i dt_i x_i ⊗ B_i, one panel of XP state rows at a time.
+    const float el = E[len - 1];
     for (int64_t k = 0; k < P * N; k++) S[k] *= el;
-    for (int64_t i = 0; i < len; i++) {
-      const float wi = std::exp(rs[i]) * dl[i];
-      const float* xi = a.x_row(t0 + i, h);
-      const float* bi = a.b_row(t0 + i, g);
-      for (int64_t p = 0; p < P; p++) axpy_f32(S + p * N, wi * xi[p], bi, N);
+    for (int64_t n = 0; n < N; n++) rows[P + n] = bt + n * len;
+    for (int64_t p0 = 0; p0 < P; p0 += XP) {
+      const int64_t np = std::min<int64_t>(XP, P - p0);
+      for (int64_t i = 0; i < len; i++) {
+        const float wi = R[i] * dl[i];
+        const float* xi = a.x_row(t0 + i, h) + p0;
+        float* dst = xt2 + i * XP;
+        for (int64_t t = 0; t < XP; t++) dst[t] = t < np ? wi * xi[t] : 0.0f;
+      }
+      ops.gemm_xt(S + p0 * N, N, xt2, np, rows.data() + P, N, len, true);
     }
   }
-  std::memcpy(head_state, S, (size_t)(P * N) * sizeof(float));
 }
 
 // ---- entry points
@@ -192,31 +241,40 @@ static void ssm_scan_chunked(ThreadPool& pool, const ScanArgs& a, const int32_t*
                              float* const* states, int64_t Q) {
   std::vector<Chunk> chunks;
   std::vector<int64_t> first(n_seqs + 1);
-  int64_t cb_size = 0;
+  int64_t cb_size = 0, bt_size = 0;
   for (int64_t s = 0; s < n_seqs; s++) {
     first[s] = (int64_t)chunks.size();
     for (int64_t t = cu_seqlens[s]; t < cu_seqlens[s + 1]; t += Q) {
       const int64_t len = std::min<int64_t>(Q, cu_seqlens[s + 1] - t);
-      chunks.push_back({s, t, len, cb_size});
+      chunks.push_back({s, t, len, cb_size, bt_size});
       cb_size += a.G * len * len;
+      bt_size += a.G * a.N * len;
     }
   }
   first[n_seqs] = (int64_t)chunks.size();
   const int64_t n_chunks = (int64_t)chunks.size();
   if (n_chunks == 0) return;
 
-  // pass 1: CB[c, g, i, j] = C_i · B_j, j <= i
-  std::unique_ptr<float[]> cb = scratch_f32(cb_size);
-  const int64_t row_blocks = (Q + kCbRows - 1) / kCbRows;
-  pool.parallel_for(n_chunks * a.G * row_blocks, [&](int64_t b, int64_t e, int) {
+  // pass 1, per (chunk, group, block of kCbRows columns j), shared by the group's heads:
+  // CBᵀ[j, i] = B_j · C_i for i >= j, and Bᵀ[n, i] (the state GEMM's weight rows).
+  // Both written along i, contiguously.
+  std::unique_ptr<float[]> cbt = scratch_f32(cb_size);
+  std::unique_ptr<float[]> bt = scratch_f32(bt_size);
+  const int64_t col_blocks = (Q + kCbRows - 1) / kCbRows;
+  pool.parallel_for(n_chunks * a.G * col_blocks, [&](int64_t b, int64_t e, int) {
     for (int64_t it = b; it < e; it++) {
-      const int64_t c = it / (a.G * row_blocks), g = (it / row_blocks) % a.G, rb = it % row_blocks;
+      const int64_t c = it / (a.G * col_blocks), g = (it / col_blocks) % a.G, jb = it % col_blocks;
       const Chunk& ch = chunks[c];
-      float* out = cb.get() + ch.cb_off + g * ch.len * ch.len;  // [len, len]
-      for (int64_t i = rb * kCbRows; i < std::min(ch.len, (rb + 1) * kCbRows); i++) {
-        const float* ci = a.c_row(ch.t0 + i, g);
-        for (int64_t j = 0; j <= i; j++) out[i * ch.len + j] = dot_f32(ci, a.b_row(ch.t0 + j, g), a.N);
+      const int64_t j0 = jb * kCbRows, j1 = std::min(ch.len, j0 + kCbRows);
+      if (j0 >= j1) continue;
+      float* out = cbt.get() + ch.cb_off + g * ch.len * ch.len;  // [len, len]
+      for (int64_t j = j0; j < j1; j++) {
+        const float* bj = a.b_row(ch.t0 + j, g);
+        for (int64_t i = j; i < ch.len; i++) out[j * ch.len + i] = dot_f32(bj, a.c_row(ch.t0 + i, g), a.N);
       }
+      float* btc = bt.get() + ch.bt_off + g * a.N * ch.len;  // [N, len]
+      for (int64_t n = 0; n < a.N; n++)
+        for (int64_t i = j0; i < j1; i++) btc[n * ch.len + i] = a.b_row(ch.t0 + i, g)[n];
     }
   });
 
@@ -228,10 +286,7 @@ static void ssm_scan_chunked(ThreadPool& pool, const ScanArgs& a, const int32_t*
   parallel_items(pool, (int64_t)n_seqs * a.H, [&](int64_t it) {
     const int64_t s = order[it / a.H], h = it % a.H;
     if (first[s] == first[s + 1]) return;
-    thread_local std::vector<float> buf;
-    buf.resize((size_t)(a.P * a.N + 4 * Q));
-    float* S = buf.data();
-    ssm_scan_chunked_head(a, chunks, first[s], first[s + 1], cb.get(), states[s], h, S, S + a.P * a.N, Q);
+    ssm_scan_chunked_head(a, chunks, first[s], first[s + 1], cbt.get(), bt.get(), states[s], h, Q);
   });
 }
 

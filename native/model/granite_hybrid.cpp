@@ -13,6 +13,15 @@
 
 namespace hl {
 
+// Scan form of a prefill step (docs/KERNELS.md, Mamba-2 scan; measured with
+// bench/ssm-scan-chunk.ts): the chunked SSD form once some sequence brings
+// kChunkedScanMinTokens new tokens, the recurrence below. Chunks are
+// kScanChunkTokens long, or the model's mamba_chunk_size when that is shorter:
+// the length changes only rounding, and longer chunks measured slower on CPU
+// (the intra-chunk term grows with it).
+constexpr int64_t kChunkedScanMinTokens = 512;
+constexpr int64_t kScanChunkTokens = 64;
+
 float* GraniteHybrid::grow(DeviceBuffer& b, int64_t floats) {
   b.reserve(*backend_, sizeof(float) * (size_t)std::max<int64_t>(floats, 1));
   return b.f32();
@@ -35,6 +44,8 @@ GraniteHybrid::GraniteHybrid(const ModelDims& dims, std::unique_ptr<WeightStore>
                dtype_name(pool.kv_dtype) + " KV pages yet";
   dims_.validate();
   HL_CHECK(!(dims_.dt_max > 0.f), Unsupported, "model config: a finite time_step_limit (dt clamp) is not supported yet");
+  set_scan_policy(kChunkedScanMinTokens,
+                  dims_.chunk_size > 0 ? std::min(dims_.chunk_size, kScanChunkTokens) : kScanChunkTokens);
   bind_weights();
   const uint64_t fixed = weights_->bytes() + backend_->weight_copy_bytes();
   HL_CHECK(fixed + states_.recurrent_bytes_per_sequence() <= pool.budget, OutOfMemory,
@@ -180,12 +191,15 @@ void GraniteHybrid::step(std::vector<StepSequence>& batch) {
   seq_states_.resize(n_seqs);
   decode_ = true;
   std::vector<int32_t> ids;
+  int64_t longest = 0;
   for (int s = 0; s < n_seqs; s++) {
     cu_seqlens_[s + 1] = cu_seqlens_[s] + (int32_t)run[s]->tokens.size();
     seq_states_[s] = run[s]->state.get();
     decode_ = decode_ && run[s]->tokens.size() == 1;
+    longest = std::max<int64_t>(longest, (int64_t)run[s]->tokens.size());
     ids.insert(ids.end(), run[s]->tokens.begin(), run[s]->tokens.end());
   }
+  scan_chunk_ = longest >= scan_min_tokens_.load() ? (int)scan_chunk_tokens_.load() : 0;
   const int64_t T = cu_seqlens_[n_seqs];
   try {
     float* h = grow(h_, T * d.d_model);

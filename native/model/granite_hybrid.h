@@ -66,6 +66,13 @@ class GraniteHybrid {
   uint64_t steps_run() const { return steps_run_.load(std::memory_order_relaxed); }
   // Test hook: the next step throws after `layers` layers (-1: off).
   void fail_next_step_after(int64_t layers) { fail_after_layers_ = layers; }
+  // Test hook: prefill steps whose longest sequence has >= min_tokens new
+  // tokens use the chunked scan with chunks of `chunk` tokens (the default
+  // policy: granite_hybrid.cpp). chunk >= 1.
+  void set_scan_policy(int64_t min_tokens, int64_t chunk) {
+    scan_min_tokens_ = min_tokens;
+    scan_chunk_tokens_ = chunk;
+  }
 
  private:
   void bind_weights();
@@ -89,6 +96,7 @@ class GraniteHybrid {
   std::atomic<uint64_t> steps_run_{0};
   std::string kv_note_;
   std::atomic<int64_t> fail_after_layers_{-1};
+  std::atomic<int64_t> scan_min_tokens_{0}, scan_chunk_tokens_{0};  // set in the constructor
 
   // Per-step view of the batch, valid inside step().
   std::vector<int32_t> cu_seqlens_;
