@@ -37,6 +37,17 @@ export function loadGolden(name: FixtureName): Golden {
   };
 }
 
+/** The logits blocks of consecutive evals joined into one array. */
+export function concatRows(rows: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(rows.reduce((n, r) => n + r.length, 0));
+  let off = 0;
+  for (const r of rows) {
+    out.set(r, off);
+    off += r.length;
+  }
+  return out;
+}
+
 /** Max |a - b| over two equal-length arrays (throws on length mismatch). */
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`length mismatch: ${a.length} vs ${b.length}`);
