@@ -12,8 +12,10 @@
   X(hlc_rmsnorm) X(hlc_gated_rmsnorm) X(hlc_conv1d_causal_prefill) X(hlc_conv1d_causal_step) X(hlc_ssm_scan)   \
   X(hlc_ssm_step) X(hlc_attention) X(hlc_matmul) X(hlc_embed) X(hlc_swiglu) X(hlc_moe_route) X(hlc_moe_forward) \
   X(hlc_copy_columns) X(hlc_gather_rows) X(hlc_add_scaled) X(hlc_kv_write) X(hlc_supports_dtype)
-#define HLC_OPTIONAL_FNS(X) \
-  X(hlc_argmax) X(hlc_device_lost) X(hlc_counters) X(hlc_tensor_cores_active) X(hlc_attention_kv) X(hlc_kv_write_typed)
+#define HLC_OPTIONAL_FNS(X)                                                                                   \
+  X(hlc_argmax) X(hlc_device_lost) X(hlc_counters) X(hlc_tensor_cores_active) X(hlc_attention_kv)             \
+  X(hlc_kv_write_typed) X(hlc_gated_rmsnorm_strided) X(hlc_conv1d_causal_prefill_strided)                     \
+  X(hlc_conv1d_causal_step_strided) X(hlc_ssm_scan_strided) X(hlc_ssm_step_strided)
 
 namespace hl {
 

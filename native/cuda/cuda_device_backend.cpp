@@ -119,17 +119,24 @@ class CudaBackend final : public Backend {
     op("rmsnorm");
     done(api_.hlc_rmsnorm(y, x, dev(w), n, dim, eps), "rmsnorm");
   }
-  // Strided inputs (column views) are gathered into contiguous scratch first:
-  // the library's kernels take contiguous rows.
+  // Strided inputs (column views): passed as they are to the library's
+  // *_strided entry points; an older library without them gets contiguous
+  // copies in scratch.
   void gated_rmsnorm(float* y, const float* x, const float* z, const float* w, int64_t n, int64_t dim, int64_t g,
                      float eps, int64_t z_stride) override {
     op("gated_rmsnorm");
+    if (api_.hlc_gated_rmsnorm_strided)
+      return done(api_.hlc_gated_rmsnorm_strided(y, x, z, dev(w), n, dim, g, eps, z_stride), "gated_rmsnorm");
     const float* zc = contiguous(0, z, n, z_stride, dim, "gated_rmsnorm");
     done(api_.hlc_gated_rmsnorm(y, x, zc, dev(w), n, dim, g, eps), "gated_rmsnorm");
   }
   void conv1d_causal_prefill(float* out, const float* in, const float* w, const float* bias, int64_t ch, int k,
                              const int32_t* cu, int n_seqs, float* const* states, int64_t in_stride) override {
     op("conv1d_causal_prefill");
+    if (api_.hlc_conv1d_causal_prefill_strided)
+      return done(api_.hlc_conv1d_causal_prefill_strided(out, in, dev(w), dev(bias), ch, k, cu, n_seqs, states,
+                                                         in_stride),
+                  "conv1d_causal_prefill");
     const float* inc = contiguous(0, in, cu[n_seqs], in_stride, ch, "conv1d_causal_prefill");
     done(api_.hlc_conv1d_causal_prefill(out, inc, dev(w), dev(bias), ch, k, cu, n_seqs, states),
          "conv1d_causal_prefill");
@@ -137,6 +144,9 @@ class CudaBackend final : public Backend {
   void conv1d_causal_step(float* out, const float* in, const float* w, const float* bias, int64_t ch, int k,
                           int n_seqs, float* const* states, int64_t in_stride) override {
     op("conv1d_causal_step");
+    if (api_.hlc_conv1d_causal_step_strided)
+      return done(api_.hlc_conv1d_causal_step_strided(out, in, dev(w), dev(bias), ch, k, n_seqs, states, in_stride),
+                  "conv1d_causal_step");
     const float* inc = contiguous(0, in, n_seqs, in_stride, ch, "conv1d_causal_step");
     done(api_.hlc_conv1d_causal_step(out, inc, dev(w), dev(bias), ch, k, n_seqs, states), "conv1d_causal_step");
   }
@@ -144,6 +154,10 @@ class CudaBackend final : public Backend {
                 const float* D, const float* dt_bias, const SsmDims& d, const int32_t* cu, int n_seqs,
                 float* const* states, int chunk, const SsmStrides& st) override {
     op("ssm_scan");
+    if (api_.hlc_ssm_scan_strided)
+      return done(api_.hlc_ssm_scan_strided(y, x, dt, dev(A), B, C, dev(D), dev(dt_bias), &d, cu, n_seqs, states, chunk,
+                                            st.x, st.dt, st.bc),
+                  "ssm_scan");
     SsmInputs in = contiguous(x, dt, B, C, d, cu[n_seqs], st, "ssm_scan");
     done(api_.hlc_ssm_scan(y, in.x, in.dt, dev(A), in.B, in.C, dev(D), dev(dt_bias), &d, cu, n_seqs, states, chunk),
          "ssm_scan");
@@ -152,6 +166,10 @@ class CudaBackend final : public Backend {
                 const float* D, const float* dt_bias, const SsmDims& d, int n_seqs, float* const* states,
                 const SsmStrides& st) override {
     op("ssm_step");
+    if (api_.hlc_ssm_step_strided)
+      return done(api_.hlc_ssm_step_strided(y, x, dt, dev(A), B, C, dev(D), dev(dt_bias), &d, n_seqs, states, st.x,
+                                            st.dt, st.bc),
+                  "ssm_step");
     SsmInputs in = contiguous(x, dt, B, C, d, n_seqs, st, "ssm_step");
     done(api_.hlc_ssm_step(y, in.x, in.dt, dev(A), in.B, in.C, dev(D), dev(dt_bias), &d, n_seqs, states), "ssm_step");
   }
