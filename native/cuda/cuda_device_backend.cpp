@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "device_arena.h"
 #include "weight_mirror.h"
@@ -191,6 +192,23 @@ class CudaBackend final : public Backend {
     op("matmul");
     WeightView dw = dev(w);
     done(api_.hlc_matmul(y, x, n, &dw), "matmul");
+  }
+  // q/k/v and gate/up in one library call: decode with integer weights
+  // quantizes the activations once for all of them (hlc_matmul_multi).
+  void matmul_multi(float* const* ys, const float* x, int64_t n, const WeightView* ws, int n_mats) override {
+    if (!api_.hlc_matmul_multi) return Backend::matmul_multi(ys, x, n, ws, n_mats);
+    op("matmul");
+    std::vector<WeightView> dws(ws, ws + n_mats);
+    for (WeightView& w : dws) w = dev(w);
+    done(api_.hlc_matmul_multi(ys, x, n, dws.data(), n_mats), "matmul");
+  }
+  void matmul_swiglu(float* out, float* up_out, const float* x, int64_t n, const WeightView& gate,
+                     const WeightView& up) override {
+    if (!api_.hlc_matmul_multi) return Backend::matmul_swiglu(out, up_out, x, n, gate, up);
+    float* const ys[2] = {out, up_out};
+    const WeightView ws[2] = {gate, up};
+    matmul_multi(ys, x, n, ws, 2);
+    swiglu(out, out, up_out, n, gate.rows);
   }
   void embed(float* out, const WeightView& w, const int32_t* ids, int64_t n, float scale) override {
     op("embed");
