@@ -16,6 +16,7 @@
 // Numerics: f32 accumulation, SiLU in f32.
 #include <algorithm>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "kernel_util.h"
@@ -64,19 +65,22 @@ static void conv1d_block(float* out_seq, const float* in_seq, int64_t in_stride,
 
 // ---- entry points
 
-void conv1d_causal_prefill(ThreadPool& pool, float* out, const float* in, const float* w, const float* bias,
-                           int64_t channels, int d_conv, const int32_t* cu_seqlens, int n_seqs,
-                           float* const* states, int64_t in_stride) {
+// Work items are (sequence, channel block); sequence s covers tokens
+// [start(s), start(s) + len(s)) of in/out. A step is a prefill of one token
+// per sequence.
+template <typename SeqRange>
+static void conv1d_run(ThreadPool& pool, float* out, const float* in, const float* w, const float* bias,
+                       int64_t channels, int d_conv, int n_seqs, float* const* states, int64_t in_stride,
+                       int64_t mean_len, SeqRange range) {
   const int64_t n_blocks = (channels + kChanBlock - 1) / kChanBlock, ld = in_stride ? in_stride : channels;
-  const int64_t mean_len = std::max<int64_t>(1, cu_seqlens[n_seqs] / std::max(1, n_seqs));
   pool.parallel_for(
       (int64_t)n_seqs * n_blocks,
       [&](int64_t b, int64_t e, int) {
         std::vector<float> wt((size_t)d_conv * kChanBlock);
         for (int64_t it = b; it < e; it++) {
-          int64_t s = it / n_blocks, cb = it % n_blocks;
-          int64_t start = cu_seqlens[s], len = cu_seqlens[s + 1] - start;
-          int64_t c0 = cb * kChanBlock, c1 = std::min(channels, c0 + kChanBlock);
+          const int64_t s = it / n_blocks, cb = it % n_blocks;
+          const auto [start, len] = range(s);
+          const int64_t c0 = cb * kChanBlock, c1 = std::min(channels, c0 + kChanBlock);
           conv1d_block(out + start * channels, in + start * ld, ld, w, bias, channels, d_conv, len, states[s], c0,
                        c1, wt.data());
         }
@@ -84,21 +88,19 @@ void conv1d_causal_prefill(ThreadPool& pool, float* out, const float* in, const 
       item_grain(kChanBlock * d_conv * mean_len));
 }
 
+void conv1d_causal_prefill(ThreadPool& pool, float* out, const float* in, const float* w, const float* bias,
+                           int64_t channels, int d_conv, const int32_t* cu_seqlens, int n_seqs,
+                           float* const* states, int64_t in_stride) {
+  const int64_t mean_len = std::max<int64_t>(1, cu_seqlens[n_seqs] / std::max(1, n_seqs));
+  conv1d_run(pool, out, in, w, bias, channels, d_conv, n_seqs, states, in_stride, mean_len, [&](int64_t s) {
+    return std::pair<int64_t, int64_t>{cu_seqlens[s], cu_seqlens[s + 1] - cu_seqlens[s]};
+  });
+}
+
 void conv1d_causal_step(ThreadPool& pool, float* out, const float* in, const float* w, const float* bias,
                         int64_t channels, int d_conv, int n_seqs, float* const* states, int64_t in_stride) {
-  const int64_t n_blocks = (channels + kChanBlock - 1) / kChanBlock, ld = in_stride ? in_stride : channels;
-  pool.parallel_for(
-      (int64_t)n_seqs * n_blocks,
-      [&](int64_t b, int64_t e, int) {
-        std::vector<float> wt((size_t)d_conv * kChanBlock);
-        for (int64_t it = b; it < e; it++) {
-          int64_t s = it / n_blocks, cb = it % n_blocks;
-          int64_t c0 = cb * kChanBlock, c1 = std::min(channels, c0 + kChanBlock);
-          conv1d_block(out + s * channels, in + s * ld, ld, w, bias, channels, d_conv, 1, states[s], c0, c1,
-                       wt.data());
-        }
-      },
-      item_grain(kChanBlock * d_conv));
+  conv1d_run(pool, out, in, w, bias, channels, d_conv, n_seqs, states, in_stride, 1,
+             [](int64_t s) { return std::pair<int64_t, int64_t>{s, 1}; });
 }
 
 }  // namespace hl::cpu
