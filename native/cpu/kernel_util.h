@@ -67,6 +67,9 @@ void weight_rows_to_f32(const WeightView& w, int64_t r0, int64_t n, float* out);
 void matmul_rows(float* y, int64_t ldy, const float* x, int64_t ldx, const int32_t* x_idx, int64_t n_tokens,
                  const WeightView& w, int64_t r0, int64_t r1, float* scratch);
 int64_t matmul_scratch_floats(const WeightView& w, int64_t n_rows, int64_t n_tokens);
+// One thread's piece of y = x · wᵀ (x packed [n_tokens, w.cols], y row stride
+// w.rows): rows [r0, r1) through matmul_rows with this thread's scratch.
+void matmul_piece(float* y, const float* x, int64_t n_tokens, const WeightView& w, int64_t r0, int64_t r1);
 // Output rows per thread piece so that each piece streams >= 32 KiB of weights.
 int64_t matmul_row_grain(const WeightView& w);
 

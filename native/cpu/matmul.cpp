@@ -216,16 +216,17 @@ void matmul_rows(float* y, int64_t ldy, const float* x, int64_t ldx, const int32
 
 // ---- entry points
 
+void matmul_piece(float* y, const float* x, int64_t n_tokens, const WeightView& w, int64_t r0, int64_t r1) {
+  thread_local std::vector<float> scratch;
+  scratch.resize((size_t)matmul_scratch_floats(w, r1 - r0, n_tokens));
+  matmul_rows(y + r0, w.rows, x, w.cols, nullptr, n_tokens, w, r0, r1, scratch.data());
+}
+
 void matmul(ThreadPool& pool, float* y, const float* x, int64_t n_tokens, const WeightView& w) {
   if (n_tokens <= 0) return;
   pool.parallel_for(
       w.rows,
-      [&](int64_t b, int64_t e, int) {
-        thread_local std::vector<float> scratch;
-        scratch.resize((size_t)matmul_scratch_floats(w, e - b, n_tokens));
-        matmul_rows(y + b, w.rows, x, w.cols, nullptr, n_tokens, w, b, e, scratch.data());
-      },
-      matmul_row_grain(w));
+      [&](int64_t b, int64_t e, int) { matmul_piece(y, x, n_tokens, w, b, e); }, matmul_row_grain(w));
 }
 
 }  // namespace hl::cpu

@@ -7,19 +7,11 @@
 // three (plus the SwiGLU's), which is most of what a decode token pays for on
 // a small model.
 #include <algorithm>
-#include <vector>
 
 #include "kernel_util.h"
 #include "kernels.h"
 
 namespace hl::cpu {
-
-// Rows [r0, r1) of w for the tokens of x, into y (row stride w.rows).
-static void matmul_piece(float* y, const float* x, int64_t n_tokens, const WeightView& w, int64_t r0, int64_t r1) {
-  thread_local std::vector<float> scratch;
-  scratch.resize((size_t)matmul_scratch_floats(w, r1 - r0, n_tokens));
-  matmul_rows(y + r0, w.rows, x, w.cols, nullptr, n_tokens, w, r0, r1, scratch.data());
-}
 
 void matmul_multi(ThreadPool& pool, float* const* ys, const float* x, int64_t n_tokens, const WeightView* ws,
                   int n_mats) {
