@@ -57,9 +57,6 @@ class Backend {
   virtual uint64_t weight_copy_bytes() const = 0;
 
   // ---- data movement between ops
-  // dst[r, 0:width] = src[r, col:col+width] for r < rows; src rows are src_stride floats apart.
-  virtual void copy_columns(float* dst, const float* src, int64_t rows, int64_t src_stride, int64_t col,
-                            int64_t width) = 0;
   // dst[i, :] = src[rows[i], :], rows: host array of n indices; width floats per row.
   virtual void gather_rows(float* dst, const float* src, const int64_t* rows, int64_t n, int64_t width) = 0;
   // y[i] += alpha * x[i]

@@ -37,9 +37,6 @@ class CpuBackend final : public Backend {
   const uint8_t* weights(const uint8_t* host, size_t) override { return host; }
   uint64_t weight_copy_bytes() const override { return 0; }
 
-  void copy_columns(float* dst, const float* src, int64_t rows, int64_t stride, int64_t col, int64_t width) override {
-    for (int64_t r = 0; r < rows; r++) std::memcpy(dst + r * width, src + r * stride + col, sizeof(float) * width);
-  }
   void gather_rows(float* dst, const float* src, const int64_t* rows, int64_t n, int64_t width) override {
     for (int64_t i = 0; i < n; i++) std::memcpy(dst + i * width, src + rows[i] * width, sizeof(float) * width);
   }

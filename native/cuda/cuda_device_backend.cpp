@@ -81,10 +81,6 @@ class CudaBackend final : public Backend {
   uint64_t weight_copy_bytes() const override { return mirror_.bytes(); }
 
   // ---- data movement
-  void copy_columns(float* dst, const float* src, int64_t rows, int64_t stride, int64_t col, int64_t width) override {
-    op("copy_columns");
-    done(api_.hlc_copy_columns(dst, src, rows, stride, col, width), "copy_columns");
-  }
   void gather_rows(float* dst, const float* src, const int64_t* rows, int64_t n, int64_t width) override {
     op("gather_rows");
     done(api_.hlc_gather_rows(dst, src, rows, n, width), "gather_rows");
