@@ -26,6 +26,7 @@
 #include <numeric>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cpu/kernels.h"
@@ -305,6 +306,17 @@ double deq(DType t, const uint8_t* row, int64_t k) {
     }
     default: return 0;
   }
+}
+
+// f64 reference of one weight row (spec dequantizer) · x, and sum |w·x| for the tolerance.
+std::pair<double, double> ref_dot(DType t, const uint8_t* row, const float* x, int64_t K) {
+  double ref = 0, mag = 0;
+  for (int64_t k = 0; k < K; k++) {
+    const double p = deq(t, row, k) * x[k];
+    ref += p;
+    mag += std::fabs(p);
+  }
+  return {ref, mag};
 }
 
 // Q8 round trip of one row (K % block == 0), per block: d = amax / 127,
@@ -670,12 +682,7 @@ Cmp matmul_cmp(const std::vector<float>& y, DType t, const std::vector<uint8_t>&
   double se = 0, ss = 0;
   for (int64_t r = 0; r < rows; r++)
     for (int64_t tk = 0; tk < T; tk++) {
-      double ref = 0, mag = 0;
-      for (int64_t k = 0; k < K; k++) {
-        const double p = deq(t, wb.data() + r * rb, k) * xr[tk * K + k];
-        ref += p;
-        mag += std::fabs(p);
-      }
+      const auto [ref, mag] = ref_dot(t, wb.data() + r * rb, xr.data() + tk * K, K);
       const size_t i = (size_t)(tk * rows + r);
       const double e = std::fabs((double)y[i] - (double)(float)ref);
       se += e * e;
@@ -1442,12 +1449,7 @@ void int_units_case(int64_t rows, int64_t K) {
     float acc[NT] = {};
     hlc::int_row_accumulate<DT, NT>(wb.data() + r * rb, K, 0, 1, xq.data(), xd.data(), xs.data(), acc);
     for (int64_t tk = 0; tk < NT; tk++) {
-      double ref = 0, mag = 0;
-      for (int64_t k = 0; k < K; k++) {
-        const double p = deq(t, wb.data() + r * rb, k) * xr[tk * K + k];
-        ref += p;
-        mag += std::fabs(p);
-      }
+      const auto [ref, mag] = ref_dot(t, wb.data() + r * rb, xr.data() + tk * K, K);
       const double e = std::fabs((double)acc[tk] - ref);
       se += e * e;
       ss += ref * ref;
