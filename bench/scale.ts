@@ -102,20 +102,22 @@ const ids = (n: number, seed: number, V: number) => Array.from({ length: n }, (_
  * `context` tokens by repeating its KV pages.
  */
 function growSnapshot(base: Buffer, context: number, pageTokens: number): Buffer {
-  if (base.toString('latin1', 0, 4) !== 'HLSS' || base.readUInt32LE(4) !== 1) {
+  // Version 2: magic, u32 version, u64 fingerprint, i64 n_past (16), u64 conv
+  // (24), u64 ssm (32), u64 page bytes (40), i32 KV dtype (48), u64 n_pages (52).
+  if (base.toString('latin1', 0, 4) !== 'HLSS' || base.readUInt32LE(4) !== 2) {
     throw new Error('bench: unknown snapshot layout (update growSnapshot to the state pool format)');
   }
   const conv = Number(base.readBigUInt64LE(24));
   const ssm = Number(base.readBigUInt64LE(32));
   const pageBytes = Number(base.readBigUInt64LE(40));
-  const pages = Number(base.readBigUInt64LE(48));
-  const head = 56;
+  const pages = Number(base.readBigUInt64LE(52));
+  const head = 60;
   if (context % pageTokens !== 0 || pages === 0) throw new Error('bench: context must be a multiple of the KV page');
   const want = context / pageTokens;
   const out = Buffer.allocUnsafe(head + conv + ssm + want * pageBytes);
   base.copy(out, 0, 0, head + conv + ssm);
   out.writeBigInt64LE(BigInt(context), 16);
-  out.writeBigUInt64LE(BigInt(want), 48);
+  out.writeBigUInt64LE(BigInt(want), 52);
   const pagesAt = head + conv + ssm;
   for (let p = 0; p < want; p++) base.copy(out, pagesAt + p * pageBytes, pagesAt + (p % pages) * pageBytes, pagesAt + ((p % pages) + 1) * pageBytes);
   return out;
