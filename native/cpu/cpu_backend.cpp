@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 
+#include "host_memory.h"
 #include "kernels.h"
 
 namespace hl {
@@ -22,14 +23,8 @@ class CpuBackend final : public Backend {
   int n_threads() const override { return pool_.size(); }
 
   // ---- memory: host memory, weights read in place from the mapping.
-  void* alloc(size_t bytes) override {
-    size_t rounded = (bytes + 63) / 64 * 64;
-    void* p = std::aligned_alloc(64, rounded ? rounded : 64);
-    if (!p) throw Error(ErrorCode::OutOfMemory, "out of memory allocating " + std::to_string(bytes) + " bytes");
-    std::memset(p, 0, rounded);
-    return p;
-  }
-  void release(void* p) noexcept override { std::free(p); }
+  void* alloc(size_t bytes) override { return cpu::host_alloc(bytes, true); }
+  void release(void* p) noexcept override { cpu::host_free(p); }
   void upload(void* dst, const void* src, size_t n) override { std::memcpy(dst, src, n); }
   void download(void* dst, const void* src, size_t n) override { std::memcpy(dst, src, n); }
   void copy(void* dst, const void* src, size_t n) override { std::memcpy(dst, src, n); }
@@ -43,12 +38,7 @@ class CpuBackend final : public Backend {
   void add_scaled(float* y, const float* x, float alpha, int64_t n) override {
     for (int64_t i = 0; i < n; i++) y[i] += alpha * x[i];
   }
-  void* alloc_uninit(size_t bytes) override {
-    size_t rounded = (bytes + 63) / 64 * 64;
-    void* p = std::aligned_alloc(64, rounded ? rounded : 64);
-    if (!p) throw Error(ErrorCode::OutOfMemory, "out of memory allocating " + std::to_string(bytes) + " bytes");
-    return p;
-  }
+  void* alloc_uninit(size_t bytes) override { return cpu::host_alloc(bytes, false); }
   void fill_zero(void* dst, size_t bytes) override { std::memset(dst, 0, bytes); }
   void kv_write(float* const* pages, int64_t page_size, const float* src, int64_t pos0, int64_t n, int64_t n_kv,
                 int64_t head_dim, DType dtype) override {

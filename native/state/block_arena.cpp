@@ -21,15 +21,25 @@ int32_t BlockArena::acquire(const Grant& grant) {
     if (n <= 0) return -1;
     HL_CHECK(ptrs_.size() + (size_t)n < (size_t)INT32_MAX, OutOfMemory, "KV/state block ids exhausted");
     uint8_t* base = static_cast<uint8_t*>(backend_.alloc_uninit(block_bytes_ * (uint64_t)n));
-    const int32_t first = (int32_t)ptrs_.size(), chunk = (int32_t)chunks_.size();
-    chunks_.push_back({base, first, (int32_t)n, (int32_t)n});
-    for (int64_t i = 0; i < n; i++) {
-      ptrs_.push_back(base + i * block_bytes_);
-      refs_.push_back(0);
-      cached_refs_.push_back(0);
-      chunk_of_.push_back(chunk);
+    // A trimmed chunk of the same size lends its block ids, so a pool that
+    // grows and gives back memory for ever does not grow its id tables.
+    auto reuse = std::find_if(chunks_.begin(), chunks_.end(), [&](const Chunk& c) { return !c.base && c.n == n; });
+    if (reuse != chunks_.end()) {
+      reuse->base = base;
+      reuse->n_free = (int32_t)n;
+      for (int64_t i = 0; i < n; i++) ptrs_[reuse->first + i] = base + i * block_bytes_;
+      for (int64_t i = n - 1; i >= 0; i--) free_.push_back(reuse->first + (int32_t)i);
+    } else {
+      const int32_t first = (int32_t)ptrs_.size(), chunk = (int32_t)chunks_.size();
+      chunks_.push_back({base, first, (int32_t)n, (int32_t)n});
+      for (int64_t i = 0; i < n; i++) {
+        ptrs_.push_back(base + i * block_bytes_);
+        refs_.push_back(0);
+        cached_refs_.push_back(0);
+        chunk_of_.push_back(chunk);
+      }
+      for (int64_t i = n - 1; i >= 0; i--) free_.push_back(first + (int32_t)i);
     }
-    for (int64_t i = n - 1; i >= 0; i--) free_.push_back(first + (int32_t)i);
     reserved_ += block_bytes_ * (uint64_t)n;
   }
   int32_t id = free_.back();
@@ -58,10 +68,11 @@ void BlockArena::adjust(int32_t id, int32_t d_refs, int32_t d_cached) {
   }
 }
 
-uint64_t BlockArena::trim() {
+uint64_t BlockArena::trim(uint64_t at_most) {
   uint64_t freed = 0;
   bool any = false;
-  for (Chunk& c : chunks_) {
+  for (auto it = chunks_.rbegin(); it != chunks_.rend() && freed < at_most; ++it) {
+    Chunk& c = *it;
     if (!c.base || c.n_free != c.n) continue;
     backend_.release(c.base);
     c.base = nullptr;

@@ -42,8 +42,12 @@ class BlockArena {
   int64_t cache_only() const { return cache_only_; }
   // Bytes of every chunk allocated (blocks in use plus free ones).
   uint64_t reserved_bytes() const { return reserved_; }
-  // Frees every chunk whose blocks are all free; returns the bytes given back.
-  uint64_t trim();
+  // Frees chunks whose blocks are all free, newest first, until at least
+  // `at_most` bytes are given back or none is left; returns the bytes freed.
+  uint64_t trim(uint64_t at_most = UINT64_MAX);
+  // Bytes of the free blocks (kept for reuse).
+  uint64_t idle_bytes() const { return (uint64_t)free_.size() * block_bytes_; }
+  uint64_t chunk_bytes() const { return block_bytes_ * (uint64_t)chunk_blocks_; }
 
  private:
   struct Chunk {

@@ -102,6 +102,16 @@ bool StatePool::make_room_locked(uint64_t bytes) {
   }
 }
 
+// Free blocks are kept for reuse up to a quarter of the blocks in use (at
+// least one chunk per arena); past that they go back to the backend, so the
+// process shrinks after a burst of sequences instead of holding its peak.
+void StatePool::give_back_idle_locked() {
+  for (BlockArena* a : {&slots_, &pages_}) {
+    const uint64_t keep = std::max(a->chunk_bytes(), (uint64_t)a->in_use() * a->block_bytes() / 4);
+    if (a->idle_bytes() > keep) a->trim(a->idle_bytes() - keep);
+  }
+}
+
 void StatePool::ensure_room_locked(uint64_t bytes, const std::string& what) {
   HL_CHECK(make_room_locked(bytes), OutOfMemory,
            what + " needs " + mb(bytes) + " more but only " + usage_locked() +
@@ -181,6 +191,7 @@ void StatePool::release_state(SequenceState& s) {
   else
     promised_slots_--;
   for (int32_t p : s.pages) pages_.release(p);
+  give_back_idle_locked();
 }
 
 int64_t StatePool::n_sequences() const {
@@ -421,6 +432,7 @@ PrefixCacheStats StatePool::prefix_stats() const {
 void StatePool::clear_prefix_cache() {
   std::lock_guard<std::mutex> lock(mutex_);
   while (std::unique_ptr<PrefixCache::Entry> e = cache_.pop_lru()) release_locked(e->checkpoint, true);
+  give_back_idle_locked();
 }
 
 // ---- fork

@@ -130,6 +130,8 @@ class StatePool {
   // Throws OutOfMemory naming `what` when `bytes` cannot be made to fit.
   void ensure_room_locked(uint64_t bytes, const std::string& what);
   bool make_room_locked(uint64_t bytes);
+  // Returns free blocks past a slack to the backend (docs/MEMORY.md, Giving memory back).
+  void give_back_idle_locked();
   int32_t acquire_locked(BlockArena& arena, const std::string& what);
   void materialize_locked(SequenceState& s);
   void reserve_pages_locked(SequenceState& s, int64_t n_tokens);

@@ -44,6 +44,26 @@ describe('state pool', () => {
     );
   });
 
+  test('free blocks past the slack go back after a burst of sequences', async () => {
+    const V = model.config.vocab_size;
+    const burst = async (n: number) => {
+      const seqs = Array.from({ length: n }, () => model.createSequence());
+      await Promise.all(seqs.map((s, i) => s.eval(randomTokens(5 + i, V, 40 + i))));
+      const held = model.memory();
+      seqs.forEach((s) => s.dispose());
+      return held;
+    };
+    await burst(1);
+    const before = model.memory();
+    const during = await burst(12);
+    const after = model.memory();
+    expect(during.recurrentState - before.recurrentState).toBe(12 * during.recurrentBytesPerSequence);
+    // Nothing is in use afterwards, so at most one chunk per arena stays pooled
+    // (state slots are one per chunk): the eleven extra slots were given back.
+    expect(after.pooled).toBe(before.pooled);
+    expect(after.total - after.scratch).toBe(before.total - before.scratch); // the 12-sequence step grew the scratch
+  });
+
   test('fork shares pages: kvCache grows by at most one page, and both continue correctly', async () => {
     const V = model.config.vocab_size;
     const prefix = randomTokens(40, V, 7); // 2.5 pages of 16
