@@ -7,7 +7,10 @@
  * and writes an SVG plot. Measures, asserts nothing.
  *   npm run bench:scale -- [--shapes=h-350m,h-1b] [--contexts=1024,4096,16384,32768] [--seqs=1,8,32,64]
  *     [--threads=2] [--steps=4] [--cell-budget=30] [--runtime-budget=600] [--mem-cap=10]
- *     [--no-twin] [--no-peer] [--svg=bench/results/scale.svg]
+ *     [--layers=N] [--no-twin] [--no-peer] [--svg=bench/results/scale.svg]
+ *   --layers=N keeps a shape's first N layers (attention layers among them stay
+ *   where they are), e.g. the MoE shape h-tiny when 40 layers of experts would
+ *   take the run's whole time budget; the shape is then named h-tiny-Nl.
  *
  * Bounded by design (2 shared cores cannot prefill 32K tokens × 64
  * sequences): each runtime runs its cells in one child process, smallest
@@ -89,6 +92,13 @@ export function formulaBytes(shape: ModelShape, kv: KvType, context: number, seq
  * Mamba layer stays; that keeps the twin's KV 1/layers smaller than a pure
  * transformer's, which only makes the reduction measured against it smaller.
  */
+/** The shape cut to its first n layers (a shorter model with the same layer mix). */
+function firstLayers(shape: ModelShape, n: number): ModelShape {
+  const attentionLayers = shape.attentionLayers.filter((i) => i < n);
+  if (attentionLayers.length === 0) throw new Error(`--layers=${n} keeps no attention layer of ${shape.name}`);
+  return { ...shape, name: `${shape.name}-${n}l`, layers: n, attentionLayers };
+}
+
 function twinOf(shape: ModelShape): ModelShape {
   const keep = Array.from({ length: shape.layers }, (_, i) => i).find((i) => !shape.attentionLayers.includes(i));
   return { ...shape, name: `${shape.name}-twin`, attentionLayers: Array.from({ length: shape.layers }, (_, i) => i).filter((i) => i !== keep) };
@@ -230,6 +240,7 @@ async function main(): Promise<void> {
   const svgPath = flag(argv, 'svg', path.join('bench', 'results', 'scale.svg'));
   const kvType = flag(argv, 'kv', 'f16') as KvType;
   const withTwin = !argv.includes('--no-twin');
+  const layers = Number(flag(argv, 'layers', '0'));
   const withPeer = !argv.includes('--no-peer') && ensurePeers();
   const self = __filename;
   const runner = path.join(__dirname, '..', '..', '..', 'bench', 'peers', 'llama-cpp-scale-runner.mjs');
@@ -238,8 +249,9 @@ async function main(): Promise<void> {
   const all: Array<{ shape: ModelShape; runtime: string; results: CellResult[] }> = [];
 
   for (const name of shapes) {
-    const shape = MODEL_SHAPES[name];
-    if (!shape) throw new Error(`unknown shape ${name}; one of ${Object.keys(MODEL_SHAPES).join(', ')}`);
+    const full = MODEL_SHAPES[name];
+    if (!full) throw new Error(`unknown shape ${name}; one of ${Object.keys(MODEL_SHAPES).join(', ')}`);
+    const shape = layers > 0 && layers < full.layers ? firstLayers(full, layers) : full;
     const contexts = list(flag(argv, 'contexts', name === 'h-350m' ? '1024,4096,16384,32768,131072' : '1024,4096,16384,32768'));
     const cells = contexts.flatMap((context) => seqCounts.map((seqs) => ({ context, seqs })));
     // Smallest state first, so the process's RSS high-water mark is the current cell's.
