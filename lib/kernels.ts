@@ -186,6 +186,8 @@ export interface AttentionDecodeOptions extends KernelOptions {
   contextLengths?: readonly number[];
   /** Run through a paged KV pool with this page size (tests the paged path). Default contiguous. */
   pageSize?: number;
+  /** Element type of those pages (needs pageSize): keys and values are rounded to it on write. Default 'f32'. */
+  kvDtype?: 'f32' | 'f16' | 'q8_0';
 }
 /** Options of {@link embed}. */
 export interface EmbedOptions extends KernelOptions {
@@ -369,6 +371,9 @@ async function attentionDecode(q: Tensor, kCache: Tensor, vCache: Tensor, option
   if (Hq % Hkv !== 0) throw new ShapeError(`Expected Hq = ${Hq} to be divisible by Hkv = ${Hkv}`);
   const scale = finite(options.scale ?? 1 / Math.sqrt(Dh), 'scale');
   const pageSize = options.pageSize === undefined ? 0 : positiveInt(options.pageSize, 'pageSize');
+  const kvDtype = options.kvDtype ?? 'f32';
+  if (!['f32', 'f16', 'q8_0'].includes(kvDtype)) throw new ArgumentError(`Expected kvDtype 'f32', 'f16' or 'q8_0', got ${String(kvDtype)}`);
+  if (kvDtype !== 'f32' && pageSize === 0) throw new ArgumentError(`kvDtype '${kvDtype}' needs a pageSize`);
   let qCu: Int32Array, kvCu: Int32Array, k: Float32Array, v: Float32Array;
   if (!batched) {
     if (nq > L) throw new ShapeError(`Expected at most L = ${L} queries, got ${nq}`);
@@ -394,7 +399,7 @@ async function attentionDecode(q: Tensor, kCache: Tensor, vCache: Tensor, option
     });
   }
   const dev = await deviceOf(options);
-  const out = await callNative(() => native().attention(f32(q), k, v, qCu, kvCu, Hq, Hkv, Dh, { scale, pageSize, ...dev }));
+  const out = await callNative(() => native().attention(f32(q), k, v, qCu, kvCu, Hq, Hkv, Dh, { scale, pageSize, kvDtype, ...dev }));
   return new Tensor('f32', [...q.shape], out);
 }
 

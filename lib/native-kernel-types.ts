@@ -104,7 +104,8 @@ export interface NativeKernelAddon {
   ): Promise<NativeSsmResult>;
   /**
    * Causal attention: q [nQ, nHeads, headDim], k, v [nKv, nKvHeads, headDim]; sequence s's
-   * queries are the last positions of its context. pageSize > 0 runs through a paged pool.
+   * queries are the last positions of its context. pageSize > 0 runs through a paged pool
+   * whose pages hold kvDtype elements (default 'f32').
    */
   attention(
     q: Float32Array,
@@ -115,7 +116,7 @@ export interface NativeKernelAddon {
     nHeads: number,
     nKvHeads: number,
     headDim: number,
-    opts?: { scale?: number; pageSize?: number } & NativeDeviceOption,
+    opts?: { scale?: number; pageSize?: number; kvDtype?: 'f32' | 'f16' | 'q8_0' } & NativeDeviceOption,
   ): Promise<Float32Array>;
   /** x [nTokens, cols], weight [rows, cols] in `dtype` -> y [nTokens, rows]. */
   matmul(

@@ -17,6 +17,7 @@
 #include "exports.h"
 #include "kernel_args.h"
 #include "kernel_device.h"
+#include "../state/kv_pages.h"
 
 namespace hl::binding {
 namespace {
@@ -246,50 +247,48 @@ Napi::Value ssm(const Napi::CallbackInfo& info, bool step) {
 
 // ---- attention
 
-// attention(q, k, v, qCuSeqlens, kvCuSeqlens, nHeads, nKvHeads, headDim, {scale, pageSize})
+// attention(q, k, v, qCuSeqlens, kvCuSeqlens, nHeads, nKvHeads, headDim, {scale, pageSize, kvDtype})
 // Sequence s has queries q[qCu[s] .. qCu[s+1]) = the last positions of its
-// context k/v[kvCu[s] .. kvCu[s+1]). pageSize > 0 copies the context into a
-// paged pool [pages, Hkv, pageSize, Dh] with a scrambled page table (tests the
-// paged path; the executor builds its KvViews from its own pool).
+// context k/v[kvCu[s] .. kvCu[s+1]). pageSize > 0 writes the context through
+// Backend::kv_write into pages of kvDtype ('f32' default, 'f16', 'q8_0'; one
+// page = a key block and a value block, KvLayout) with a scrambled page table
+// (tests the paged path; the executor builds its KvViews from its own pool).
 struct AttnJob {
   F32 q, k, v, out;
   I32 qcu, kvcu;
   AttentionDims dims;
   int64_t page;
+  DType kv_dtype = DType::F32;
   Device device;
   void run(Backend& b, Staging& st) {
     const int64_t S = (int64_t)qcu.size() - 1, Hkv = dims.n_kv_heads, Dh = dims.head_dim;
     std::vector<std::vector<const float*>> kp((size_t)S), vp((size_t)S);
     std::vector<KvView> views((size_t)S);
     if (page > 0) {
+      HL_CHECK(b.supports_kv(kv_dtype), Unsupported, std::string("attention: KV pages of type ") + dtype_name(kv_dtype));
+      KvLayout layout;
+      layout.n_attn_layers = 1;
+      layout.n_kv_heads = Hkv;
+      layout.head_dim = Dh;
+      layout.page_size = page;
+      layout.dtype = kv_dtype;
       int64_t total = 0;
       for (int64_t s = 0; s < S; s++) total += (kvcu[s + 1] - kvcu[s] + page - 1) / page;
-      const int64_t page_floats = Hkv * page * Dh;
-      F32 k_pool((size_t)(total * page_floats), 0.0f), v_pool((size_t)(total * page_floats), 0.0f);
-      std::vector<int64_t> phys_of;  // physical page of each logical page, per sequence in order
+      auto* pool = st.out<uint8_t>((size_t)(total * layout.page_bytes()));
+      const float *dk = st.in(k), *dv = st.in(v);
       int64_t logical = 0;
       for (int64_t s = 0; s < S; s++) {
         const int64_t ctx = kvcu[s + 1] - kvcu[s];
         for (int64_t p = 0; p < (ctx + page - 1) / page; p++, logical++) {
-          const int64_t phys = total - 1 - logical;  // reversed: pages are not in order
-          phys_of.push_back(phys);
-          for (int64_t j = p * page; j < std::min(ctx, (p + 1) * page); j++)
-            for (int64_t h = 0; h < Hkv; h++) {
-              const int64_t src = ((kvcu[s] + j) * Hkv + h) * Dh, dst = phys * page_floats + (h * page + j % page) * Dh;
-              std::memcpy(&k_pool[dst], &k[src], (size_t)Dh * sizeof(float));
-              std::memcpy(&v_pool[dst], &v[src], (size_t)Dh * sizeof(float));
-            }
+          uint8_t* phys = pool + (total - 1 - logical) * layout.page_bytes();  // reversed: pages are not in order
+          kp[s].push_back(reinterpret_cast<const float*>(phys + layout.layer_offset(0, false)));
+          vp[s].push_back(reinterpret_cast<const float*>(phys + layout.layer_offset(0, true)));
         }
-      }
-      const float *dk = st.in(k_pool), *dv = st.in(v_pool);
-      size_t next = 0;
-      for (int64_t s = 0; s < S; s++) {
-        const int64_t ctx = kvcu[s + 1] - kvcu[s];
-        for (int64_t p = 0; p < (ctx + page - 1) / page; p++, next++) {
-          kp[s].push_back(dk + phys_of[next] * page_floats);
-          vp[s].push_back(dv + phys_of[next] * page_floats);
-        }
-        views[s] = {kp[s].data(), vp[s].data(), page, page * Dh, Dh, ctx};
+        const int64_t src = kvcu[s] * Hkv * Dh;
+        b.kv_write(const_cast<float* const*>(kp[s].data()), page, dk + src, 0, ctx, Hkv, Dh, kv_dtype);
+        b.kv_write(const_cast<float* const*>(vp[s].data()), page, dv + src, 0, ctx, Hkv, Dh, kv_dtype);
+        views[s] = {kp[s].data(), vp[s].data(), page, layout.head_stride(), layout.token_stride(), ctx,
+                    kv_dtype, layout.scale_offset()};
       }
     } else {
       const float *dk = st.in(k), *dv = st.in(v);
@@ -319,6 +318,14 @@ Napi::Value attention(const Napi::CallbackInfo& info) {
     a.fail(ErrorCode::Shape, "nHeads " + std::to_string(Hq) + " is not divisible by nKvHeads " + std::to_string(Hkv));
   job->dims.scale = a.opt_number("scale", 1.0f / std::sqrt((float)Dh));
   job->page = a.opt_integer("pageSize", 0, 0, 4096);
+  const Napi::Value kv_dtype = a.opt("kvDtype");
+  if (!KernelArgs::absent(kv_dtype)) {
+    const std::string name = kv_dtype.IsString() ? kv_dtype.As<Napi::String>().Utf8Value() : "";
+    if (name != "f32" && name != "f16" && name != "q8_0")
+      a.fail(ErrorCode::Argument, "kvDtype must be 'f32', 'f16' or 'q8_0', got '" + name + "'");
+    job->kv_dtype = name == "f16" ? DType::F16 : name == "q8_0" ? DType::Q8_0 : DType::F32;
+    if (job->kv_dtype != DType::F32 && job->page == 0) a.fail(ErrorCode::Argument, "kvDtype " + name + " needs pageSize > 0");
+  }
   job->qcu = a.cu_seqlens(info[3], "qCuSeqlens", -1);
   job->kvcu = a.cu_seqlens(info[4], "kvCuSeqlens", -1);
   if (job->kvcu.size() != job->qcu.size())

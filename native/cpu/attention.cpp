@@ -38,6 +38,8 @@ namespace hl::cpu {
 constexpr int64_t kKeyTile = 64;
 constexpr int64_t kTileRows = 32;  // (token, query head) rows per item
 constexpr int64_t kMinSplitKeys = 64;
+constexpr int64_t kFusedMaxRows = 8;
+constexpr int64_t kPrefetchRuns = 2;  // page runs between a prefetch and its use  // items with at most this many rows use attention_runs
 
 namespace {
 
@@ -86,25 +88,31 @@ struct Ctx {
 
 // ---- kernels
 
-// Online softmax of one item over keys [k0, k1). m, l: [R]; o: [R, Dh].
-static void attention_tile(const Ctx& c, const Item& it, float* m, float* l, float* o,
+// Fresh online-softmax state of R rows.
+static void init_rows(int64_t R, int64_t Dh, float* m, float* l, float* o) {
+  for (int64_t r = 0; r < R; r++) {
+    m[r] = -std::numeric_limits<float>::infinity();
+    l[r] = 0.0f;
+  }
+  std::fill(o, o + R * Dh, 0.0f);
+}
+
+// Online softmax of an item's rows over keys [ja, jb) in tiles of kKeyTile
+// (score GEMM over per-key row pointers; each row stops at its own position).
+// m, l: [R]; o: [R, Dh].
+static void attention_tile(const Ctx& c, const Item& it, int64_t ja, int64_t jb, float* m, float* l, float* o,
                            float* sc /* [R, kKeyTile] */, const float** kp, const float** vp,
                            const float** qp /* [R] */, float* kv_f32 /* [2, kKeyTile, Dh] */) {
   const int64_t Dh = c.d.head_dim, G = c.G, R = (it.q1 - it.q0) * G;
   const float ninf = -std::numeric_limits<float>::infinity();
-  for (int64_t r = 0; r < R; r++) {
-    m[r] = ninf;
-    l[r] = 0.0f;
-  }
-  std::fill(o, o + R * Dh, 0.0f);
   const SimdOps& ops = simd_ops();
   const DType kv_type = c.kv[it.seq].dtype;
   // F32 and F16 keys feed the score GEMM as stored; Q8_0 keys and non-F32
   // values are widened per tile into kv_f32 (reads stay half / quarter size).
   const RowKind k_kind = kv_type == DType::F16 ? RowKind::F16 : RowKind::F32;
   for (int64_t r = 0; r < R; r++) qp[r] = c.q + c.row_offset(it.seq, it.q0 + r / G, r % G, it.kvh);  // [Dh]
-  for (int64_t j0 = it.k0; j0 < it.k1; j0 += kKeyTile) {
-    const int64_t j1 = std::min(it.k1, j0 + kKeyTile);
+  for (int64_t j0 = ja; j0 < jb; j0 += kKeyTile) {
+    const int64_t j1 = std::min(jb, j0 + kKeyTile);
     for (int64_t j = j0; j < j1; j++) {
       const float* ks = nullptr;
       const float* vs = nullptr;
@@ -148,6 +156,57 @@ static void attention_tile(const Ctx& c, const Item& it, float* m, float* l, flo
       l[r] += sum;
       m[r] = m_new;
     }
+  }
+}
+
+// Online softmax of an item's rows over keys [ja, jb) that every row sees
+// (decode, and the keys before a short query's first position): walks the
+// page runs, where one kv head's keys are ld bytes apart, and hands each run to
+// the fused SimdOps::attn_rows; Q8_0 runs are widened per kKeyTile keys into
+// kv_f32 first.
+static void attention_runs(const Ctx& c, const Item& it, int64_t ja, int64_t jb, float* m, float* l, float* o,
+                           const float** qp, float* kv_f32 /* [2, kKeyTile, Dh] */) {
+  const KvView& v = c.kv[it.seq];
+  const int64_t Dh = c.d.head_dim, G = c.G, R = (it.q1 - it.q0) * G;
+  const SimdOps& ops = simd_ops();
+  for (int64_t r = 0; r < R; r++) qp[r] = c.q + c.row_offset(it.seq, it.q0 + r / G, r % G, it.kvh);
+  const int64_t row_bytes = Dh * (v.dtype == DType::F32 ? 4 : v.dtype == DType::F16 ? 2 : 1);
+  for (int64_t j = ja; j < jb;) {
+    const int64_t run_end = std::min(jb, (j / v.page_size + 1) * v.page_size);
+    const float* ks = nullptr;
+    const float* vs = nullptr;
+    // Pages are scattered: the hardware prefetcher cannot follow a jump to the
+    // next run, so its lines are requested kPrefetchRuns runs ahead.
+    const int64_t ahead = (j / v.page_size + kPrefetchRuns) * v.page_size;
+    if (ahead < jb) {
+      const int64_t bytes = (std::min(jb, ahead + v.page_size) - ahead - 1) * v.token_stride * row_bytes / Dh + row_bytes;
+      const auto* pk = static_cast<const uint8_t*>(c.row(v.k_pages, it.seq, it.kvh, ahead, &ks));
+      const auto* pv = static_cast<const uint8_t*>(c.row(v.v_pages, it.seq, it.kvh, ahead, &vs));
+      for (int64_t b = 0; b < bytes; b += 64) {
+        __builtin_prefetch(pk + b);
+        __builtin_prefetch(pv + b);
+      }
+    }
+    const auto* k = static_cast<const uint8_t*>(c.row(v.k_pages, it.seq, it.kvh, j, &ks));
+    const auto* vv = static_cast<const uint8_t*>(c.row(v.v_pages, it.seq, it.kvh, j, &vs));
+    if (v.dtype == DType::Q8_0) {
+      for (int64_t j0 = j; j0 < run_end; j0 += kKeyTile) {
+        const int64_t n = std::min(run_end, j0 + kKeyTile) - j0;
+        for (int64_t i = 0; i < n; i++) {
+          const void* krow = c.row(v.k_pages, it.seq, it.kvh, j0 + i, &ks);
+          const void* vrow = c.row(v.v_pages, it.seq, it.kvh, j0 + i, &vs);
+          kv_row_to_f32(kv_f32 + i * Dh, krow, ks, Dh, v.dtype);
+          kv_row_to_f32(kv_f32 + (kKeyTile + i) * Dh, vrow, vs, Dh, v.dtype);
+        }
+        ops.attn_rows(m, l, o, qp, R, reinterpret_cast<const uint8_t*>(kv_f32),
+                      reinterpret_cast<const uint8_t*>(kv_f32 + kKeyTile * Dh), Dh * 4, n, Dh, c.d.scale, RowKind::F32);
+      }
+    } else {
+      const bool f16 = v.dtype == DType::F16;
+      ops.attn_rows(m, l, o, qp, R, k, vv, v.token_stride * (f16 ? 2 : 4), run_end - j, Dh, c.d.scale,
+                    f16 ? RowKind::F16 : RowKind::F32);
+    }
+    j = run_end;
   }
 }
 
@@ -217,8 +276,17 @@ void attention(ThreadPool& pool, float* out, const float* q, const AttentionDims
     float* m = it.partial >= 0 ? partials.get() + it.partial : buf.data();
     float* l = m + R;
     float* o = l + R;
-    attention_tile(c, it, m, l, o, buf.data() + R * (Dh + 2), ptrs.data(), ptrs.data() + kKeyTile,
-                   ptrs.data() + 2 * kKeyTile, buf.data() + R * (Dh + 2) + R * kKeyTile);
+    float* kv_f32 = buf.data() + R * (Dh + 2) + R * kKeyTile;
+    const float** qp = ptrs.data() + 2 * kKeyTile;
+    init_rows(R, Dh, m, l, o);
+    // Keys every row of the item sees go through the fused run path when the
+    // rows are few (decode); the rest (the causal diagonal) through key tiles.
+    const int64_t shared_end = R <= kFusedMaxRows ? std::min(it.k1, c.pos(it.seq, it.q0) + 1) : it.k0;
+    if (shared_end > it.k0) attention_runs(c, it, it.k0, shared_end, m, l, o, qp, kv_f32);
+    const int64_t ja = std::max(it.k0, shared_end);
+    if (ja < it.k1)
+      attention_tile(c, it, ja, it.k1, m, l, o, buf.data() + R * (Dh + 2), ptrs.data(), ptrs.data() + kKeyTile, qp,
+                     kv_f32);
     if (it.partial < 0) write_rows(c, it.seq, it.kvh, it.q0, R, l, o);
   });
 

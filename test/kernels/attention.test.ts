@@ -8,6 +8,7 @@ import { kernels } from '../../lib/kernels';
 import { native } from '../../lib/native';
 import { Tensor } from '../../lib/tensor';
 import { attentionRef } from '../reference/attention';
+import { roundKv } from '../reference/kv-round';
 import { cuFrom, expectClose, prng, randn, describeEachDevice } from './helpers';
 import { SAME_MATH, TOL } from './tolerances';
 
@@ -98,6 +99,35 @@ describeEachDevice('attentionDecode vs reference (contiguous and paged)', (kn) =
   });
 });
 
+// Long paged contexts in every page type (partial last pages; G = Hq / Hkv of
+// 1, 3, 4; odd Dh): decode and short queries take the fused page-run path for
+// the keys all their rows see, queries with many rows the key-tile path; a
+// single kv head splits its keys across threads (merged partials).
+const typedCases = [
+  { L: 1000, n: 1, Hq: 3, Hkv: 1, Dh: 64, pageSize: 16, seed: 41 },
+  { L: 777, n: 1, Hq: 8, Hkv: 2, Dh: 128, pageSize: 32, seed: 42 },
+  { L: 301, n: 1, Hq: 4, Hkv: 4, Dh: 40, pageSize: 16, seed: 43 },
+  { L: 517, n: 2, Hq: 6, Hkv: 2, Dh: 40, pageSize: 16, seed: 44 },
+  { L: 200, n: 5, Hq: 2, Hkv: 2, Dh: 64, pageSize: 64, seed: 45 },
+  { L: 150, n: 4, Hq: 8, Hkv: 2, Dh: 64, pageSize: 16, seed: 46 },
+];
+
+describe('attentionDecode over f32 / f16 / q8_0 KV pages vs reference on the rounded keys and values', () => {
+  test.each(typedCases)('L=$L n=$n Hq=$Hq Hkv=$Hkv Dh=$Dh page=$pageSize', async ({ L, n, Hq, Hkv, Dh, pageSize, seed }) => {
+    const r = prng(seed);
+    const q = randn(r, [n, Hq, Dh]);
+    const k = randn(r, [L, Hkv, Dh]);
+    const v = randn(r, [L, Hkv, Dh]);
+    const scale = 1 / Math.sqrt(Dh);
+    for (const kvDtype of ['f32', 'f16', 'q8_0'] as const) {
+      const kr = roundKv(k.data as Float32Array, Dh, kvDtype), vr = roundKv(v.data as Float32Array, Dh, kvDtype);
+      const ref = attentionRef(q.data, kr, vr, [0, n], [0, L], Hq, Hkv, Dh, scale);
+      const out = await kernels.attentionDecode(q, k, v, { scale, pageSize, kvDtype });
+      expectClose(kvDtype, out.data, ref, TOL.attention, [n, Hq, Dh]);
+    }
+  });
+});
+
 describe('attention bad input', () => {
   const q = Tensor.zeros([4, 4, 8]);
   const kv = Tensor.zeros([4, 2, 8]);
@@ -108,6 +138,7 @@ describe('attention bad input', () => {
     await expect(kernels.attention(Tensor.zeros([4, 4]), kv, kv)).rejects.toThrow('Expected q to have 3 dims [T, Hq, Dh], got [4, 4]');
     await expect(kernels.attentionDecode(Tensor.zeros([5, 4, 8]), kv, kv)).rejects.toThrow(/at most L = 4 queries/);
     await expect(kernels.attentionDecode(Tensor.zeros([4, 8]), kv, kv, { pageSize: 0 })).rejects.toBeInstanceOf(ArgumentError);
+    await expect(kernels.attentionDecode(Tensor.zeros([4, 8]), kv, kv, { kvDtype: 'f16' })).rejects.toThrow(/needs a pageSize/);
     await expect(
       kernels.attentionDecode(Tensor.zeros([2, 4, 8]), Tensor.zeros([2, 4, 2, 8]), Tensor.zeros([2, 4, 2, 8]), { contextLengths: [1, 5] }),
     ).rejects.toBeInstanceOf(ArgumentError);
@@ -123,5 +154,10 @@ describe('attention bad input', () => {
     );
     await expect(callNative(() => n.attention(f(128), f(64), f(64), cu, Int32Array.of(0, 2, 4), 4, 2, 8))).rejects.toBeInstanceOf(ShapeError);
     await expect(callNative(() => n.attention(f(128), f(64), f(64), cu, cu, 4, 2, 8, { pageSize: -1 }))).rejects.toBeInstanceOf(ArgumentError);
+    const bf16 = { pageSize: 4, kvDtype: 'bf16' } as unknown as { kvDtype: 'f16' };
+    await expect(callNative(() => n.attention(f(128), f(64), f(64), cu, cu, 4, 2, 8, bf16))).rejects.toThrow(/kvDtype must be/);
+    await expect(callNative(() => n.attention(f(128), f(64), f(64), cu, cu, 4, 2, 8, { kvDtype: 'q8_0' }))).rejects.toThrow(
+      /needs pageSize > 0/,
+    );
   });
 });

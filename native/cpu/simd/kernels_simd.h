@@ -23,6 +23,7 @@
 #include <cstring>
 
 #include "../block_codec.h"
+#include "attn_simd.h"
 #include "igemm_simd.h"
 #include "kquant_simd.h"
 #include "ops.h"
@@ -40,6 +41,7 @@ struct SimdKernels {
   static constexpr int kPrefetchBytes = 1024;  // software prefetch distance on weight streams
   using KQ = KQuantKernels<V>;
   using IGK = IGemmKernels<V>;
+  using AK = AttnKernels<V, SimdKernels>;
 
   // ---- weight row loaders (k = element index)
   struct LoadF32 {
@@ -439,7 +441,7 @@ struct SimdKernels {
   }
 
   static SimdOps table() {
-    return SimdOps{V::name, dot_f32,   axpy_f32,    exp_sub_sum, pv_accumulate, f16_to_f32,  bf16_to_f32,
+    return SimdOps{V::name, dot_f32,   axpy_f32,    exp_sub_sum, pv_accumulate, AK::attn_rows, f16_to_f32,  bf16_to_f32,
                    dequant, gemm,      XP,          pack_x,      gemm_xt,       KQ::quantize_act, gemm_q8_0,
                    KQ::gemm_kq, IGK::min_tokens, IGK::packed_bytes, IGK::pack, IGK::igemm, ssm_row_scan, max_f32, first_gt};
   }

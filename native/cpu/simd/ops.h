@@ -32,6 +32,12 @@ struct SimdOps {
   float (*exp_sub_sum)(float* p, const float* s, int64_t n, float base);
   // o[e] += sum_j p[j] * v[j][e]   e < Dh, j < n (attention P·V, o held in registers)
   void (*pv_accumulate)(float* o, const float* p, const float* const* v, int64_t n, int64_t Dh);
+  // Online softmax of R query rows q[r][Dh] over n keys whose K and V rows (F32 or F16)
+  // lie ld bytes apart from k and v: scores scale * q·k update the running max m[R],
+  // sum l[R] and unnormalised output o[R, Dh] (decode path, attn_simd.h; every row sees
+  // every key, so R is the few rows of a decode step sharing a kv head).
+  void (*attn_rows)(float* m, float* l, float* o, const float* const* q, int64_t R, const uint8_t* k,
+                    const uint8_t* v, int64_t ld, int64_t n, int64_t Dh, float scale, RowKind kind);
   // exact widening of n halves / bfloats
   void (*f16_to_f32)(float* out, const uint16_t* in, int64_t n);
   void (*bf16_to_f32)(float* out, const uint16_t* in, int64_t n);
