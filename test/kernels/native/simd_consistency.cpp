@@ -81,6 +81,33 @@ static void run(const SimdOps& o, const SimdOps& s) {
       check(isa, "pv_accumulate", o1.data(), o2.data(), Dh, 1e-4);
     }
   }
+  // attn_rows: R rows over n strided keys (ld = one row of 3 heads), starting
+  // from a running state that a first call over part of the keys left.
+  for (int64_t Dh : {64, 80, 7, 128})
+    for (int64_t R : {1, 3, 4, 6})
+      for (int64_t n : {1, 16, 70}) {
+        const int64_t ld = 3 * Dh;
+        auto q = randv(R * Dh), kf = randv(n * ld), vf = randv(n * ld);
+        std::vector<uint16_t> kh(n * ld), vh(n * ld);
+        for (int64_t i = 0; i < n * ld; i++) kh[i] = f32_to_f16(kf[i]), vh[i] = f32_to_f16(vf[i]);
+        std::vector<const float*> qr(R);
+        for (int64_t r = 0; r < R; r++) qr[r] = q.data() + r * Dh;
+        for (RowKind kind : {RowKind::F32, RowKind::F16}) {
+          const bool f16 = kind == RowKind::F16;
+          const auto* k = f16 ? reinterpret_cast<const uint8_t*>(kh.data()) : reinterpret_cast<const uint8_t*>(kf.data());
+          const auto* v = f16 ? reinterpret_cast<const uint8_t*>(vh.data()) : reinterpret_cast<const uint8_t*>(vf.data());
+          const int64_t ldb = ld * (f16 ? 2 : 4), first = n / 2;
+          std::vector<float> st1(R * (Dh + 2)), st2;
+          for (int64_t r = 0; r < R; r++) st1[r] = -INFINITY, st1[R + r] = 0.0f;
+          st2 = st1;
+          for (auto [t, st] : {std::pair{&o, &st1}, std::pair{&s, &st2}}) {
+            float *m = st->data(), *l = m + R, *out = l + R;
+            t->attn_rows(m, l, out, qr.data(), R, k, v, ldb, first, Dh, 0.3f, kind);
+            t->attn_rows(m, l, out, qr.data(), R, k + first * ldb, v + first * ldb, ldb, n - first, Dh, 0.3f, kind);
+          }
+          check(isa, "attn_rows", st1.data(), st2.data(), st1.size(), 1e-4);
+        }
+      }
   const std::vector<std::array<int64_t, 3>> shapes = {{1, 9, 33}, {3, 13, 128}, {5, 8, 1536}, {37, 19, 96}};
   for (auto [T, N, K] : shapes) {
     auto x = randv(T * K), wf = randv(N * K, 0.1f);
