@@ -143,48 +143,178 @@ struct IGemmKernels {
     }
   }
 
-  // W rows of G codes (row r at p + r * stride) -> out[G / 4][W][4 bytes]
-  // (Vecs with a shuffle transpose provide ig_transpose).
-  template <int G, class U = V>
-  static auto transpose(uint8_t* out, const uint8_t* p, int64_t stride, int) -> decltype(U::template ig_transpose<G>(out, p, stride)) {
-    U::template ig_transpose<G>(out, p, stride);
-  }
+  // W rows of G codes (row r at p + r * stride) -> out[G / 4][W][4 bytes].
   template <int G>
-  static void transpose(uint8_t* out, const uint8_t* p, int64_t stride, long) {
+  static void transpose_rows(uint8_t* out, const uint8_t* p, int64_t stride) {
     for (int kk = 0; kk < G / 4; kk++)
       for (int r = 0; r < W; r++) std::memcpy(out + ((int64_t)kk * W + r) * 4, p + r * stride + 4 * kk, 4);
   }
 
-  // Per group: its W rows unpacked row-major into thread scratch (codes
-  // [W][K], s / o [W][nsb]), then every 4-code column gathered across the rows.
-  static void pack(uint8_t* out, int type, const uint8_t* const* w, int64_t n_w, int64_t K) {
-    const Layout L = layout(type, K);
+  // The reference repack of one group (any row addresses, n_rows <= W valid
+  // rows): its rows unpacked row-major into thread scratch (codes [W][K],
+  // s / o [W][nsb]), then every 4-code column gathered across the rows.
+  static void pack_group_rows(uint8_t* dst, int type, const uint8_t* const* w, int64_t n_rows, int64_t K,
+                              const Layout& L) {
     thread_local std::vector<uint8_t> c;
     thread_local std::vector<float> s, o;
     c.resize((size_t)(W * K));
     s.resize((size_t)(W * L.nsb));
     o.resize((size_t)(W * L.nsb));
+    for (int r = 0; r < W; r++) {
+      if (r < n_rows) {
+        unpack_row(type, w[r], K, c.data() + r * K, s.data() + r * L.nsb, o.data() + r * L.nsb);
+      } else {
+        std::memset(c.data() + r * K, 0, (size_t)K);
+        std::memset(s.data() + r * L.nsb, 0, (size_t)L.nsb * 4);
+        std::memset(o.data() + r * L.nsb, 0, (size_t)L.nsb * 4);
+      }
+    }
+    for (int64_t b = 0; b < L.nsb; b++) {
+      uint8_t* sb = dst + b * L.sb_bytes;
+      if (L.G == 32) transpose_rows<32>(sb, c.data() + b * L.G, K);
+      else transpose_rows<16>(sb, c.data() + b * L.G, K);
+      float* so = reinterpret_cast<float*>(sb + (int64_t)L.G * W);
+      for (int r = 0; r < W; r++) so[r] = s[r * L.nsb + b], so[W + r] = o[r * L.nsb + b];
+    }
+  }
+
+  // ---- The direct repack (Vecs with kIgDirectPack): W full rows equally
+  // spaced (row r at w0 + r * stride), transposed straight from the block
+  // bytes with V::ig_transpose (register k = 4-code column k across the W
+  // rows), the code transform (Q8_0's sign flip, nibble and bit-plane splits)
+  // applied to the transposed registers, scales gathered per row. Writes the
+  // bytes pack_group_rows writes.
+  static void put_codes(uint8_t* sb, int kk, IG v) { V::ig_store(sb + (int64_t)kk * W * 4, v); }
+  // s[W] (and o[W]) of one sub-block from per-row values
+  static void put_scales(uint8_t* sb, int G, const float* s, const float* o) {
+    float* so = reinterpret_cast<float*>(sb + (int64_t)G * W);
+    V::store(so, V::load(s));
+    V::store(so + W, o ? V::load(o) : V::zero());
+  }
+  // s[W] of one 32-code sub-block from the f16 at byte `at` of each row (Q8_0, Q4_0)
+  static void put_f16_scales(uint8_t* sb, const uint8_t* w0, int64_t stride, int64_t at) {
+    uint16_t h[W];
+    for (int r = 0; r < W; r++) h[r] = codec::rd16(w0 + r * stride + at);
+    float* so = reinterpret_cast<float*>(sb + (int64_t)32 * W);
+    V::store(so, V::load_f16(h));
+    V::store(so + W, V::zero());
+  }
+
+  static void pack_group_direct(uint8_t* dst, int type, const uint8_t* w0, int64_t stride, int64_t K,
+                                const Layout& L) {
+    IG v[8], a[8], b[8], hb[8];
+    switch (type) {
+      case 8:
+        for (int64_t blk = 0; blk < K / 32; blk++) {
+          uint8_t* sb = dst + blk * L.sb_bytes;
+          V::template ig_transpose<32>(v, w0 + 34 * blk + 2, stride);
+          for (int kk = 0; kk < 8; kk++) {
+            if constexpr (V::kIgU8Codes) put_codes(sb, kk, V::ig_flip(v[kk]));
+            else put_codes(sb, kk, v[kk]);
+          }
+          put_f16_scales(sb, w0, stride, 34 * blk);
+        }
+        return;
+      case 2:  // 16 bytes per row: dword k's low nibbles are codes 4k.., its high nibbles codes 16 + 4k..
+        for (int64_t blk = 0; blk < K / 32; blk++) {
+          uint8_t* sb = dst + blk * L.sb_bytes;
+          V::template ig_transpose<16>(v, w0 + 18 * blk + 2, stride);
+          for (int kk = 0; kk < 4; kk++) {
+            put_codes(sb, kk, V::ig_bits(v[kk], 0, 15));
+            put_codes(sb, 4 + kk, V::ig_bits(v[kk], 4, 15));
+          }
+          put_f16_scales(sb, w0, stride, 18 * blk);
+        }
+        return;
+      case 12:
+      case 13: {  // 64-element group i: low nibbles sub-block 2i, high nibbles 2i + 1 (Q5_K: | fifth bit << 4)
+        const bool q5 = type == 13;
+        const int64_t bytes = q5 ? 176 : 144;
+        for (int64_t sbk = 0; sbk < K / 256; sbk++) {
+          const uint8_t* blk0 = w0 + bytes * sbk;
+          float s[8][W], o[8][W];
+          for (int r = 0; r < W; r++) {
+            const uint8_t* blk = blk0 + r * stride;
+            const float d = h2f(blk), dmin = h2f(blk + 2);
+            uint8_t sc[8], m[8];
+            codec::k4_scale_min(blk + 4, sc, m);
+            for (int j = 0; j < 8; j++) s[j][r] = d * (float)sc[j], o[j][r] = -(dmin * (float)m[j]);
+          }
+          if (q5) V::template ig_transpose<32>(hb, blk0 + 16, stride);
+          uint8_t* dsb = dst + 8 * sbk * L.sb_bytes;
+          for (int i = 0; i < 4; i++) {
+            V::template ig_transpose<32>(v, blk0 + (q5 ? 48 : 16) + 32 * i, stride);
+            uint8_t* lo = dsb + 2 * i * L.sb_bytes;
+            uint8_t* hi = lo + L.sb_bytes;
+            for (int kk = 0; kk < 8; kk++) {
+              IG cl = V::ig_bits(v[kk], 0, 15), ch = V::ig_bits(v[kk], 4, 15);
+              if (q5) {
+                cl = V::ig_or(cl, V::ig_shl4(V::ig_bits(hb[kk], 2 * i, 1)));
+                ch = V::ig_or(ch, V::ig_shl4(V::ig_bits(hb[kk], 2 * i + 1, 1)));
+              }
+              put_codes(lo, kk, cl);
+              put_codes(hi, kk, ch);
+            }
+            put_scales(lo, 32, s[2 * i], o[2 * i]);
+            put_scales(hi, 32, s[2 * i + 1], o[2 * i + 1]);
+          }
+        }
+        return;
+      }
+      case 14:  // per half h: codes 32q + l = (ql nibble) | (2 qh bits << 4); 16-code sub-blocks
+        for (int64_t sbk = 0; sbk < K / 256; sbk++) {
+          const uint8_t* blk0 = w0 + 210 * sbk;
+          float s[16][W];
+          for (int r = 0; r < W; r++) {
+            const uint8_t* blk = blk0 + r * stride;
+            const float d = h2f(blk + 208);
+            for (int j = 0; j < 16; j++) s[j][r] = d * (float)(int8_t)blk[192 + j];
+          }
+          for (int h = 0; h < 2; h++) {
+            V::template ig_transpose<32>(a, blk0 + 64 * h, stride);        // ql[l]
+            V::template ig_transpose<32>(b, blk0 + 64 * h + 32, stride);   // ql[l + 32]
+            V::template ig_transpose<32>(hb, blk0 + 128 + 32 * h, stride);  // qh[l]
+            for (int q = 0; q < 4; q++)
+              for (int kk = 0; kk < 8; kk++) {
+                const IG nib = V::ig_bits(q & 1 ? b[kk] : a[kk], q < 2 ? 0 : 4, 15);
+                const IG c = V::ig_or(nib, V::ig_shl4(V::ig_bits(hb[kk], 2 * q, 3)));
+                put_codes(dst + (16 * sbk + 8 * h + 2 * q + kk / 4) * L.sb_bytes, kk % 4, c);
+              }
+          }
+          for (int j = 0; j < 16; j++) put_scales(dst + (16 * sbk + j) * L.sb_bytes, 16, s[j], nullptr);
+        }
+        return;
+      default: return;
+    }
+  }
+
+  // n_w rows -> packed_bytes(type, n_w, K) bytes (rows past n_w zero). Full
+  // groups of equally spaced rows take the direct repack where the Vec has
+  // one; the rest (and reference = true) the row-by-row reference.
+  static void pack_impl(uint8_t* out, int type, const uint8_t* const* w, int64_t n_w, int64_t K, bool reference) {
+    const Layout L = layout(type, K);
     const int64_t groups = (n_w + W - 1) / W;
     for (int64_t g = 0; g < groups; g++) {
       uint8_t* dst = out + g * L.group_bytes;
-      for (int r = 0; r < W; r++) {
-        const int64_t row = g * W + r;
-        if (row < n_w) {
-          unpack_row(type, w[row], K, c.data() + r * K, s.data() + r * L.nsb, o.data() + r * L.nsb);
-        } else {
-          std::memset(c.data() + r * K, 0, (size_t)K);
-          std::memset(s.data() + r * L.nsb, 0, (size_t)L.nsb * 4);
-          std::memset(o.data() + r * L.nsb, 0, (size_t)L.nsb * 4);
+      const uint8_t* const* gw = w + g * W;
+      const int64_t n_rows = n_w - g * W < W ? n_w - g * W : W;
+      if constexpr (V::kIgDirectPack) {
+        bool direct = !reference && n_rows == W;
+        const int64_t stride = W > 1 ? gw[1] - gw[0] : 0;
+        for (int r = 2; direct && r < W; r++) direct = gw[r] == gw[0] + r * stride;
+        if (direct) {
+          pack_group_direct(dst, type, gw[0], stride, K, L);
+          continue;
         }
       }
-      for (int64_t b = 0; b < L.nsb; b++) {
-        uint8_t* sb = dst + b * L.sb_bytes;
-        if (L.G == 32) transpose<32>(sb, c.data() + b * L.G, K, 0);
-        else transpose<16>(sb, c.data() + b * L.G, K, 0);
-        float* so = reinterpret_cast<float*>(sb + (int64_t)L.G * W);
-        for (int r = 0; r < W; r++) so[r] = s[r * L.nsb + b], so[W + r] = o[r * L.nsb + b];
-      }
+      pack_group_rows(dst, type, gw, n_rows, K, L);
     }
+  }
+  static void pack(uint8_t* out, int type, const uint8_t* const* w, int64_t n_w, int64_t K) {
+    pack_impl(out, type, w, n_w, K, false);
+  }
+  static void pack_reference(uint8_t* out, int type, const uint8_t* const* w, int64_t n_w, int64_t K) {
+    pack_impl(out, type, w, n_w, K, true);
   }
 
   // How a format's offset is applied: kZero — w = s (c - z) with an integer

@@ -77,6 +77,9 @@ struct SimdOps {
   int64_t (*igemm_min_tokens)(int type);
   int64_t (*igemm_packed_bytes)(int type, int64_t n_w, int64_t K);
   void (*igemm_pack)(uint8_t* out, int type, const uint8_t* const* w, int64_t n_w, int64_t K);
+  // The row-by-row repack igemm_pack must equal byte for byte (igemm_pack
+  // transposes equally spaced rows straight from the block bytes; tests).
+  void (*igemm_pack_reference)(uint8_t* out, int type, const uint8_t* const* w, int64_t n_w, int64_t K);
   void (*igemm)(float* y, int64_t ldy, const QAct* x, int64_t n_x, const uint8_t* packed, int64_t n_w, int64_t K,
                 int type);
   // One Mamba-2 state row S[N] over nt tokens (B/C rows bc_stride apart):

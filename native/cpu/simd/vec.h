@@ -27,7 +27,11 @@
 //                    every lane), ig_zero, ig_to_f (int32 -> F),
 //                    ig_sub(v, s) (v - s per lane); ig_dot2: two ig_dot steps
 //                    (u <= 63: AVX2 adds the int16 pairs before widening);
-//                    ig_transpose (optional: W rows of G codes -> [G / 4][W][4]);
+//                    kIgDirectPack: the Vec has ig_transpose<G>(out, p, stride)
+//                    (W rows of G bytes -> G / 4 IGs, IG k = bytes 4k..4k+3
+//                    of every row), ig_store, ig_flip (^ 0x80 per byte, with
+//                    kIgU8Codes), ig_bits(v, s, mask) = (v >> s) & mask and
+//                    ig_shl4 per byte, ig_or: igemm_simd.h's direct repack;
 //                    ig_dot(acc, u, x): acc[l] += sum_j u[4l + j] * x[4l + j]
 //                    (u unsigned codes, x int8 in [-127, 127]); kIgU8Codes: u
 //                    may be 0..255 (otherwise 0..127, and ig_dot_signed takes

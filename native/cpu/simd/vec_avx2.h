@@ -99,6 +99,41 @@ struct Vec : X86IntOps<Avx2Tag> {
     const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(u0, x0), _mm256_maddubs_epi16(u1, x1));
     return _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
   }
+  // ---- int8 GEMM repack from the block rows (igemm_simd.h pack_group_direct)
+  static constexpr bool kIgDirectPack = true;
+  // 8 rows of G bytes (G = 32 or 16; row r at p + r * stride) -> out[k] =
+  // dword k of every row: 32-bit then 64-bit unpacks within 128-bit lanes,
+  // then (G = 32) a lane exchange; for G = 16 rows r and r + 4 share a register.
+  template <int G>
+  static void ig_transpose(IG* out, const uint8_t* p, int64_t stride) {
+    auto row = [&](int r) { return p + r * stride; };
+    __m256i r[4], t[4];
+    if constexpr (G == 16) {
+      for (int i = 0; i < 4; i++)
+        r[i] = _mm256_set_m128i(_mm_loadu_si128((const __m128i*)row(i + 4)), _mm_loadu_si128((const __m128i*)row(i)));
+      t[0] = _mm256_unpacklo_epi32(r[0], r[1]), t[1] = _mm256_unpackhi_epi32(r[0], r[1]);
+      t[2] = _mm256_unpacklo_epi32(r[2], r[3]), t[3] = _mm256_unpackhi_epi32(r[2], r[3]);
+      out[0] = _mm256_unpacklo_epi64(t[0], t[2]), out[1] = _mm256_unpackhi_epi64(t[0], t[2]);
+      out[2] = _mm256_unpacklo_epi64(t[1], t[3]), out[3] = _mm256_unpackhi_epi64(t[1], t[3]);
+    } else {
+      __m256i u[8];
+      for (int h = 0; h < 2; h++) {  // rows 4h .. 4h + 3: dwords k and k + 4 of each
+        for (int i = 0; i < 4; i++) r[i] = _mm256_loadu_si256((const __m256i*)row(4 * h + i));
+        t[0] = _mm256_unpacklo_epi32(r[0], r[1]), t[1] = _mm256_unpackhi_epi32(r[0], r[1]);
+        t[2] = _mm256_unpacklo_epi32(r[2], r[3]), t[3] = _mm256_unpackhi_epi32(r[2], r[3]);
+        u[4 * h + 0] = _mm256_unpacklo_epi64(t[0], t[2]), u[4 * h + 1] = _mm256_unpackhi_epi64(t[0], t[2]);
+        u[4 * h + 2] = _mm256_unpacklo_epi64(t[1], t[3]), u[4 * h + 3] = _mm256_unpackhi_epi64(t[1], t[3]);
+      }
+      for (int k = 0; k < 4; k++) {
+        out[k] = _mm256_permute2x128_si256(u[k], u[4 + k], 0x20);
+        out[k + 4] = _mm256_permute2x128_si256(u[k], u[4 + k], 0x31);
+      }
+    }
+  }
+  static void ig_store(uint8_t* p, IG v) { _mm256_storeu_si256((__m256i*)p, v); }
+  static IG ig_bits(IG v, int s, int mask) { return ibits(v, s, mask); }
+  static IG ig_shl4(IG v) { return ishl4(v); }
+  static IG ig_or(IG a, IG b) { return ior(a, b); }
 };
 
 }  // namespace hl::simd::avx2

@@ -105,8 +105,8 @@ struct Vec : X86IntOps<Avx512Tag> {
   static F ig_to_f(IG v) { return _mm512_cvtepi32_ps(v); }
   static IG ig_sub(IG v, int32_t s) { return _mm512_sub_epi32(v, _mm512_set1_epi32(s)); }
   static IG ig_dot2(IG acc, IG u0, IG x0, IG u1, IG x1) { return ig_dot(ig_dot(acc, u0, x0), u1, x1); }
-  // 16 rows of G bytes (G = 32 or 16; row r at p + r * stride) -> out[k][r]
-  // (4 bytes each): a dword transpose in log2(G / 4) rounds of vpermt2d, each
+  // 16 rows of G bytes (G = 32 or 16; row r at p + r * stride) -> out[k]
+  // = dword k of every row: a dword transpose in log2(G / 4) rounds of vpermt2d, each
   // round swapping one register-index bit with one lane-index bit.
   struct IgTransposeIdx {
     __m512i idx[2][3][8];  // [G == 32][round][output register]
@@ -155,7 +155,7 @@ struct Vec : X86IntOps<Avx512Tag> {
     return t;
   }
   template <int G>
-  static void ig_transpose(uint8_t* out, const uint8_t* p, int64_t stride) {
+  static void ig_transpose(IG* out, const uint8_t* p, int64_t stride) {
     const IgTransposeIdx& t = ig_transpose_idx();
     constexpr int nk = G == 32 ? 3 : 2, nregs = 1 << nk;
     __m512i v[nregs], w[nregs];
@@ -177,8 +177,17 @@ struct Vec : X86IntOps<Avx512Tag> {
         w[g] = _mm512_permutex2var_epi32(v[g & ~(1 << b)], t.idx[G == 32][s][g], v[g | (1 << b)]);
       for (int g = 0; g < nregs; g++) v[g] = w[g];
     }
-    for (int g = 0; g < nregs; g++) _mm512_storeu_si512((void*)(out + 64 * g), v[g]);
+    for (int g = 0; g < nregs; g++) out[g] = v[g];
   }
+  // ---- int8 GEMM repack from the block rows (igemm_simd.h pack_group_direct)
+  static constexpr bool kIgDirectPack = true;
+  static void ig_store(uint8_t* p, IG v) { _mm512_storeu_si512((void*)p, v); }
+  static IG ig_flip(IG v) { return _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80)); }
+  static IG ig_bits(IG v, int s, int mask) {
+    return _mm512_and_si512(_mm512_srli_epi16(v, s), _mm512_set1_epi8((char)mask));
+  }
+  static IG ig_shl4(IG v) { return _mm512_slli_epi16(v, 4); }
+  static IG ig_or(IG a, IG b) { return _mm512_or_si512(a, b); }
 };
 
 }  // namespace hl::simd::avx512

@@ -138,6 +138,29 @@ struct Vec {
   static F ig_to_f(IG v) { return vcvtq_f32_s32(v); }
   static IG ig_sub(IG v, int32_t s) { return vsubq_s32(v, vdupq_n_s32(s)); }
   static IG ig_dot2(IG acc, IG u0, IG x0, IG u1, IG x1) { return ig_dot(ig_dot(acc, u0, x0), u1, x1); }
+  // ---- int8 GEMM repack from the block rows (igemm_simd.h pack_group_direct)
+  static constexpr bool kIgDirectPack = true;
+  // 4 rows of G bytes (G = 32 or 16; row r at p + r * stride) -> out[k] =
+  // dword k of every row: one 4 x 4 dword transpose per 16 bytes.
+  template <int G>
+  static void ig_transpose(IG* out, const uint8_t* p, int64_t stride) {
+    for (int h = 0; h < G / 16; h++) {
+      uint32x4_t r[4];
+      for (int i = 0; i < 4; i++) r[i] = vreinterpretq_u32_u8(vld1q_u8(p + i * stride + 16 * h));
+      const uint32x4x2_t a = vtrnq_u32(r[0], r[1]), b = vtrnq_u32(r[2], r[3]);  // (r0[0] r1[0] r0[2] r1[2]), ...
+      out[4 * h + 0] = vreinterpretq_s32_u32(vcombine_u32(vget_low_u32(a.val[0]), vget_low_u32(b.val[0])));
+      out[4 * h + 1] = vreinterpretq_s32_u32(vcombine_u32(vget_low_u32(a.val[1]), vget_low_u32(b.val[1])));
+      out[4 * h + 2] = vreinterpretq_s32_u32(vcombine_u32(vget_high_u32(a.val[0]), vget_high_u32(b.val[0])));
+      out[4 * h + 3] = vreinterpretq_s32_u32(vcombine_u32(vget_high_u32(a.val[1]), vget_high_u32(b.val[1])));
+    }
+  }
+  static void ig_store(uint8_t* p, IG v) { vst1q_u8(p, vreinterpretq_u8_s32(v)); }
+  static IG ig_bits(IG v, int s, int mask) {
+    const uint8x16_t b = vshlq_u8(vreinterpretq_u8_s32(v), vdupq_n_s8((int8_t)-s));
+    return vreinterpretq_s32_u8(vandq_u8(b, vdupq_n_u8((uint8_t)mask)));
+  }
+  static IG ig_shl4(IG v) { return vreinterpretq_s32_u8(vshlq_n_u8(vreinterpretq_u8_s32(v), 4)); }
+  static IG ig_or(IG a, IG b) { return vorrq_s32(a, b); }
 };
 
 }  // namespace hl::simd::neon

@@ -112,6 +112,7 @@ struct Vec {
   static F ig_to_f(IG v) { return (float)v; }
   static IG ig_sub(IG v, int32_t s) { return v - s; }
   static IG ig_dot2(IG acc, IG u0, IG x0, IG u1, IG x1) { return ig_dot(ig_dot(acc, u0, x0), u1, x1); }
+  static constexpr bool kIgDirectPack = false;  // the reference repack (igemm_simd.h pack_group_rows)
 };
 
 }  // namespace hl::simd::scalar

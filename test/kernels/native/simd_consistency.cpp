@@ -265,16 +265,47 @@ static void run_igemm(const SimdOps& o, const SimdOps& s) {
     }
 }
 
+// igemm_pack (the direct repack from equally spaced rows where the table has
+// one) vs igemm_pack_reference (row by row) of the same table, byte for byte:
+// random block bytes (any scale bits), full and partial row groups, several
+// K, rows row_bytes apart, further apart, and not equally spaced.
+static void run_igemm_pack(const SimdOps& o) {
+  const std::vector<std::array<int, 3>> formats = {{8, 34, 32}, {2, 18, 32}, {12, 144, 256}, {13, 176, 256}, {14, 210, 256}};
+  for (auto [type, bytes, elems] : formats)
+    for (int64_t K : {256, 512, 1536})
+      for (int64_t N : {1, 5, 16, 37, 64})
+        for (int spacing = 0; spacing < 3; spacing++) {  // row_bytes apart, 24 bytes more, uneven
+          const int64_t row_bytes = K / elems * bytes, pitch = row_bytes + (spacing ? 24 : 0);
+          std::vector<uint8_t> src(N * pitch + 48 * N);
+          for (auto& b : src) b = (uint8_t)rng();
+          std::vector<const uint8_t*> wr(N);
+          for (int64_t r = 0; r < N; r++) wr[r] = src.data() + r * pitch + (spacing == 2 ? 24 * (r % 3) : 0);
+          const size_t n = (size_t)o.igemm_packed_bytes(type, N, K);
+          std::vector<uint8_t> got(n + 64, 0xa5), ref(n + 64, 0x5a);
+          o.igemm_pack(got.data(), type, wr.data(), N, K);
+          o.igemm_pack_reference(ref.data(), type, wr.data(), N, K);
+          for (size_t i = 0; i < n; i++)
+            if (got[i] != ref[i]) {
+              std::printf("FAIL %s igemm_pack type %d K=%lld N=%lld spacing %d: byte %zu is %d, reference %d\n", o.name,
+                          type, (long long)K, (long long)N, spacing, i, got[i], ref[i]);
+              failures++;
+              break;
+            }
+        }
+}
+
 int main() {
   const SimdOps* s = simd_ops_scalar();
   int n = 0;
   const CpuFeatures& f = cpu_features();
   const bool avx2 = f.avx2 && f.fma && f.f16c, avx512 = avx2 && f.avx512bw && f.avx512vl && f.avx512vnni;
   run_igemm(*s, *s);
+  run_igemm_pack(*s);
   for (const SimdOps* o : {avx2 ? simd_ops_avx2() : nullptr, avx512 ? simd_ops_avx512() : nullptr, simd_ops_neon()}) {
     if (!o) continue;  // not built for this arch, or this CPU lacks the ISA
     run(*o, *s);
     run_igemm(*o, *s);
+    run_igemm_pack(*o);
     n++;
     std::printf("%s vs scalar: %s\n", o->name, failures ? "FAIL" : "ok");
   }
