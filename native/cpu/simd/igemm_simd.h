@@ -25,6 +25,9 @@
 // of rows at a time into groups of W rows (W = the f32 lane count); per group
 // and sub-block: codes [G / 4][W rows][4 bytes] (one int32 lane per row), then
 // s[W], o[W] as f32 (o unused by the zero-point forms). Rows past n_w are zero.
+// Full groups of equally spaced rows are transposed straight from the block
+// bytes (pack_group_direct); the rest row by row (pack_group_rows, the
+// reference both must equal byte for byte).
 // Micro-kernel (tile): IR groups (IR * W rows) x IT tokens of int32
 // accumulators, reset per sub-block; per 4 codes one load per group and one
 // 4-byte broadcast of each token's activations, IR * IT dot instructions

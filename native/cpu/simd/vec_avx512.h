@@ -105,9 +105,9 @@ struct Vec : X86IntOps<Avx512Tag> {
   static F ig_to_f(IG v) { return _mm512_cvtepi32_ps(v); }
   static IG ig_sub(IG v, int32_t s) { return _mm512_sub_epi32(v, _mm512_set1_epi32(s)); }
   static IG ig_dot2(IG acc, IG u0, IG x0, IG u1, IG x1) { return ig_dot(ig_dot(acc, u0, x0), u1, x1); }
-  // 16 rows of G bytes (G = 32 or 16; row r at p + r * stride) -> out[k]
-  // = dword k of every row: a dword transpose in log2(G / 4) rounds of vpermt2d, each
-  // round swapping one register-index bit with one lane-index bit.
+  // 16 rows of G bytes (G = 32 or 16; row r at p + r * stride) -> out[k] =
+  // dword k of every row: a dword transpose in log2(G / 4) rounds of
+  // vpermt2d, each round swapping one register-index bit with one lane-index bit.
   struct IgTransposeIdx {
     __m512i idx[2][3][8];  // [G == 32][round][output register]
   };

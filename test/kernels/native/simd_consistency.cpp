@@ -1,6 +1,7 @@
 // test/kernels/native/simd_consistency.cpp: every SimdOps table this build has
 // vs the scalar table, on random inputs and odd sizes. The jest suites test
-// the x86 paths through the addon; this program is how the NEON path is
+// the x86 paths through the addon, and simd-consistency.test.ts runs this
+// program against the build's objects; it is also how the NEON path is
 // checked without arm hardware (cross-compiled, run under qemu-user):
 //   aarch64-linux-gnu-g++ -std=c++17 -O2 -ffp-contract=off -I. -static \
 //     test/kernels/native/simd_consistency.cpp native/cpu/simd/isa_*.cpp native/cpu/simd_dispatch.cpp \
