@@ -38,8 +38,8 @@ namespace hl::cpu {
 constexpr int64_t kKeyTile = 64;
 constexpr int64_t kTileRows = 32;  // (token, query head) rows per item
 constexpr int64_t kMinSplitKeys = 64;
-constexpr int64_t kFusedMaxRows = 8;
-constexpr int64_t kPrefetchRuns = 2;  // page runs between a prefetch and its use  // items with at most this many rows use attention_runs
+constexpr int64_t kFusedMaxRows = 8;  // items with at most this many rows use attention_runs
+constexpr int64_t kPrefetchRuns = 2;  // page runs between a prefetch and its use
 
 namespace {
 
