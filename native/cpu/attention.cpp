@@ -19,6 +19,11 @@
 // (SimdOps::gemm), exp(s - m) and its sum from SimdOps::exp_sub_sum, and P·V
 // from SimdOps::pv_accumulate, which keeps a row of o in registers across the
 // tile's keys.
+// Decode path: an item of at most kFusedMaxRows rows (decode, short queries)
+// takes the keys all its rows see run by run (a kv head's keys are contiguous
+// inside a page) through SimdOps::attn_rows, which fuses scores, softmax and
+// P·V with f16 widened in registers (attention_runs); only the causal
+// diagonal of a short query goes through key tiles.
 // Parallelisation: items are handed out dynamically, most expensive first.
 // KV pages may be F32, F16 or Q8_0 (KvView): F16 keys go straight into the
 // score GEMM, other non-F32 rows are widened per key tile.
