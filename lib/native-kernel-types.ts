@@ -32,6 +32,18 @@ export interface NativeRouteResult {
   weights: Float32Array;
 }
 
+/** Activations rounded for the int8 matmul paths (quantizeActivations). */
+export interface NativeQuantizedActivations {
+  /** [nTokens, K] round_half_even(x / d) in [-127, 127] */
+  q: Int8Array;
+  /** [nTokens, K / block] d = absmax / 127 per block */
+  d: Float32Array;
+  /** [nTokens, K / 16] d times the sum of q per 16 values */
+  sum16: Float32Array;
+  /** [nTokens, K / 32] d times the sum of q per 32 values */
+  sum32: Float32Array;
+}
+
 /** Where a kernel runs: 'cpu' (default) or 'cuda' (DeviceError naming the reason when unavailable). */
 export interface NativeDeviceOption {
   device?: 'cpu' | 'cuda';
@@ -159,4 +171,10 @@ export interface NativeKernelAddon {
     downType: number,
     opts?: NativeDeviceOption,
   ): Promise<Float32Array>;
+  /**
+   * Test hook, synchronous, CPU: x [nTokens, K] rounded to int8 blocks of
+   * `block` (32 or 256) values on the active SIMD path, as the block-format
+   * matmuls see them. K a multiple of block.
+   */
+  quantizeActivations(x: Float32Array, nTokens: number, K: number, block: 32 | 256): NativeQuantizedActivations;
 }

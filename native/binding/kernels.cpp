@@ -17,6 +17,7 @@
 #include "exports.h"
 #include "kernel_args.h"
 #include "kernel_device.h"
+#include "../cpu/simd/ops.h"
 #include "../state/kv_pages.h"
 
 namespace hl::binding {
@@ -553,6 +554,35 @@ Napi::Value moe_forward(const Napi::CallbackInfo& info) {
   return launch(info.Env(), "moeForward", job);
 }
 
+// quantizeActivations(x, nTokens, K, block) -> { q, d, sum16, sum32 }: the
+// int8 activation rounding of the block-format matmuls (SimdOps::quantize_act
+// on the active SIMD path), synchronous: a test hook for small inputs.
+Napi::Value quantize_activations(const Napi::CallbackInfo& info) {
+  KernelArgs a(info, "quantizeActivations");
+  const int64_t n = a.integer(1, "nTokens", 0);
+  const int64_t K = a.integer(2, "K");
+  const int64_t block = a.integer(3, "block", 32, 256);
+  if (block != 32 && block != 256) a.fail(ErrorCode::Argument, "block must be 32 or 256, got " + std::to_string(block));
+  if (K % block != 0)
+    a.fail(ErrorCode::Shape, "K = " + std::to_string(K) + " is not a multiple of block " + std::to_string(block));
+  const F32 x = a.f32(info[0], "x", a.numel({n, K}, "x"), shape_of({{"nTokens", n}, {"K", K}}));
+  std::vector<int8_t> q((size_t)(n * K));
+  F32 d((size_t)(n * K / block)), s16((size_t)(n * K / 16)), s32((size_t)(n * K / 32));
+  const cpu::SimdOps& ops = cpu::simd_ops();
+  for (int64_t t = 0; t < n; t++)
+    ops.quantize_act(q.data() + t * K, d.data() + t * K / block, s16.data() + t * K / 16, s32.data() + t * K / 32,
+                     x.data() + t * K, K, block);
+  Napi::Env env = info.Env();
+  auto qa = Napi::Int8Array::New(env, q.size());
+  if (!q.empty()) std::memcpy(qa.Data(), q.data(), q.size());
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("q", qa);
+  o.Set("d", to_js(env, d));
+  o.Set("sum16", to_js(env, s16));
+  o.Set("sum32", to_js(env, s32));
+  return o;
+}
+
 template <Napi::Value (*Fn)(const Napi::CallbackInfo&)>
 Napi::Value guarded(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&] { return Fn(info); });
@@ -581,6 +611,7 @@ void register_kernel_exports(Napi::Env env, Napi::Object exports) {
   add("swiglu", guarded<swiglu>);
   add("moeRoute", guarded<moe_route>);
   add("moeForward", guarded<moe_forward>);
+  add("quantizeActivations", guarded<quantize_activations>);
 }
 
 }  // namespace hl::binding

@@ -60,16 +60,39 @@ void dequantize_row(DType t, const uint8_t* src, float* out, int64_t K);
 // Widen/dequantize rows [r0, r0 + n) of w into out[n, w.cols].
 void weight_rows_to_f32(const WeightView& w, int64_t r0, int64_t n, float* out);
 
+// Activations of one matmul call prepared once for all its thread pieces
+// (prefill; matmul.cpp): quantized int8 blocks for the block formats, or the
+// K-major panels of the f32 GEMM. Null members: each piece prepares its own.
+struct PreparedActs {
+  const QAct* q = nullptr;         // [n_tokens], blocks of 32 (Q8_0 / Q4_0) or 256 (K-quants)
+  const float* panels = nullptr;   // [n_panels][K][x_panel] (SimdOps::pack_x)
+};
+
 // Serial matmul core shared by matmul() and moe_forward():
 //   y[t * ldy + (r - r0)] = sum_k x_row(t)[k] * W[r, k]   for t < n_tokens, r0 <= r < r1
 // where x_row(t) = x + (x_idx ? x_idx[t] : t) * ldx. `scratch` holds at least
-// matmul_scratch_floats(w, r1 - r0, n_tokens) floats.
+// matmul_scratch_floats(w, r1 - r0, n_tokens) floats. `prep` (optional) holds
+// these activations already prepared for w's format (prepare_acts).
 void matmul_rows(float* y, int64_t ldy, const float* x, int64_t ldx, const int32_t* x_idx, int64_t n_tokens,
-                 const WeightView& w, int64_t r0, int64_t r1, float* scratch);
+                 const WeightView& w, int64_t r0, int64_t r1, float* scratch, const PreparedActs* prep = nullptr);
 int64_t matmul_scratch_floats(const WeightView& w, int64_t n_rows, int64_t n_tokens);
 // One thread's piece of y = x · wᵀ (x packed [n_tokens, w.cols], y row stride
 // w.rows): rows [r0, r1) through matmul_rows with this thread's scratch.
-void matmul_piece(float* y, const float* x, int64_t n_tokens, const WeightView& w, int64_t r0, int64_t r1);
+void matmul_piece(float* y, const float* x, int64_t n_tokens, const WeightView& w, int64_t r0, int64_t r1,
+                  const PreparedActs* prep = nullptr);
+
+// Shared activation preparation (prefill). From kSharedPrepTokens tokens a
+// matmul call prepares x [n_tokens, K] once, split over the pool's threads,
+// instead of once per thread piece and matrix. Below it (decode and short
+// chunks) pieces prepare their own: no extra fork/join per token.
+constexpr int64_t kSharedPrepTokens = 16;
+// Which preparation w needs: 0 = none shared (short or direct paths), else a
+// key equal for formats that share the same prepared activations.
+int64_t prep_kind(const WeightView& w, int64_t n_tokens);
+// Prepares x for kind `kind` into buffers owned by the calling thread (slot
+// `slot` of them, so matmul_multi can hold several kinds at once); valid until
+// the next call on this thread with the same slot.
+PreparedActs prepare_acts(ThreadPool& pool, int slot, int64_t kind, const float* x, int64_t n_tokens, int64_t K);
 // Output rows per thread piece so that each piece streams >= 32 KiB of weights.
 int64_t matmul_row_grain(const WeightView& w);
 

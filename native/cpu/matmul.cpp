@@ -2,10 +2,14 @@
 // Q5_K / Q6_K weights (docs/KERNELS.md, Matmul).
 //   y[t, r] = sum_k x[t, k] * W[r, k]       x [n_tokens, K]; W [rows, K]; y [n_tokens, rows]
 // Parallelisation: threads split output rows (pieces >= 32 KiB of weights), so
-// the cores stream disjoint weight bytes.
+// the cores stream disjoint weight bytes. From kSharedPrepTokens tokens
+// (prefill) the activations are quantized / packed once per call in their own
+// parallel region, split over tokens, and shared by every piece (and by the
+// matrices of matmul_multi / matmul_swiglu); below that each piece prepares
+// its own, so decode pays no extra fork/join. Same bits either way.
 // Paths (the inner loops are the per-ISA SimdOps of simd/ops.h):
-//   Block formats (Q8_0 / Q4_0 / Q4_K / Q5_K / Q6_K): the piece's activation
-//         rows are quantized once to int8 blocks (32 values for Q8_0 / Q4_0,
+//   Block formats (Q8_0 / Q4_0 / Q4_K / Q5_K / Q6_K): the activation
+//         rows are quantized to int8 blocks (32 values for Q8_0 / Q4_0,
 //         256 for the K-quants; d = absmax / 127, round half even) with the
 //         per-16 / per-32 sums the offset terms need. Below
 //         ops.igemm_min_tokens(type) tokens (the crossover measured per ISA,
@@ -86,6 +90,8 @@ static bool is_int_dot(DType t) {
 // Activation block length of the integer paths (docs/KERNELS.md).
 static int64_t act_block(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 ? kQ8Block : 256; }
 
+static bool is_block_format(DType t) { return t == DType::Q8_0 || is_int_dot(t); }
+
 static RowKind row_kind(DType t) {
   return t == DType::F16 ? RowKind::F16 : t == DType::BF16 ? RowKind::BF16 : RowKind::F32;
 }
@@ -100,8 +106,28 @@ int64_t matmul_row_grain(const WeightView& w) {
   return std::max<int64_t>(1, kPieceBytes / std::max<int64_t>(1, w.row_bytes));
 }
 
+// Quantizes token rows [t0, t1) of x (row t at xr[t]) into int8 blocks of
+// `block`, token t's blocks at q + t * K, d + t * K / block, sums at
+// s + t * (K / 16 + K / 32), and points xa[t] at them.
+static void quantize_rows(const SimdOps& ops, QAct* xa, int8_t* q, float* d, float* s, const float* const* xr,
+                          int64_t t0, int64_t t1, int64_t K, int64_t block) {
+  const int64_t nb = K / block, ns = K / 16 + K / 32;
+  for (int64_t t = t0; t < t1; t++) {
+    float* s16 = s + t * ns;
+    ops.quantize_act(q + t * K, d + t * nb, s16, s16 + K / 16, xr[t], K, block);
+    xa[t] = QAct{q + t * K, d + t * nb, s16, s16 + K / 16};
+  }
+}
+
+// Packs panels [p0, p1) of x_panel tokens (rows at xr) K-major (SimdOps::pack_x).
+static void pack_panels(const SimdOps& ops, float* xt, const float* const* xr, int64_t n_tokens, int64_t p0,
+                        int64_t p1, int64_t K) {
+  const int64_t P = ops.x_panel;
+  for (int64_t p = p0; p < p1; p++) ops.pack_x(xt + p * P * K, xr + p * P, std::min(P, n_tokens - p * P), K);
+}
+
 void matmul_rows(float* y, int64_t ldy, const float* x, int64_t ldx, const int32_t* x_idx, int64_t n_tokens,
-                 const WeightView& w, int64_t r0, int64_t r1, float* scratch) {
+                 const WeightView& w, int64_t r0, int64_t r1, float* scratch, const PreparedActs* prep) {
   const SimdOps& ops = simd_ops();
   const int64_t K = w.cols;
   thread_local std::vector<const float*> xr;
@@ -110,24 +136,22 @@ void matmul_rows(float* y, int64_t ldy, const float* x, int64_t ldx, const int32
   for (int64_t t = 0; t < n_tokens; t++) xr[t] = x + (x_idx ? (int64_t)x_idx[t] : t) * ldx;  // [K]
 
   if (w.dtype == DType::Q8_0 || is_int_dot(w.dtype)) {
-    // Block formats: this piece's activations are quantized to int8 blocks
-    // (32 for Q8_0 / Q4_0, 256 for the K-quants). Each thread's piece does it
-    // for itself: n_tokens * K work against rows * n_tokens * K / threads.
+    // Block formats: the activations quantized to int8 blocks (32 for Q8_0 /
+    // Q4_0, 256 for the K-quants): shared by the whole call (prep, prefill),
+    // or by this piece for itself (n_tokens * K work against
+    // rows * n_tokens * K / threads).
     const int64_t block = act_block(w.dtype), nb = K / block;
-    thread_local std::vector<int8_t> xq;
-    thread_local std::vector<float> xd, xs;
-    xq.resize((size_t)(n_tokens * K));
-    xd.resize((size_t)(n_tokens * nb));
-    xs.resize((size_t)(n_tokens * (K / 16 + K / 32)));
-    for (int64_t t = 0; t < n_tokens; t++) {
-      float* s16 = xs.data() + t * (K / 16 + K / 32);
-      ops.quantize_act(xq.data() + t * K, xd.data() + t * nb, s16, s16 + K / 16, xr[t], K, block);
-    }
-    thread_local std::vector<QAct> xa;
-    xa.resize((size_t)n_tokens);
-    for (int64_t t = 0; t < n_tokens; t++) {
-      const float* s16 = xs.data() + t * (K / 16 + K / 32);
-      xa[t] = QAct{xq.data() + t * K, xd.data() + t * nb, s16, s16 + K / 16};
+    const QAct* xa = prep ? prep->q : nullptr;
+    if (!xa) {
+      thread_local std::vector<int8_t> xq;
+      thread_local std::vector<float> xd, xs;
+      thread_local std::vector<QAct> own;
+      xq.resize((size_t)(n_tokens * K));
+      xd.resize((size_t)(n_tokens * nb));
+      xs.resize((size_t)(n_tokens * (K / 16 + K / 32)));
+      own.resize((size_t)n_tokens);
+      quantize_rows(ops, own.data(), xq.data(), xd.data(), xs.data(), xr.data(), 0, n_tokens, K, block);
+      xa = own.data();
     }
     if (n_tokens >= ops.igemm_min_tokens((int)w.dtype) && int8_gemm_enabled()) {
       // Int8 GEMM: one L2-sized block of rows at a time is repacked into the
@@ -142,7 +166,7 @@ void matmul_rows(float* y, int64_t ldy, const float* x, int64_t ldx, const int32
         const int64_t n = std::min(rb, r1 - b0);
         for (int64_t r = 0; r < n; r++) wr[r] = w.row(b0 + r);
         ops.igemm_pack(pk, (int)w.dtype, wr.data(), n, K);
-        ops.igemm(y + (b0 - r0), ldy, xa.data(), n_tokens, pk, n, K, (int)w.dtype);
+        ops.igemm(y + (b0 - r0), ldy, xa, n_tokens, pk, n, K, (int)w.dtype);
       }
       return;
     }
@@ -155,8 +179,8 @@ void matmul_rows(float* y, int64_t ldy, const float* x, int64_t ldx, const int32
       xqp.resize((size_t)n_tokens);
       xdp.resize((size_t)n_tokens);
       for (int64_t t = 0; t < n_tokens; t++) {
-        xqp[t] = xq.data() + t * K;
-        xdp[t] = xd.data() + t * nb;
+        xqp[t] = xa[t].q;
+        xdp[t] = xa[t].d;
       }
       const int64_t rb = std::clamp<int64_t>(kQ8TileBytes / std::max<int64_t>(1, w.row_bytes), 4, 4096);
       wr.resize((size_t)rb);
@@ -164,7 +188,7 @@ void matmul_rows(float* y, int64_t ldy, const float* x, int64_t ldx, const int32
         const int64_t n = std::min(rb, r1 - b0);
         for (int64_t r = 0; r < n; r++) wr[r] = w.row(b0 + r);
         if (w.dtype == DType::Q8_0) ops.gemm_q8_0(y + (b0 - r0), ldy, xqp.data(), xdp.data(), n_tokens, wr.data(), n, K);
-        else ops.gemm_kq(y + (b0 - r0), ldy, xa.data(), n_tokens, wr.data(), n, K, (int)w.dtype);
+        else ops.gemm_kq(y + (b0 - r0), ldy, xa, n_tokens, wr.data(), n, K, (int)w.dtype);
       }
       return;
     }
@@ -174,7 +198,7 @@ void matmul_rows(float* y, int64_t ldy, const float* x, int64_t ldx, const int32
     thread_local std::vector<float> xdq;
     xdq.resize((size_t)(n_tokens * K));
     for (int64_t t = 0; t < n_tokens; t++) {
-      for (int64_t i = 0; i < K; i++) xdq[t * K + i] = xd[t * nb + i / block] * (float)xq[t * K + i];
+      for (int64_t i = 0; i < K; i++) xdq[t * K + i] = xa[t].d[i / block] * (float)xa[t].q[i];
       xr[t] = xdq.data() + t * K;
     }
   }
@@ -191,10 +215,13 @@ void matmul_rows(float* y, int64_t ldy, const float* x, int64_t ldx, const int32
   // weights widened/dequantized one L2-sized block of rows at a time (F32
   // rows in place); every panel passes over the block while it is in L2.
   const int64_t P = ops.x_panel, n_panels = (n_tokens + P - 1) / P;
-  thread_local std::vector<float> xt;
-  xt.resize((size_t)(n_panels * P * K));
-  for (int64_t p = 0; p < n_panels; p++)
-    ops.pack_x(xt.data() + p * P * K, xr.data() + p * P, std::min(P, n_tokens - p * P), K);
+  const float* xt = prep && !is_block_format(w.dtype) ? prep->panels : nullptr;
+  if (!xt) {
+    thread_local std::vector<float> own;
+    own.resize((size_t)(n_panels * P * K));
+    pack_panels(ops, own.data(), xr.data(), n_tokens, 0, n_panels, K);
+    xt = own.data();
+  }
   const int64_t rb = block_rows(w);
   thread_local std::vector<const float*> wf;
   wf.resize((size_t)rb);
@@ -209,24 +236,70 @@ void matmul_rows(float* y, int64_t ldy, const float* x, int64_t ldx, const int32
     // (Blocking K as well was slower here: the transposed tile stores then
     // revisit y once per K block.)
     for (int64_t p = 0; p < n_panels; p++)
-      ops.gemm_xt(y + p * P * ldy + (b0 - r0), ldy, xt.data() + p * P * K, std::min(P, n_tokens - p * P), wf.data(),
+      ops.gemm_xt(y + p * P * ldy + (b0 - r0), ldy, xt + p * P * K, std::min(P, n_tokens - p * P), wf.data(),
                   n, K, false);
   }
 }
 
+// ---- shared activation preparation (prefill)
+
+int64_t prep_kind(const WeightView& w, int64_t n_tokens) {
+  if (n_tokens < kSharedPrepTokens) return 0;
+  if (is_block_format(w.dtype)) return act_block(w.dtype);  // 32 or 256
+  return -1;                                                 // f32 panels (n_tokens > kDirectTokens)
+}
+
+PreparedActs prepare_acts(ThreadPool& pool, int slot, int64_t kind, const float* x, int64_t n_tokens, int64_t K) {
+  struct Buffers {
+    std::vector<const float*> xr;
+    std::vector<int8_t> q;
+    std::vector<float> d, s, panels;
+    std::vector<QAct> xa;
+  };
+  thread_local std::vector<Buffers> slots;
+  if ((int)slots.size() <= slot) slots.resize((size_t)slot + 1);
+  Buffers& b = slots[(size_t)slot];
+  const SimdOps& ops = simd_ops();
+  b.xr.resize((size_t)n_tokens);
+  for (int64_t t = 0; t < n_tokens; t++) b.xr[t] = x + t * K;
+  PreparedActs out;
+  if (kind > 0) {
+    b.q.resize((size_t)(n_tokens * K));
+    b.d.resize((size_t)(n_tokens * (K / kind)));
+    b.s.resize((size_t)(n_tokens * (K / 16 + K / 32)));
+    b.xa.resize((size_t)n_tokens);
+    pool.parallel_for(n_tokens, [&](int64_t t0, int64_t t1, int) {
+      quantize_rows(ops, b.xa.data(), b.q.data(), b.d.data(), b.s.data(), b.xr.data(), t0, t1, K, kind);
+    });
+    out.q = b.xa.data();
+  } else if (kind < 0) {
+    const int64_t P = ops.x_panel, n_panels = (n_tokens + P - 1) / P;
+    b.panels.resize((size_t)(n_panels * P * K));
+    pool.parallel_for(n_panels, [&](int64_t p0, int64_t p1, int) {
+      pack_panels(ops, b.panels.data(), b.xr.data(), n_tokens, p0, p1, K);
+    });
+    out.panels = b.panels.data();
+  }
+  return out;
+}
+
 // ---- entry points
 
-void matmul_piece(float* y, const float* x, int64_t n_tokens, const WeightView& w, int64_t r0, int64_t r1) {
+void matmul_piece(float* y, const float* x, int64_t n_tokens, const WeightView& w, int64_t r0, int64_t r1,
+                  const PreparedActs* prep) {
   thread_local std::vector<float> scratch;
   scratch.resize((size_t)matmul_scratch_floats(w, r1 - r0, n_tokens));
-  matmul_rows(y + r0, w.rows, x, w.cols, nullptr, n_tokens, w, r0, r1, scratch.data());
+  matmul_rows(y + r0, w.rows, x, w.cols, nullptr, n_tokens, w, r0, r1, scratch.data(), prep);
 }
 
 void matmul(ThreadPool& pool, float* y, const float* x, int64_t n_tokens, const WeightView& w) {
   if (n_tokens <= 0) return;
+  const int64_t kind = prep_kind(w, n_tokens);
+  const PreparedActs prep = kind ? prepare_acts(pool, 0, kind, x, n_tokens, w.cols) : PreparedActs{};
   pool.parallel_for(
       w.rows,
-      [&](int64_t b, int64_t e, int) { matmul_piece(y, x, n_tokens, w, b, e); }, matmul_row_grain(w));
+      [&](int64_t b, int64_t e, int) { matmul_piece(y, x, n_tokens, w, b, e, kind ? &prep : nullptr); },
+      matmul_row_grain(w));
 }
 
 }  // namespace hl::cpu

@@ -5,7 +5,8 @@
 // Each thread piece runs the serial core matmul_rows (matmul.cpp) on its rows,
 // so the numerics are exactly those of matmul(); one fork/join replaces two or
 // three (plus the SwiGLU's), which is most of what a decode token pays for on
-// a small model.
+// a small model. In prefill the shared input is prepared (quantized / packed)
+// once per activation kind for all matrices and pieces (prepare_acts).
 #include <algorithm>
 
 #include "kernel_util.h"
@@ -23,13 +24,30 @@ void matmul_multi(ThreadPool& pool, float* const* ys, const float* x, int64_t n_
     total += ws[i].rows;
     grain = std::max(grain, matmul_row_grain(ws[i]));
   }
+  // One prepared copy of x per distinct kind (formats sharing a block size share it).
+  int64_t kinds[8] = {0};
+  PreparedActs preps[8];
+  int kind_of[8] = {0}, n_kinds = 0;
+  const bool shared = n_mats <= 8;
+  for (int i = 0; shared && i < n_mats; i++) {
+    const int64_t k = prep_kind(ws[i], n_tokens);
+    int j = 0;
+    while (j < n_kinds && kinds[j] != k) j++;
+    if (j == n_kinds) {
+      kinds[j] = k;
+      if (k) preps[j] = prepare_acts(pool, j, k, x, n_tokens, ws[i].cols);
+      n_kinds++;
+    }
+    kind_of[i] = j;
+  }
   pool.parallel_for(
       total,
       [&](int64_t b, int64_t e, int) {
         int64_t base = 0;
         for (int i = 0; i < n_mats && base < e; base += ws[i].rows, i++) {
           const int64_t r0 = std::max<int64_t>(b - base, 0), r1 = std::min<int64_t>(e - base, ws[i].rows);
-          if (r0 < r1) matmul_piece(ys[i], x, n_tokens, ws[i], r0, r1);
+          const PreparedActs* prep = shared && kinds[kind_of[i]] ? &preps[kind_of[i]] : nullptr;
+          if (r0 < r1) matmul_piece(ys[i], x, n_tokens, ws[i], r0, r1, prep);
         }
       },
       grain);
@@ -39,11 +57,14 @@ void matmul_swiglu(ThreadPool& pool, float* out, float* up_out, const float* x, 
                    const WeightView& gate, const WeightView& up) {
   if (n_tokens <= 0) return;
   const int64_t F = gate.rows;
+  const int64_t kg = prep_kind(gate, n_tokens), ku = prep_kind(up, n_tokens);
+  const PreparedActs pg = kg ? prepare_acts(pool, 0, kg, x, n_tokens, gate.cols) : PreparedActs{};
+  const PreparedActs pu = ku == kg ? pg : ku ? prepare_acts(pool, 1, ku, x, n_tokens, up.cols) : PreparedActs{};
   pool.parallel_for(
       F,
       [&](int64_t b, int64_t e, int) {
-        matmul_piece(out, x, n_tokens, gate, b, e);
-        matmul_piece(up_out, x, n_tokens, up, b, e);
+        matmul_piece(out, x, n_tokens, gate, b, e, kg ? &pg : nullptr);
+        matmul_piece(up_out, x, n_tokens, up, b, e, ku ? &pu : nullptr);
         for (int64_t t = 0; t < n_tokens; t++) {
           float* o = out + t * F;
           const float* u = up_out + t * F;

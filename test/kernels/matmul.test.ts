@@ -94,6 +94,26 @@ describeEachDevice('matmul vs float64 over dequantized weights', (kn, device) =>
   });
 });
 
+// From 16 tokens a matmul call quantizes / packs its activations once for
+// all thread pieces (shared preparation); below, each piece does it for
+// itself. Per token the arithmetic is the same, so a 24-token call must equal
+// its two 12-token halves bit for bit (12 tokens: above every ISA's int8 GEMM
+// crossover and the f32 GEMV cut, so both sides run the same GEMM paths).
+describe('matmul with shared activation preparation == per-piece preparation [cpu]', () => {
+  test.each(['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_k', 'q5_k', 'q6_k'] as TensorDType[])('%s', async (dtype) => {
+    const r = prng(77);
+    const T = 24, N = 300, K = 512;
+    const x = randn(r, [T, K]);
+    const w = weight(randn(r, [N, K], 0.5), dtype);
+    const whole = await kernels.matmul(x, w);
+    const half = (t0: number) => new Tensor('f32', [12, K], x.data.slice(t0 * K, (t0 + 12) * K));
+    const a = await kernels.matmul(half(0), w);
+    const b = await kernels.matmul(half(12), w);
+    expectEqualArrays(`${dtype} tokens 0..11`, whole.data.subarray(0, 12 * N), a.data);
+    expectEqualArrays(`${dtype} tokens 12..23`, whole.data.subarray(12 * N), b.data);
+  });
+});
+
 describeEachDevice('embed', (kn) => {
   test.each([
     { V: 50, D: 33, dtype: 'f32' as const, scale: 1 },

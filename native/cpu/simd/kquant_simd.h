@@ -42,35 +42,44 @@ struct KQuantKernels {
 
   // q = round_half_even(x / d), d = absmax / 127 per block (f32), in [-127, 127];
   // sum16[j] / sum32[j] = d * (sum of q over elements 16j .. 16j + 15 / 32j .. 32j + 31),
-  // the integer sum exact, one f32 rounding (null: not wanted).
+  // the integer sum exact, one f32 rounding (null: not wanted). Finite x.
+  // Vectorized over W lanes with the scalar path's exact operations: the
+  // absmax is a max (order-free), the rounding is (x * id + 1.5 * 2^23) -
+  // 1.5 * 2^23 per lane (no FMA contraction), and the per-16 sums add the
+  // rounded values as floats, exact below 2^24, so every ISA writes the same bits.
   static void quantize_act(int8_t* q, float* d, float* sum16, float* sum32, const float* x, int64_t K,
                            int64_t block) {
+    using F = typename V::F;
+    constexpr int W = V::W;
+    static_assert(16 % W == 0, "a 16-element sum group is whole vectors");
+    const F neg1 = V::set1(-1.0f), magic = V::set1(12582912.0f), unmagic = V::set1(-12582912.0f);
+    const F hi = V::set1(127.0f), lo = V::set1(-127.0f);
     for (int64_t b = 0; b < K / block; b++) {
       const float* xb = x + b * block;
-      float amax = 0.0f;
-      for (int64_t i = 0; i < block; i++) {
-        const float a = xb[i] < 0.0f ? -xb[i] : xb[i];
-        amax = a > amax ? a : amax;
+      F m = V::zero();  // |x| <= m lane-wise (max keeps m on a NaN |x|)
+      for (int64_t i = 0; i < block; i += W) {
+        const F v = V::load(xb + i);
+        m = V::max(V::max(v, V::mul(v, neg1)), m);
       }
+      const float amax = V::hmax(m);
       const float db = amax / 127.0f;
       const float id = db != 0.0f ? 1.0f / db : 0.0f;
       d[b] = db;
-      for (int64_t i = 0; i < block; i++) {
-        // round half to even through the 1.5 * 2^23 trick (|v| <= 127.x)
-        float v = (xb[i] * id + 12582912.0f) - 12582912.0f;
-        v = v > 127.0f ? 127.0f : (v < -127.0f ? -127.0f : v);
-        q[b * block + i] = (int8_t)(int)v;
-      }
-    }
-    for (int64_t j = 0; j < K / 16; j++) {
-      int s16 = 0;
-      for (int i = 0; i < 16; i++) s16 += q[16 * j + i];
-      const float db = d[16 * j / block];
-      if (sum16) sum16[j] = db * (float)s16;
-      if (sum32 && (j & 1)) {
-        int s32 = s16;
-        for (int i = 0; i < 16; i++) s32 += q[16 * (j - 1) + i];
-        sum32[j / 2] = db * (float)s32;
+      const F idv = V::set1(id);
+      float prev = 0.0f;  // the even group's sum, for sum32
+      for (int64_t j = 0; j < block / 16; j++) {
+        F s = V::zero();
+        for (int i = 0; i < 16; i += W) {
+          F v = V::add(V::add(V::mul(V::load(xb + 16 * j + i), idv), magic), unmagic);
+          v = V::min(V::max(v, lo), hi);
+          V::store_i8(q + b * block + 16 * j + i, v);
+          s = V::add(s, v);
+        }
+        const float s16 = V::hsum(s);
+        const int64_t g = b * block / 16 + j;
+        if (sum16) sum16[g] = db * s16;
+        if (sum32 && (g & 1)) sum32[g / 2] = db * (prev + s16);
+        prev = s16;
       }
     }
   }

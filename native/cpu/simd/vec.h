@@ -9,6 +9,8 @@
 //   max(a, b)        a > b ? a : b per lane: a NaN lane of `a` keeps b
 //   any_gt(a, b)     whether some lane has a > b (ordered: NaN is never greater)
 //   exp(x)           e^x per lane (polynomial, ~2 ulp; scalar: std::exp)
+//   min(a, b), div(a, b), hmax(v) (largest lane, no NaN lanes)
+//   store_i8(p, v)   W lanes holding integers in [-127, 127] -> W int8 at p
 //   Q, q8_zero, q8_fma(acc, w, x, scale), q8_hsum:
 //                    one 32-element int8 block dot, int32 lanes -> f32, times a
 //                    scale, added to acc (w may be -128..127; x must be in

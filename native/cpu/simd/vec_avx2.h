@@ -35,6 +35,20 @@ struct Vec : X86IntOps<Avx2Tag> {
   // e^x (Cephes-style range reduction + degree-6 polynomial, ~2 ulp); x clamped
   // to [-87.3, 88.3] so 2^n stays a normal float (e^-87.3 ~ 1e-38 stands in for 0).
   static F max(F a, F b) { return _mm256_max_ps(a, b); }
+  // ---- activation quantization and SiLU (kquant_simd.h, kernels_simd.h)
+  static F min(F a, F b) { return _mm256_min_ps(a, b); }
+  static F div(F a, F b) { return _mm256_div_ps(a, b); }
+  static float hmax(F v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
+  }
+  // lanes hold integers in [-127, 127]
+  static void store_i8(int8_t* p, F v) {
+    const __m256i i = _mm256_cvtps_epi32(v);
+    const __m128i h = _mm_packs_epi32(_mm256_castsi256_si128(i), _mm256_extracti128_si256(i, 1));
+    _mm_storel_epi64((__m128i*)p, _mm_packs_epi16(h, h));
+  }
   static bool any_gt(F a, F b) { return _mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_GT_OQ)) != 0; }
   static F exp(F x) {
     x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(88.3762626647949f)), _mm256_set1_ps(-87.33654475f));

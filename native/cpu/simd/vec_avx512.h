@@ -37,6 +37,12 @@ struct Vec : X86IntOps<Avx512Tag> {
   }
   // e^x (Cephes-style range reduction + degree-6 polynomial, ~2 ulp); x <= -103 -> 0.
   static F max(F a, F b) { return _mm512_max_ps(a, b); }
+  // ---- activation quantization and SiLU (kquant_simd.h, kernels_simd.h)
+  static F min(F a, F b) { return _mm512_min_ps(a, b); }
+  static F div(F a, F b) { return _mm512_div_ps(a, b); }
+  static float hmax(F v) { return _mm512_reduce_max_ps(v); }
+  // lanes hold integers in [-127, 127]
+  static void store_i8(int8_t* p, F v) { _mm_storeu_si128((__m128i*)p, _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v))); }
   static bool any_gt(F a, F b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ) != 0; }
   static F exp(F x) {
     x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.3762626647949f)), _mm512_set1_ps(-103.0f));

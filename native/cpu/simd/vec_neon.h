@@ -26,6 +26,16 @@ struct Vec {
   static F load_f16(const uint16_t* p) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p))); }
   static F load_bf16(const uint16_t* p) { return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(p), 16)); }
   static F max(F a, F b) { return vmaxnmq_f32(a, b); }
+  // ---- activation quantization and SiLU (kquant_simd.h, kernels_simd.h)
+  static F min(F a, F b) { return vminnmq_f32(a, b); }
+  static F div(F a, F b) { return vdivq_f32(a, b); }
+  static float hmax(F v) { return vmaxnmvq_f32(v); }
+  // lanes hold integers in [-127, 127]
+  static void store_i8(int8_t* p, F v) {
+    const int16x4_t h = vmovn_s32(vcvtnq_s32_f32(v));
+    const int32_t b = vget_lane_s32(vreinterpret_s32_s8(vmovn_s16(vcombine_s16(h, h))), 0);
+    std::memcpy(p, &b, 4);
+  }
   static bool any_gt(F a, F b) { return vmaxvq_u32(vcgtq_f32(a, b)) != 0; }
   // e^x (Cephes-style range reduction + degree-6 polynomial, ~2 ulp); x clamped
   // to [-87.3, 88.3] so 2^n stays a normal float.

@@ -29,6 +29,11 @@ struct Vec {
     return f;
   }
   static F max(F a, F b) { return a > b ? a : b; }
+  // ---- activation quantization and SiLU (kquant_simd.h, kernels_simd.h)
+  static F min(F a, F b) { return a < b ? a : b; }
+  static F div(F a, F b) { return a / b; }
+  static float hmax(F v) { return v; }
+  static void store_i8(int8_t* p, F v) { *p = (int8_t)(int)v; }  // v an integer in [-127, 127]
   static bool any_gt(F a, F b) { return a > b; }
   static F exp(F x) { return std::exp(x); }
   using Q = float;
