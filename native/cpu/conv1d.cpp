@@ -13,7 +13,7 @@
 // on the calling thread instead of waking the pool. Inside an item
 // the weights are transposed to [K, block] once and the loop runs over tokens
 // with channels innermost (vectorised); each input row is read K times from L1.
-// Numerics: f32 accumulation, SiLU in f32.
+// Numerics: f32 accumulation, SiLU in f32 (SimdOps::silu_mul).
 #include <algorithm>
 #include <cstring>
 #include <utility>
@@ -51,7 +51,7 @@ static void conv1d_block(float* out_seq, const float* in_seq, int64_t in_stride,
       for (int64_t c = 0; c < nb; c++) acc[c] += wj[c] * src[c];
     }
     float* dst = out_seq + t * channels + c0;
-    for (int64_t c = 0; c < nb; c++) dst[c] = silu(acc[c]);
+    simd_ops().silu_mul(dst, acc, nullptr, nb);
   }
   // New state: the last `hist` raw rows of (old state ++ this sequence's inputs).
   if (hist == 0 || len == 0) return;

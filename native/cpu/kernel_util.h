@@ -18,8 +18,6 @@ namespace hl::cpu {
 
 constexpr int kLanes = 8;
 
-inline float silu(float v) { return v / (1.0f + std::exp(-v)); }
-
 // softplus(v) = log(1 + e^v), = v above 20 where e^-v < f32 epsilon.
 inline float softplus(float v) { return v > 20.0f ? v : std::log1p(std::exp(v)); }
 

@@ -65,11 +65,8 @@ void matmul_swiglu(ThreadPool& pool, float* out, float* up_out, const float* x, 
       [&](int64_t b, int64_t e, int) {
         matmul_piece(out, x, n_tokens, gate, b, e, kg ? &pg : nullptr);
         matmul_piece(up_out, x, n_tokens, up, b, e, ku ? &pu : nullptr);
-        for (int64_t t = 0; t < n_tokens; t++) {
-          float* o = out + t * F;
-          const float* u = up_out + t * F;
-          for (int64_t r = b; r < e; r++) o[r] = silu(o[r]) * u[r];
-        }
+        const SimdOps& ops = simd_ops();
+        for (int64_t t = 0; t < n_tokens; t++) ops.silu_mul(out + t * F + b, out + t * F + b, up_out + t * F + b, e - b);
       },
       std::max(matmul_row_grain(gate), matmul_row_grain(up)));
 }

@@ -45,7 +45,7 @@ void gated_rmsnorm(ThreadPool& pool, float* y, const float* x, const float* z, c
           const float* xr = x + t * dim;  // [dim]
           const float* zr = z + t * zs;   // [dim]
           float* yr = y + t * dim;        // [dim]; may alias xr (same index read before write)
-          for (int64_t i = 0; i < dim; i++) yr[i] = xr[i] * silu(zr[i]);
+          simd_ops().silu_mul(yr, zr, xr, dim);  // x * silu(z)
           for (int64_t g = 0; g < n_groups; g++)
             rmsnorm_row(yr + g * group, yr + g * group, w + g * group, group, eps);
         }

@@ -116,6 +116,21 @@ struct SimdKernels {
     return V::hsum(acc) + tail;
   }
 
+  static void silu_mul(float* out, const float* g, const float* u, int64_t n) {
+    const F one = V::set1(1.0f), neg1 = V::set1(-1.0f);
+    int64_t i = 0;
+    for (; i + W <= n; i += W) {
+      const F v = V::load(g + i);
+      F s = V::div(v, V::add(one, V::exp(V::mul(v, neg1))));
+      if (u) s = V::mul(s, V::load(u + i));
+      V::store(out + i, s);
+    }
+    for (; i < n; i++) {
+      const float s = g[i] / (1.0f + std::exp(-g[i]));
+      out[i] = u ? s * u[i] : s;
+    }
+  }
+
   // Largest non-NaN value of x[0..n) (-inf when there is none): the greedy
   // pick of the sampler is then the first index holding it.
   static float max_f32(const float* x, int64_t n) {
@@ -443,7 +458,8 @@ struct SimdKernels {
   static SimdOps table() {
     return SimdOps{V::name, dot_f32,   axpy_f32,    exp_sub_sum, pv_accumulate, AK::attn_rows, f16_to_f32,  bf16_to_f32,
                    dequant, gemm,      XP,          pack_x,      gemm_xt,       KQ::quantize_act, gemm_q8_0,
-                   KQ::gemm_kq, IGK::min_tokens, IGK::packed_bytes, IGK::pack, IGK::pack_reference, IGK::igemm, ssm_row_scan, max_f32, first_gt};
+                   KQ::gemm_kq, IGK::min_tokens, IGK::packed_bytes, IGK::pack, IGK::pack_reference, IGK::igemm, ssm_row_scan, max_f32, first_gt,
+                   silu_mul};
   }
 };
 

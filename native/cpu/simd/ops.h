@@ -89,6 +89,11 @@ struct SimdOps {
   // The largest non-NaN x[i] (-inf if none); first i in [from, n) with x[i] > t (n if none).
   float (*max_f32)(const float* x, int64_t n);
   int64_t (*first_gt)(const float* x, int64_t from, int64_t n, float t);
+  // out[i] = silu(g[i]) * u[i] (u null: silu(g[i])), silu(v) = v / (1 + exp(-v));
+  // out may alias g or u. exp as in exp_sub_sum: polynomial on the SIMD paths
+  // (a few ulp; arguments clamped, so silu(v) -> v, not -0, far below -88),
+  // std::exp on scalar (docs/KERNELS.md, SiLU).
+  void (*silu_mul)(float* out, const float* g, const float* u, int64_t n);
 };
 
 // The active table (chosen once, thread-safe).
