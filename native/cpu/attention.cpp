@@ -175,22 +175,20 @@ static void attention_runs(const Ctx& c, const Item& it, int64_t ja, int64_t jb,
   const int64_t Dh = c.d.head_dim, G = c.G, R = (it.q1 - it.q0) * G;
   const SimdOps& ops = simd_ops();
   for (int64_t r = 0; r < R; r++) qp[r] = c.q + c.row_offset(it.seq, it.q0 + r / G, r % G, it.kvh);
-  const int64_t row_bytes = Dh * (v.dtype == DType::F32 ? 4 : v.dtype == DType::F16 ? 2 : 1);
   for (int64_t j = ja; j < jb;) {
     const int64_t run_end = std::min(jb, (j / v.page_size + 1) * v.page_size);
     const float* ks = nullptr;
     const float* vs = nullptr;
     // Pages are scattered: the hardware prefetcher cannot follow a jump to the
-    // next run, so its lines are requested kPrefetchRuns runs ahead.
+    // next run, so the kernel requests the run kPrefetchRuns pages ahead as it
+    // reads this one, a row per key.
+    AttnPrefetch pf;
     const int64_t ahead = (j / v.page_size + kPrefetchRuns) * v.page_size;
     if (ahead < jb) {
-      const int64_t bytes = (std::min(jb, ahead + v.page_size) - ahead - 1) * v.token_stride * row_bytes / Dh + row_bytes;
-      const auto* pk = static_cast<const uint8_t*>(c.row(v.k_pages, it.seq, it.kvh, ahead, &ks));
-      const auto* pv = static_cast<const uint8_t*>(c.row(v.v_pages, it.seq, it.kvh, ahead, &vs));
-      for (int64_t b = 0; b < bytes; b += 64) {
-        __builtin_prefetch(pk + b);
-        __builtin_prefetch(pv + b);
-      }
+      pf.k = static_cast<const uint8_t*>(c.row(v.k_pages, it.seq, it.kvh, ahead, &ks));
+      pf.v = static_cast<const uint8_t*>(c.row(v.v_pages, it.seq, it.kvh, ahead, &vs));
+      pf.ld = v.token_stride * (v.dtype == DType::F32 ? 4 : v.dtype == DType::F16 ? 2 : 1);
+      pf.n = std::min(jb, ahead + v.page_size) - ahead;
     }
     const auto* k = static_cast<const uint8_t*>(c.row(v.k_pages, it.seq, it.kvh, j, &ks));
     const auto* vv = static_cast<const uint8_t*>(c.row(v.v_pages, it.seq, it.kvh, j, &vs));
@@ -204,12 +202,12 @@ static void attention_runs(const Ctx& c, const Item& it, int64_t ja, int64_t jb,
           kv_row_to_f32(kv_f32 + (kKeyTile + i) * Dh, vrow, vs, Dh, v.dtype);
         }
         ops.attn_rows(m, l, o, qp, R, reinterpret_cast<const uint8_t*>(kv_f32),
-                      reinterpret_cast<const uint8_t*>(kv_f32 + kKeyTile * Dh), Dh * 4, n, Dh, c.d.scale, RowKind::F32);
+                      reinterpret_cast<const uint8_t*>(kv_f32 + kKeyTile * Dh), Dh * 4, n, Dh, c.d.scale, RowKind::F32, j0 == j ? pf : AttnPrefetch{});
       }
     } else {
       const bool f16 = v.dtype == DType::F16;
       ops.attn_rows(m, l, o, qp, R, k, vv, v.token_stride * (f16 ? 2 : 4), run_end - j, Dh, c.d.scale,
-                    f16 ? RowKind::F16 : RowKind::F32);
+                    f16 ? RowKind::F16 : RowKind::F32, pf);
     }
     j = run_end;
   }

@@ -32,13 +32,18 @@ struct AttnKernels {
     for (int64_t b = 0; b < bytes; b += 64) __builtin_prefetch(row + b);
   }
 
-  // s[r * kAttnChunk + j] = scale * q[r] · k_j, RB rows, keys j < n.
+  // s[r * kAttnChunk + j] = scale * q[r] · k_j, RB rows, keys j < n; at key j < n_pf
+  // the lines of rows j of k_pf / v_pf are requested.
   template <class L, int RB>
   static void scores(float* s, const float* const* q, const uint8_t* k, const uint8_t* v, int64_t ld, int64_t n,
-                     int64_t Dh, float scale) {
+                     int64_t Dh, float scale, const uint8_t* k_pf, const uint8_t* v_pf, int64_t ld_pf, int64_t n_pf) {
     const int64_t row_bytes = Dh * L::kBytes;
     for (int64_t j = 0; j < n; j++) {
       const uint8_t* kj = k + j * ld;
+      if (j < n_pf) {
+        prefetch_row(k_pf + j * ld_pf, ld_pf < row_bytes ? ld_pf : row_bytes);
+        prefetch_row(v_pf + j * ld_pf, ld_pf < row_bytes ? ld_pf : row_bytes);
+      }
       if (j + kAhead < n) prefetch_row(kj + kAhead * ld, row_bytes);  // past the run is another head
       prefetch_row(v + j * ld, row_bytes);  // P·V of this chunk reads it next
       F acc[RB];
@@ -91,8 +96,9 @@ struct AttnKernels {
   // One group of RB rows through a chunk: scores, softmax update, P·V.
   template <class L, int RB>
   static void chunk(float* m, float* l, float* const* o, const float* const* q, const uint8_t* k, const uint8_t* v,
-                    int64_t ld, int64_t n, int64_t Dh, float scale, float* s) {
-    scores<L, RB>(s, q, k, v, ld, n, Dh, scale);
+                    int64_t ld, int64_t n, int64_t Dh, float scale, float* s, const uint8_t* k_pf,
+                    const uint8_t* v_pf, int64_t ld_pf, int64_t n_pf) {
+    scores<L, RB>(s, q, k, v, ld, n, Dh, scale, k_pf, v_pf, ld_pf, n_pf);
     for (int r = 0; r < RB; r++) {
       float* sr = s + r * kAttnChunk;
       const float m_new = std::fmax(m[r], Kernels::max_f32(sr, n));
@@ -113,7 +119,7 @@ struct AttnKernels {
 
   template <class L>
   static void rows_as(float* m, float* l, float* o, const float* const* q, int64_t R, const uint8_t* k,
-                      const uint8_t* v, int64_t ld, int64_t n, int64_t Dh, float scale) {
+                      const uint8_t* v, int64_t ld, int64_t n, int64_t Dh, float scale, const AttnPrefetch& pf) {
     alignas(64) float s[kRowGroup * kAttnChunk];
     for (int64_t j0 = 0; j0 < n; j0 += kAttnChunk) {  // keys outer: a chunk's K / V stay in L1 for every group
       const int64_t nc = n - j0 < kAttnChunk ? n - j0 : kAttnChunk;
@@ -123,20 +129,28 @@ struct AttnKernels {
         const int rb = (int)(R - r0 < kRowGroup ? R - r0 : kRowGroup);
         float* orow[kRowGroup];
         for (int r = 0; r < rb; r++) orow[r] = o + (r0 + r) * Dh;
+        const uint8_t* kp = pf.k + j0 * pf.ld;
+        const uint8_t* vp = pf.v + j0 * pf.ld;
+        const int64_t np = r0 > 0 ? 0 : pf.n - j0 < 0 ? 0 : pf.n - j0 < nc ? pf.n - j0 : nc;
         switch (rb) {
-          case 4: chunk<L, 4>(m + r0, l + r0, orow, q + r0, kc, vc, ld, nc, Dh, scale, s); break;
-          case 3: chunk<L, 3>(m + r0, l + r0, orow, q + r0, kc, vc, ld, nc, Dh, scale, s); break;
-          case 2: chunk<L, 2>(m + r0, l + r0, orow, q + r0, kc, vc, ld, nc, Dh, scale, s); break;
-          default: chunk<L, 1>(m + r0, l + r0, orow, q + r0, kc, vc, ld, nc, Dh, scale, s); break;
+          case 4: chunk<L, 4>(m + r0, l + r0, orow, q + r0, kc, vc, ld, nc, Dh, scale, s, kp, vp, pf.ld, np); break;
+          case 3: chunk<L, 3>(m + r0, l + r0, orow, q + r0, kc, vc, ld, nc, Dh, scale, s, kp, vp, pf.ld, np); break;
+          case 2: chunk<L, 2>(m + r0, l + r0, orow, q + r0, kc, vc, ld, nc, Dh, scale, s, kp, vp, pf.ld, np); break;
+          default: chunk<L, 1>(m + r0, l + r0, orow, q + r0, kc, vc, ld, nc, Dh, scale, s, kp, vp, pf.ld, np); break;
         }
       }
+    }
+    for (int64_t t = n; t < pf.n; t++) {  // a prefetch run longer than this one
+      prefetch_row(pf.k + t * pf.ld, pf.ld < Dh * L::kBytes ? pf.ld : Dh * L::kBytes);
+      prefetch_row(pf.v + t * pf.ld, pf.ld < Dh * L::kBytes ? pf.ld : Dh * L::kBytes);
     }
   }
 
   static void attn_rows(float* m, float* l, float* o, const float* const* q, int64_t R, const uint8_t* k,
-                        const uint8_t* v, int64_t ld, int64_t n, int64_t Dh, float scale, RowKind kind) {
-    if (kind == RowKind::F16) rows_as<typename Kernels::LoadF16>(m, l, o, q, R, k, v, ld, n, Dh, scale);
-    else rows_as<typename Kernels::LoadF32>(m, l, o, q, R, k, v, ld, n, Dh, scale);
+                        const uint8_t* v, int64_t ld, int64_t n, int64_t Dh, float scale, RowKind kind,
+                        const AttnPrefetch& pf) {
+    if (kind == RowKind::F16) rows_as<typename Kernels::LoadF16>(m, l, o, q, R, k, v, ld, n, Dh, scale, pf);
+    else rows_as<typename Kernels::LoadF32>(m, l, o, q, R, k, v, ld, n, Dh, scale, pf);
   }
 };
 

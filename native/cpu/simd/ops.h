@@ -21,6 +21,12 @@ struct QAct {
   const float* sum32;
 };
 
+// Rows that SimdOps::attn_rows prefetches: n K and V rows, ld bytes apart.
+struct AttnPrefetch {
+  const uint8_t *k = nullptr, *v = nullptr;
+  int64_t ld = 0, n = 0;
+};
+
 struct SimdOps {
   const char* name;
   // sum_i a[i] * b[i]
@@ -36,8 +42,11 @@ struct SimdOps {
   // lie ld bytes apart from k and v: scores scale * q·k update the running max m[R],
   // sum l[R] and unnormalised output o[R, Dh] (decode path, attn_simd.h; every row sees
   // every key, so R is the few rows of a decode step sharing a kv head).
+  // While reading, it requests the lines of pf's rows, one row per key (pages are
+  // scattered, so the caller points pf at a run further on).
   void (*attn_rows)(float* m, float* l, float* o, const float* const* q, int64_t R, const uint8_t* k,
-                    const uint8_t* v, int64_t ld, int64_t n, int64_t Dh, float scale, RowKind kind);
+                    const uint8_t* v, int64_t ld, int64_t n, int64_t Dh, float scale, RowKind kind,
+                    const AttnPrefetch& pf);
   // exact widening of n halves / bfloats
   void (*f16_to_f32)(float* out, const uint16_t* in, int64_t n);
   void (*bf16_to_f32)(float* out, const uint16_t* in, int64_t n);

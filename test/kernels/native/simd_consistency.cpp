@@ -103,8 +103,9 @@ static void run(const SimdOps& o, const SimdOps& s) {
           st2 = st1;
           for (auto [t, st] : {std::pair{&o, &st1}, std::pair{&s, &st2}}) {
             float *m = st->data(), *l = m + R, *out = l + R;
-            t->attn_rows(m, l, out, qr.data(), R, k, v, ldb, first, Dh, 0.3f, kind);
-            t->attn_rows(m, l, out, qr.data(), R, k + first * ldb, v + first * ldb, ldb, n - first, Dh, 0.3f, kind);
+            const AttnPrefetch rest{k + first * ldb, v + first * ldb, ldb, n - first};
+            t->attn_rows(m, l, out, qr.data(), R, k, v, ldb, first, Dh, 0.3f, kind, rest);
+            t->attn_rows(m, l, out, qr.data(), R, rest.k, rest.v, ldb, n - first, Dh, 0.3f, kind, AttnPrefetch{});
           }
           check(isa, "attn_rows", st1.data(), st2.data(), st1.size(), 1e-4);
         }
