@@ -141,18 +141,35 @@ static void run(const SimdOps& o, const SimdOps& s) {
     for (int64_t r = 0; r < N; r++) wr[r] = reinterpret_cast<const uint8_t*>(wfr[r]);
     s.gemm(y2.data(), N, xr.data(), T, wr.data(), N, K, RowKind::F32);
     check(isa, "gemm_xt", y1.data(), y2.data(), T * N, 1e-4);
-    if (K % 32 == 0) {
-      // activation quantization is exact: compare bytes
+    // activation quantization is exact: compare bytes, scales and both sums
+    for (int64_t block : {32, 256}) {
+      if (K % block != 0) continue;
       std::vector<int8_t> q1(T * K), q2(T * K);
-      std::vector<float> d1(T * K / 32), d2(T * K / 32);
+      std::vector<float> d1(T * K / block), d2(T * K / block), a1(T * K / 16), a2(T * K / 16), b1(T * K / 32),
+          b2(T * K / 32);
       for (int64_t t = 0; t < T; t++) {
-        o.quantize_act(q1.data() + t * K, d1.data() + t * K / 32, nullptr, nullptr, xr[t], K, 32);
-        s.quantize_act(q2.data() + t * K, d2.data() + t * K / 32, nullptr, nullptr, xr[t], K, 32);
+        o.quantize_act(q1.data() + t * K, d1.data() + t * K / block, a1.data() + t * K / 16, b1.data() + t * K / 32,
+                       xr[t], K, block);
+        s.quantize_act(q2.data() + t * K, d2.data() + t * K / block, a2.data() + t * K / 16, b2.data() + t * K / 32,
+                       xr[t], K, block);
       }
-      if (q1 != q2 || d1 != d2) {
-        std::printf("FAIL %s quantize_act differs\n", isa);
+      if (q1 != q2 || d1 != d2 || a1 != a2 || b1 != b2) {
+        std::printf("FAIL %s quantize_act (block %d) differs\n", isa, (int)block);
         failures++;
       }
+    }
+    {
+      // SiLU: polynomial exp on the SIMD tables, std::exp on scalar
+      std::vector<float> g = randv(T * K, 8.0f), u = randv(T * K), z1(T * K), z2(T * K);
+      o.silu_mul(z1.data(), g.data(), u.data(), T * K);
+      s.silu_mul(z2.data(), g.data(), u.data(), T * K);
+      check(isa, "silu_mul", z1.data(), z2.data(), T * K, 1e-6);
+    }
+    if (K % 32 == 0) {
+      std::vector<int8_t> q2(T * K);
+      std::vector<float> d2(T * K / 32);
+      for (int64_t t = 0; t < T; t++)
+        s.quantize_act(q2.data() + t * K, d2.data() + t * K / 32, nullptr, nullptr, xr[t], K, 32);
       std::vector<uint8_t> wq(N * K / 32 * 34);
       for (auto& b : wq) b = (uint8_t)rng();
       for (int64_t blk = 0; blk < N * K / 32; blk++) {  // sane scales
