@@ -7,7 +7,7 @@
  * and writes an SVG plot. Measures, asserts nothing.
  *   npm run bench:scale -- [--shapes=h-350m,h-1b] [--contexts=1024,4096,16384,32768] [--seqs=1,8,32,64]
  *     [--threads=2] [--steps=4] [--cell-budget=30] [--runtime-budget=600] [--mem-cap=10]
- *     [--layers=N] [--no-twin] [--no-peer] [--svg=bench/results/scale.svg]
+ *     [--layers=N] [--page=TOKENS] [--no-twin] [--no-peer] [--svg=bench/results/scale.svg]
  *   --layers=N keeps a shape's first N layers (attention layers among them stay
  *   where they are), e.g. the MoE shape h-tiny when 40 layers of experts would
  *   take the run's whole time budget; the shape is then named h-tiny-Nl.
@@ -72,6 +72,8 @@ interface ChildSpec {
   cellBudgetS: number;
   deadlineMs: number;
   memCapBytes: number;
+  /** kvPageTokens for loadModel (0: the default). */
+  pageTokens: number;
 }
 
 /** Bytes of state + KV for `seqs` sequences of `context` tokens, from the shape alone. */
@@ -140,7 +142,7 @@ function gc(): void {
 async function hybridlmChild(spec: ChildSpec): Promise<void> {
   // The KV type the formula assumes, and a budget above the memory cap (the
   // cap decides which cells run; the budget must not refuse them).
-  const options = { threads: spec.threads, device: 'cpu', kvCacheType: spec.kvType, memoryBudget: spec.memCapBytes + 6 * GiB, prefixCache: false };
+  const options = { threads: spec.threads, device: 'cpu', kvCacheType: spec.kvType, ...(spec.pageTokens ? { kvPageTokens: spec.pageTokens } : {}), memoryBudget: spec.memCapBytes + 6 * GiB, prefixCache: false };
   const model = await loadModel(spec.gguf, options as LoadModelOptions);
   const V = model.config.vocab_size;
   const pageTokens = model.memory().kvPageTokens;
@@ -241,6 +243,7 @@ async function main(): Promise<void> {
   const kvType = flag(argv, 'kv', 'f16') as KvType;
   const withTwin = !argv.includes('--no-twin');
   const layers = Number(flag(argv, 'layers', '0'));
+  const pageTokens = Number(flag(argv, 'page', '0'));
   const withPeer = !argv.includes('--no-peer') && ensurePeers();
   const self = __filename;
   const runner = path.join(__dirname, '..', '..', '..', 'bench', 'peers', 'llama-cpp-scale-runner.mjs');
@@ -259,7 +262,7 @@ async function main(): Promise<void> {
     const variants = [shape, ...(withTwin ? [twinOf(shape)] : [])];
     for (const s of variants) {
       const spec: ChildSpec = {
-        gguf: gguf(s), shape: s, threads, kvType, cells, steps, cellBudgetS, memCapBytes,
+        gguf: gguf(s), shape: s, threads, kvType, cells, steps, cellBudgetS, memCapBytes, pageTokens,
         deadlineMs: Date.now() + runtimeBudgetS * 1000,
       };
       console.error(`${s.name}: hybridlm ...`);
