@@ -203,6 +203,15 @@ struct IGemmKernels {
     V::store(so + W, V::zero());
   }
 
+  // Bytes [at, at + n) of the next group's rows, fetched ahead of use: the
+  // repack is where a batch's matmul streams its weights from memory, W rows
+  // at once (measured: BENCHMARKS.md). A prefetch never faults, so past the
+  // last row it is merely wasted.
+  static void prefetch_next_group(const uint8_t* w0, int64_t stride, int64_t at, int64_t n) {
+    for (int r = 0; r < W; r++)
+      for (int64_t a = 0; a < n; a += 64) __builtin_prefetch(w0 + (W + r) * stride + at + a);
+  }
+
   static void pack_group_direct(uint8_t* dst, int type, const uint8_t* w0, int64_t stride, int64_t K,
                                 const Layout& L) {
     IG v[8], a[8], b[8], hb[8];
@@ -210,6 +219,7 @@ struct IGemmKernels {
       case 8:
         for (int64_t blk = 0; blk < K / 32; blk++) {
           uint8_t* sb = dst + blk * L.sb_bytes;
+          if (blk % 2 == 0) prefetch_next_group(w0, stride, 34 * blk, 68);
           V::template ig_transpose<32>(v, w0 + 34 * blk + 2, stride);
           for (int kk = 0; kk < 8; kk++) {
             if constexpr (V::kIgU8Codes) put_codes(sb, kk, V::ig_flip(v[kk]));
@@ -221,6 +231,7 @@ struct IGemmKernels {
       case 2:  // 16 bytes per row: dword k's low nibbles are codes 4k.., its high nibbles codes 16 + 4k..
         for (int64_t blk = 0; blk < K / 32; blk++) {
           uint8_t* sb = dst + blk * L.sb_bytes;
+          if (blk % 4 == 0) prefetch_next_group(w0, stride, 18 * blk, 72);
           V::template ig_transpose<16>(v, w0 + 18 * blk + 2, stride);
           for (int kk = 0; kk < 4; kk++) {
             put_codes(sb, kk, V::ig_bits(v[kk], 0, 15));
@@ -235,6 +246,7 @@ struct IGemmKernels {
         const int64_t bytes = q5 ? 176 : 144;
         for (int64_t sbk = 0; sbk < K / 256; sbk++) {
           const uint8_t* blk0 = w0 + bytes * sbk;
+          prefetch_next_group(w0, stride, bytes * sbk, bytes);
           float s[8][W], o[8][W];
           for (int r = 0; r < W; r++) {
             const uint8_t* blk = blk0 + r * stride;
@@ -267,6 +279,7 @@ struct IGemmKernels {
       case 14:  // per half h: codes 32q + l = (ql nibble) | (2 qh bits << 4); 16-code sub-blocks
         for (int64_t sbk = 0; sbk < K / 256; sbk++) {
           const uint8_t* blk0 = w0 + 210 * sbk;
+          prefetch_next_group(w0, stride, 210 * sbk, 210);
           float s[16][W];
           for (int r = 0; r < W; r++) {
             const uint8_t* blk = blk0 + r * stride;
