@@ -94,7 +94,8 @@ struct Vec : X86IntOps<Avx2Tag> {
   static constexpr bool kIgU8Codes = false;
   static constexpr int kIgGroups = 2, kIgTokens = 3;
   // igemm from this many tokens (GEMV below) for Q8_0, Q4_0, the K-quants
-  static constexpr int kIgMinTokens[3] = {10, 5, 10};
+  // (10 / 5 / 10 before the direct repack; BENCHMARKS.md)
+  static constexpr int kIgMinTokens[3] = {5, 5, 5};
   static IG ig_zero() { return _mm256_setzero_si256(); }
   static IG ig_load(const uint8_t* p) { return _mm256_loadu_si256((const __m256i*)p); }
   static IG ig_bcast(const int8_t* p) {
