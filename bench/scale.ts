@@ -135,6 +135,17 @@ function growSnapshot(base: Buffer, context: number, pageTokens: number): Buffer
   return out;
 }
 
+/**
+ * A full GC, then a pause and another: V8 frees large ArrayBuffer backing
+ * stores (the grown snapshot) on a background thread after the collection,
+ * so RSS read right after one gc() still counts them.
+ */
+async function settle(): Promise<void> {
+  gc();
+  await new Promise((resolve) => setTimeout(resolve, 250));
+  gc();
+}
+
 function gc(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
@@ -170,7 +181,7 @@ async function hybridlmChild(spec: ChildSpec): Promise<void> {
       let grown: Buffer | null = growSnapshot(base, cell.context, pageTokens);
       for (let i = 0; i < cell.seqs; i++) seqs.push(await model.restoreSequence(grown));
       grown = null;
-      gc();
+      await settle();
       const m = model.memory();
       r.stateBytes = m.recurrentState + m.kvCache;
       r.rss = process.memoryUsage().rss;
