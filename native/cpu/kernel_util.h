@@ -49,6 +49,23 @@ void parallel_items(ThreadPool& pool, int64_t n_items, Fn&& fn) {
   });
 }
 
+// Runs fn(r0, r1) over rows [0, rows) in pieces of at least `grain` rows.
+// Decode (balanced = false): one piece per thread, the fewest fork/join
+// costs. Prefill: about four pieces per thread (multiples of 16 rows) handed
+// out from a shared counter, so a thread slowed by the VM or the JS thread
+// does not hold the others at the join (docs/ARCHITECTURE.md, Threads).
+template <typename Fn>
+void parallel_rows(ThreadPool& pool, int64_t rows, int64_t grain, bool balanced, Fn&& fn) {
+  if (!balanced || pool.size() <= 1) {
+    pool.parallel_for(rows, [&](int64_t b, int64_t e, int) { fn(b, e); }, grain);
+    return;
+  }
+  const int64_t per = (rows + 4 * pool.size() - 1) / (4 * pool.size());
+  const int64_t item = std::max<int64_t>(std::max<int64_t>(grain, 1), (per + 15) / 16 * 16);
+  const int64_t n_items = (rows + item - 1) / item;
+  parallel_items(pool, n_items, [&](int64_t i) { fn(i * item, std::min(rows, (i + 1) * item)); });
+}
+
 // f16 -> f32 through a 64K-entry table (built once, thread-safe).
 const float* f16_table();
 
