@@ -296,7 +296,7 @@ void matmul(ThreadPool& pool, float* y, const float* x, int64_t n_tokens, const 
   if (n_tokens <= 0) return;
   const int64_t kind = prep_kind(w, n_tokens);
   const PreparedActs prep = kind ? prepare_acts(pool, 0, kind, x, n_tokens, w.cols) : PreparedActs{};
-  parallel_rows(pool, w.rows, matmul_row_grain(w), kind != 0,
+  parallel_rows(pool, w.rows, matmul_row_grain(w), n_tokens >= kSharedPrepTokens,
                 [&](int64_t b, int64_t e) { matmul_piece(y, x, n_tokens, w, b, e, kind ? &prep : nullptr); });
 }
 

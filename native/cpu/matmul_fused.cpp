@@ -40,16 +40,14 @@ void matmul_multi(ThreadPool& pool, float* const* ys, const float* x, int64_t n_
     }
     kind_of[i] = j;
   }
-  bool prefill = false;
-  for (int i = 0; i < n_kinds; i++) prefill = prefill || kinds[i] != 0;
-  parallel_rows(pool, total, grain, prefill, [&](int64_t b, int64_t e) {
-        int64_t base = 0;
-        for (int i = 0; i < n_mats && base < e; base += ws[i].rows, i++) {
-          const int64_t r0 = std::max<int64_t>(b - base, 0), r1 = std::min<int64_t>(e - base, ws[i].rows);
-          const PreparedActs* prep = shared && kinds[kind_of[i]] ? &preps[kind_of[i]] : nullptr;
-          if (r0 < r1) matmul_piece(ys[i], x, n_tokens, ws[i], r0, r1, prep);
-        }
-      });
+  parallel_rows(pool, total, grain, n_tokens >= kSharedPrepTokens, [&](int64_t b, int64_t e) {
+    int64_t base = 0;
+    for (int i = 0; i < n_mats && base < e; base += ws[i].rows, i++) {
+      const int64_t r0 = std::max<int64_t>(b - base, 0), r1 = std::min<int64_t>(e - base, ws[i].rows);
+      const PreparedActs* prep = shared && kinds[kind_of[i]] ? &preps[kind_of[i]] : nullptr;
+      if (r0 < r1) matmul_piece(ys[i], x, n_tokens, ws[i], r0, r1, prep);
+    }
+  });
 }
 
 void matmul_swiglu(ThreadPool& pool, float* out, float* up_out, const float* x, int64_t n_tokens,
@@ -59,13 +57,13 @@ void matmul_swiglu(ThreadPool& pool, float* out, float* up_out, const float* x, 
   const int64_t kg = prep_kind(gate, n_tokens), ku = prep_kind(up, n_tokens);
   const PreparedActs pg = kg ? prepare_acts(pool, 0, kg, x, n_tokens, gate.cols) : PreparedActs{};
   const PreparedActs pu = ku == kg ? pg : ku ? prepare_acts(pool, 1, ku, x, n_tokens, up.cols) : PreparedActs{};
-  parallel_rows(pool, F, std::max(matmul_row_grain(gate), matmul_row_grain(up)), kg != 0 || ku != 0,
-                [&](int64_t b, int64_t e) {
-        matmul_piece(out, x, n_tokens, gate, b, e, kg ? &pg : nullptr);
-        matmul_piece(up_out, x, n_tokens, up, b, e, ku ? &pu : nullptr);
-        const SimdOps& ops = simd_ops();
-        for (int64_t t = 0; t < n_tokens; t++) ops.silu_mul(out + t * F + b, out + t * F + b, up_out + t * F + b, e - b);
-      });
+  const int64_t grain = std::max(matmul_row_grain(gate), matmul_row_grain(up));
+  parallel_rows(pool, F, grain, n_tokens >= kSharedPrepTokens, [&](int64_t b, int64_t e) {
+    matmul_piece(out, x, n_tokens, gate, b, e, kg ? &pg : nullptr);
+    matmul_piece(up_out, x, n_tokens, up, b, e, ku ? &pu : nullptr);
+    const SimdOps& ops = simd_ops();
+    for (int64_t t = 0; t < n_tokens; t++) ops.silu_mul(out + t * F + b, out + t * F + b, up_out + t * F + b, e - b);
+  });
 }
 
 }  // namespace hl::cpu
