@@ -385,7 +385,15 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
       return run_async(
           info.Env(), "hybridlm.snapshot", [model, id, bytes]() { *bytes = model->states().snapshot(id); },
           [bytes](Napi::Env env) -> Napi::Value {
-            return Napi::Buffer<uint8_t>::Copy(env, bytes->data(), bytes->size());
+            // Hand the worker's vector to the Buffer instead of copying it on the
+            // JS thread (a snapshot can be hundreds of MB); runtimes that forbid
+            // external buffers get a copy.
+            auto owned = std::make_unique<std::vector<uint8_t>>(std::move(*bytes));
+            auto buf = Napi::Buffer<uint8_t>::NewOrCopy(
+                env, owned->data(), owned->size(),
+                [](Napi::Env, uint8_t*, std::vector<uint8_t>* v) { delete v; }, owned.get());
+            owned.release();  // the Buffer's finalizer owns it now
+            return buf;
           });
     });
   }
