@@ -157,5 +157,10 @@ int hlc_ssm_step_strided(float* y, const float* x, const float* dt_raw, const fl
 // weights of one activation block and K the activations are quantized once.
 // ys, ws: host arrays (ws[i].data device pointers).
 int hlc_matmul_multi(float* const* ys, const float* x, int64_t n_tokens, const hl::WeightView* ws, int n_mats);
+// The residual add fused with the norm of its sum (addition; optional in the
+// bridge): h += alpha * branch, then u = rmsnorm(h) * w; h, u, branch
+// [n_tokens, dim]. One launch instead of add_scaled + rmsnorm.
+int hlc_add_rmsnorm(float* h, float* u, const float* branch, float alpha, const float* w, int64_t n_tokens, int64_t dim,
+                    float eps);
 
 }  // extern "C"

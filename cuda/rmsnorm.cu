@@ -43,6 +43,27 @@ __global__ void rmsnorm_kernel(float* y,         // [n_tokens, dim]
   }
 }
 
+// grid (n_tokens): h += alpha * branch, then u = rmsnorm(h) * w. Each element
+// of h is read, updated and re-read by the same thread; the add is the
+// contraction-free y + alpha * x of add_scaled_kernel (data.cu).
+__global__ void add_rmsnorm_kernel(float* h, float* u, const float* branch, float alpha, const float* w, int64_t dim,
+                                   float eps) {
+  __shared__ float red[32];
+  const int64_t base = (int64_t)blockIdx.x * dim;
+  float* hr = h + base;
+  const float* br = branch + base;
+  float ss = 0.0f;
+  for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) {
+    const float v = __fadd_rn(hr[i], __fmul_rn(alpha, br[i]));
+    hr[i] = v;
+    ss += v * v;
+  }
+  ss = block_sum(ss, red);
+  const float r = rsqrtf(ss / (float)dim + eps);
+  float* ur = u + base;
+  for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) ur[i] = hr[i] * r * w[i];
+}
+
 // ---- launchers
 
 static int rmsnorm_launch(float* y, const float* x, const float* z, int64_t z_stride, const float* w,
@@ -70,6 +91,20 @@ static int rmsnorm_launch(float* y, const float* x, const float* z, int64_t z_st
 }
 
 }  // namespace hlc
+
+extern "C" HLC_EXPORT int hlc_add_rmsnorm(float* h, float* u, const float* branch, float alpha, const float* w,
+                                          int64_t n_tokens, int64_t dim, float eps) {
+  using namespace hlc;
+  HLC_REQUIRE(n_tokens >= 0 && dim > 0, "[add_rmsnorm] bad shape: need dim > 0");
+  if (n_tokens == 0) return HLC_OK;
+  HLC_REQUIRE(h && u && branch && w, "[add_rmsnorm] null pointer");
+  HLC_REQUIRE(n_tokens <= 0x7fffffffLL, "[add_rmsnorm] too many rows");
+  std::lock_guard<std::recursive_mutex> lock(op_mutex());
+  HLC_TRY(ensure_device());
+  add_rmsnorm_kernel<<<(unsigned)n_tokens, dim <= 1024 ? 128 : 256, 0, stream()>>>(h, u, branch, alpha, w, dim, eps);
+  HLC_LAUNCHED("add_rmsnorm_kernel");
+  return HLC_OK;
+}
 
 extern "C" HLC_EXPORT int hlc_rmsnorm(float* y, const float* x, const float* w, int64_t n_tokens, int64_t dim, float eps) {
   return hlc::rmsnorm_launch(y, x, nullptr, 0, w, n_tokens, dim, 1, eps, "rmsnorm");

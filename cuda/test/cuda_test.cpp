@@ -373,6 +373,25 @@ void test_rmsnorm() {
   }
 }
 
+// The residual add fused with the next norm vs the CPU twin (add then norm).
+void test_add_rmsnorm() {
+  struct C { int64_t T, dim; float alpha; };
+  const C cases[] = {{1, 1, 1.0f}, {3, 31, 0.22f}, {5, 1024, 0.5f}, {2, 1025, 0.22f}, {33, 2048, 0.22f}, {1, 4096, 1.0f}};
+  for (const C& c : cases) {
+    std::string name = "add_rmsnorm T=" + std::to_string(c.T) + " dim=" + std::to_string(c.dim);
+    if (!selected(name)) continue;
+    const int64_t n = c.T * c.dim;
+    auto h = rnd(n, 21), b = rnd(n, 22, -3, 3), w = rnd(c.dim, 23, 0.5f, 1.5f);
+    std::vector<float> ref_h = h, ref_u(n);
+    hl::cpu::add_rmsnorm(*g_pool, ref_h.data(), ref_u.data(), b.data(), c.alpha, w.data(), c.T, c.dim, 1e-6f);
+    Dev dh(h), db(b), dw(w), du(n * 4);
+    CALL(hlc_add_rmsnorm(dh.f(), du.f(), db.f(), c.alpha, dw.f(), c.T, c.dim, 1e-6f));
+    auto out_h = dh.get<float>(n), out_u = du.get<float>(n);
+    report(name, {{"h", compare(out_h.data(), ref_h.data(), n, 0, 0)}, {"u", compare(out_u.data(), ref_u.data(), n, 1e-5, 1e-6)}},
+           1e-7);
+  }
+}
+
 // ---- swiglu
 
 void test_swiglu() {
@@ -1542,6 +1561,7 @@ int main(int argc, char** argv) {
   hl::ThreadPool pool(std::max(1, threads));
   g_pool = &pool;
   test_rmsnorm();
+  test_add_rmsnorm();
   test_swiglu();
   test_embed();
   test_conv1d();

@@ -242,6 +242,12 @@ int hlc_rmsnorm(float* y, const float* x, const float* w, int64_t T, int64_t dim
   BEGIN("rmsnorm", y, x, w);
   return guard([&] { hl::cpu::rmsnorm(pool(), y, x, w, T, dim, eps); });
 }
+int hlc_add_rmsnorm(float* h, float* u, const float* branch, float alpha, const float* w, int64_t T, int64_t dim,
+                    float eps) {
+  if (dim <= 0) { g_err = "dim"; return HLC_INVALID; }
+  BEGIN("add_rmsnorm", h, u, branch, w);
+  return guard([&] { hl::cpu::add_rmsnorm(pool(), h, u, branch, alpha, w, T, dim, eps); });
+}
 int hlc_gated_rmsnorm(float* y, const float* x, const float* z, const float* w, int64_t T, int64_t dim, int64_t G,
                       float eps) {
   BEGIN("gated_rmsnorm", y, x, z, w);

@@ -18,6 +18,12 @@ void Backend::fill_zero(void* dst, size_t bytes) {
     upload(static_cast<uint8_t*>(dst) + off, zeros.data(), std::min(zeros.size(), bytes - off));
 }
 
+void Backend::add_rmsnorm(float* h, float* u, const float* branch, float alpha, const float* w, int64_t n_tokens,
+                          int64_t dim, float eps) {
+  add_scaled(h, branch, alpha, n_tokens * dim);
+  rmsnorm(u, h, w, n_tokens, dim, eps);
+}
+
 void Backend::matmul_multi(float* const* ys, const float* x, int64_t n_tokens, const WeightView* ws, int n_mats) {
   for (int i = 0; i < n_mats; i++) matmul(ys[i], x, n_tokens, ws[i]);
 }

@@ -77,6 +77,11 @@ class Backend {
   // executor reads z, xBC and dt straight out of the in_proj output); 0 means
   // contiguous (the row width).
   virtual void rmsnorm(float* y, const float* x, const float* w, int64_t n_tokens, int64_t dim, float eps) = 0;
+  // The residual add and the next norm in one pass (h += alpha * branch, then
+  // u = rmsnorm(h) * w), bit-identical to add_scaled then rmsnorm. h, u, branch
+  // [n_tokens, dim]. Default: those two ops.
+  virtual void add_rmsnorm(float* h, float* u, const float* branch, float alpha, const float* w, int64_t n_tokens,
+                           int64_t dim, float eps);
   virtual void gated_rmsnorm(float* y, const float* x, const float* z, const float* w, int64_t n_tokens, int64_t dim,
                              int64_t n_groups, float eps, int64_t z_stride) = 0;
   virtual void conv1d_causal_prefill(float* out, const float* in, const float* w, const float* bias, int64_t channels,

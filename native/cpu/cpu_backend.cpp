@@ -56,6 +56,10 @@ class CpuBackend final : public Backend {
   void rmsnorm(float* y, const float* x, const float* w, int64_t n, int64_t dim, float eps) override {
     cpu::rmsnorm(pool_, y, x, w, n, dim, eps);
   }
+  void add_rmsnorm(float* h, float* u, const float* branch, float alpha, const float* w, int64_t n, int64_t dim,
+                   float eps) override {
+    cpu::add_rmsnorm(pool_, h, u, branch, alpha, w, n, dim, eps);
+  }
   void gated_rmsnorm(float* y, const float* x, const float* z, const float* w, int64_t n, int64_t dim, int64_t g,
                      float eps, int64_t z_stride) override {
     cpu::gated_rmsnorm(pool_, y, x, z, w, n, dim, g, eps, z_stride);

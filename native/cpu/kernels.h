@@ -20,6 +20,12 @@ namespace hl::cpu {
 void rmsnorm(ThreadPool& pool, float* y, const float* x, const float* w, int64_t n_tokens, int64_t dim,
              float eps);
 
+// Residual add, then the norm of the sum, one row at a time (the row stays in L1):
+// h[t, :] += alpha * branch[t, :]; u[t, :] = rmsnorm(h[t, :]) * w. Same arithmetic
+// as the two separate steps (y += alpha * x with no contraction, then rmsnorm).
+void add_rmsnorm(ThreadPool& pool, float* h, float* u, const float* branch, float alpha, const float* w,
+                 int64_t n_tokens, int64_t dim, float eps);
+
 // Gate first, then normalise per group (Mamba-2, norm_before_gate = false):
 // u = x * silu(z); for each group g of dim/n_groups channels:
 // y[t, g] = u[t, g] * rsqrt(mean(u[t, g]^2) + eps) * w[g]

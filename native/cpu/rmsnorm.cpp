@@ -35,6 +35,21 @@ void rmsnorm(ThreadPool& pool, float* y, const float* x, const float* w, int64_t
       row_grain(dim));
 }
 
+void add_rmsnorm(ThreadPool& pool, float* h, float* u, const float* branch, float alpha, const float* w,
+                 int64_t n_tokens, int64_t dim, float eps) {
+  pool.parallel_for(
+      n_tokens,
+      [&](int64_t b, int64_t e, int) {
+        for (int64_t t = b; t < e; t++) {
+          float* hr = h + t * dim;
+          const float* br = branch + t * dim;
+          for (int64_t i = 0; i < dim; i++) hr[i] += alpha * br[i];
+          rmsnorm_row(u + t * dim, hr, w, dim, eps);
+        }
+      },
+      row_grain(dim));
+}
+
 void gated_rmsnorm(ThreadPool& pool, float* y, const float* x, const float* z, const float* w,
                    int64_t n_tokens, int64_t dim, int64_t n_groups, float eps, int64_t z_stride) {
   const int64_t group = dim / n_groups, zs = z_stride ? z_stride : dim;

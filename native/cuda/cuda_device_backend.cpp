@@ -116,6 +116,12 @@ class CudaBackend final : public Backend {
     op("rmsnorm");
     done(api_.hlc_rmsnorm(y, x, dev(w), n, dim, eps), "rmsnorm");
   }
+  void add_rmsnorm(float* h, float* u, const float* branch, float alpha, const float* w, int64_t n, int64_t dim,
+                   float eps) override {
+    if (!api_.hlc_add_rmsnorm) return Backend::add_rmsnorm(h, u, branch, alpha, w, n, dim, eps);
+    op("add_rmsnorm");
+    done(api_.hlc_add_rmsnorm(h, u, branch, alpha, dev(w), n, dim, eps), "add_rmsnorm");
+  }
   // Strided inputs (column views): passed as they are to the library's
   // *_strided entry points; an older library without them gets contiguous
   // copies in scratch.

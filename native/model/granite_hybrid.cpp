@@ -208,21 +208,26 @@ void GraniteHybrid::step(std::vector<StepSequence>& batch) {
     int32_t* dev_ids = reinterpret_cast<int32_t*>(grow(ids_, T));
     backend_->upload(dev_ids, ids.data(), sizeof(int32_t) * (size_t)T);
     backend_->embed(h, token_embd_, dev_ids, T, d.embedding_multiplier);
+    // Each residual add is fused with the norm that reads its sum: the layer's
+    // ffn_norm, then the next layer's attn_norm (the last add has none).
+    backend_->rmsnorm(u, h, layers_[0].attn_norm, T, d.d_model, d.rms_norm_eps);
     for (size_t l = 0; l < layers_.size(); l++) {
       if (fail_after_layers_.load() == (int64_t)l) {
         fail_after_layers_ = -1;
         throw Error(ErrorCode::Internal, "injected step failure (test hook)");
       }
       const LayerWeights& lw = layers_[l];
-      backend_->rmsnorm(u, h, lw.attn_norm, T, d.d_model, d.rms_norm_eps);
       if (lw.kind == LayerKind::Mamba)
         mamba_mixer(lw, T, branch);
       else
         attention_mixer(lw, T, branch);
-      backend_->add_scaled(h, branch, d.residual_multiplier, T * d.d_model);
-      backend_->rmsnorm(u, h, lw.ffn_norm, T, d.d_model, d.rms_norm_eps);
+      backend_->add_rmsnorm(h, u, branch, d.residual_multiplier, lw.ffn_norm, T, d.d_model, d.rms_norm_eps);
       feed_forward(lw, T, branch);
-      backend_->add_scaled(h, branch, d.residual_multiplier, T * d.d_model);
+      if (l + 1 < layers_.size())
+        backend_->add_rmsnorm(h, u, branch, d.residual_multiplier, layers_[l + 1].attn_norm, T, d.d_model,
+                              d.rms_norm_eps);
+      else
+        backend_->add_scaled(h, branch, d.residual_multiplier, T * d.d_model);
     }
     compute_logits(run);
   } catch (...) {
