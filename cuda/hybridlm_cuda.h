@@ -103,6 +103,11 @@ int hlc_supports_dtype(int32_t dtype);
 // Greedy sampling on the device: out[r] = argmax_v logits[r, v] (ties -> the
 // lowest index; NaN entries skipped). logits [rows, vocab] f32; out [rows] int32.
 int hlc_argmax(const float* logits, int32_t* out, int64_t rows, int64_t vocab);
+// The executor's greedy pick (addition; optional in the bridge): the argmax of
+// logits[r, v] / divisor (IEEE division, as the host divides logits by
+// logits_scaling), first index on ties, NaN never wins, a NaN at index 0
+// gives 0 — the CPU's rule, so the token equals the host sampler's.
+int hlc_argmax_scaled(const float* logits, int32_t* out, int64_t rows, int64_t vocab, float divisor);
 // Tensor-core kernel paths (3xTF32 mma.sync, sm_80+): -1 = auto, 0 = force
 // the SIMT paths, 1 = on (HLC_UNSUPPORTED below sm_80). Auto turns them on
 // only where 3xTF32 beats the f32 SIMT path: sm_80 and sm_90 (A100/H100

@@ -19,16 +19,22 @@ __device__ __forceinline__ void argmax_merge(float& v, int64_t& i, float v2, int
   }
 }
 
+// divisor != 0: the values are logits[r, v] / divisor (IEEE division, as the
+// host divides logits) and a NaN at index 0 gives 0 (the CPU twin's rule).
 __global__ void argmax_kernel(const float* logits,  // [rows, vocab]
                               int32_t* out,         // [rows]
-                              int64_t vocab) {
+                              int64_t vocab, float divisor) {
   __shared__ float sv[32];
   __shared__ int64_t si[32];
   const float* row = logits + (int64_t)blockIdx.x * vocab;
   float best = 0.0f;
   int64_t bi = -1;
+  if (divisor != 0.0f && row[0] != row[0]) {
+    if (threadIdx.x == 0) out[blockIdx.x] = 0;
+    return;  // uniform across the block: no thread reaches the barrier below
+  }
   for (int64_t j = threadIdx.x; j < vocab; j += blockDim.x) {
-    const float v = row[j];
+    const float v = divisor != 0.0f ? __fdiv_rn(row[j], divisor) : row[j];
     if (v == v) argmax_merge(best, bi, v, j);  // v != v: NaN
   }
 #pragma unroll
@@ -68,7 +74,21 @@ extern "C" HLC_EXPORT int hlc_argmax(const float* logits, int32_t* out, int64_t 
   HLC_REQUIRE(logits && out, "[argmax] null pointer");
   std::lock_guard<std::recursive_mutex> lock(op_mutex());
   HLC_TRY(ensure_device());
-  argmax_kernel<<<(unsigned)rows, 512, 0, stream()>>>(logits, out, vocab);
+  argmax_kernel<<<(unsigned)rows, 512, 0, stream()>>>(logits, out, vocab, 0.0f);
+  HLC_LAUNCHED("argmax_kernel");
+  return HLC_OK;
+}
+
+extern "C" HLC_EXPORT int hlc_argmax_scaled(const float* logits, int32_t* out, int64_t rows, int64_t vocab,
+                                            float divisor) {
+  using namespace hlc;
+  HLC_REQUIRE(rows >= 0 && rows <= 0x7fffffffLL && vocab > 0, "[argmax_scaled] bad shape");
+  HLC_REQUIRE(divisor != 0.0f && divisor == divisor, "[argmax_scaled] divisor must be a non-zero number");
+  if (rows == 0) return HLC_OK;
+  HLC_REQUIRE(logits && out, "[argmax_scaled] null pointer");
+  std::lock_guard<std::recursive_mutex> lock(op_mutex());
+  HLC_TRY(ensure_device());
+  argmax_kernel<<<(unsigned)rows, 512, 0, stream()>>>(logits, out, vocab, divisor);
   HLC_LAUNCHED("argmax_kernel");
   return HLC_OK;
 }

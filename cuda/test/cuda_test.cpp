@@ -973,6 +973,46 @@ void test_argmax() {
   }
 }
 
+// The executor's greedy pick: logits / divisor, the CPU twin's rule (first index
+// on ties after the division, NaN never wins, a NaN at index 0 gives 0).
+void test_argmax_scaled() {
+  struct C { int64_t rows, vocab; float divisor; bool near_ties, nan; };
+  const C cases[] = {{1, 10, 1.0f, false, false},      {3, 49155, 8.0f, false, false}, {6, 1000, 3.0f, true, false},
+                     {4, 100003, 12.5f, false, true}, {64, 257, 7.0f, true, true}};
+  for (const C& c : cases) {
+    std::string name = "argmax_scaled rows=" + std::to_string(c.rows) + " vocab=" + std::to_string(c.vocab) +
+                       (c.near_ties ? " near-ties" : "") + (c.nan ? " nan" : "");
+    if (!selected(name)) continue;
+    auto lg = rnd(c.rows * c.vocab, 72, -10, 10);
+    for (int64_t r = 0; r < c.rows; r++) {
+      float* row = lg.data() + r * c.vocab;
+      // Neighbouring floats at the top: distinct before the division, often equal after it.
+      if (c.near_ties) {
+        row[c.vocab / 2] = 20.0f;
+        row[c.vocab / 3] = std::nextafter(20.0f, 30.0f);
+        row[c.vocab - 1] = std::nextafter(row[c.vocab / 3], 30.0f);
+      }
+      if (c.nan) {
+        for (int64_t v = r % 5; v < c.vocab; v += 89) row[v] = std::numeric_limits<float>::quiet_NaN();
+        if (r % 3 == 1) row[1] = -std::numeric_limits<float>::infinity();
+      }
+    }
+    std::vector<int32_t> ref(c.rows);
+    hl::cpu::argmax_rows(*g_pool, ref.data(), lg.data(), c.rows, c.vocab, c.divisor);
+    Dev dl(lg), dout(c.rows * 4);
+    CALL(hlc_argmax_scaled(dl.f(), dout.i(), c.rows, c.vocab, c.divisor));
+    auto out = dout.get<int32_t>(c.rows);
+    Cmp ic;
+    for (int64_t r = 0; r < c.rows; r++)
+      if (out[r] != ref[r] && ic.bad < 0) {
+        ic.bad = r;
+        ic.bad_out = (float)out[r];
+        ic.bad_ref = (float)ref[r];
+      }
+    report(name, {{"ids", ic}}, 1e-7);
+  }
+}
+
 // ---- data movement (copy_columns, gather_rows, add_scaled, kv_write)
 
 void test_data() {
@@ -1571,6 +1611,7 @@ int main(int argc, char** argv) {
   test_matmul_multi();
   test_moe();
   test_argmax();
+  test_argmax_scaled();
   test_data();
   test_kv_f16();
   test_strided();

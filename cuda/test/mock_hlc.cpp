@@ -339,6 +339,11 @@ int hlc_kv_write(float* const* pages, int64_t n_pages, int64_t page_size, const 
   }
   return 0;
 }
+int hlc_argmax_scaled(const float* lg, int32_t* out, int64_t rows, int64_t vocab, float divisor) {
+  if (vocab <= 0 || divisor == 0.0f || divisor != divisor) { g_err = "argmax_scaled shape"; return HLC_INVALID; }
+  BEGIN("argmax", lg, out);
+  return guard([&] { hl::cpu::argmax_rows(pool(), out, lg, rows, vocab, divisor); });
+}
 int hlc_argmax(const float* lg, int32_t* out, int64_t rows, int64_t vocab) {
   BEGIN("argmax", lg, out);
   for (int64_t r = 0; r < rows; r++) {

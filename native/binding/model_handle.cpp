@@ -215,10 +215,12 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
       std::shared_ptr<RowSampling> sampling;
       if (info.Length() == 5 && !info[4].IsUndefined()) {
         sampling = std::make_shared<RowSampling>(info[4], n, "step");
-        for (size_t s = 0; s < n; s++)
+        for (size_t s = 0; s < n; s++) {
           HL_CHECK(!sampling->sampled(s) || (!job->batch[s].all_logits && sampling->vocab(s) == model->dims().vocab),
                    Argument, "step: row " + std::to_string(s) + " is sampled, so it needs allLogits off and a sampler of vocab " +
                                  std::to_string(model->dims().vocab));
+          job->batch[s].argmax_only = sampling->argmax_only(s);
+        }
       }
       // Mark busy on the JS thread so fork/snapshot/another step refuse meanwhile.
       for (size_t s = 0; s < n; s++) {
@@ -240,11 +242,13 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
             job->model->step(job->batch);
             if (sampling) {
               std::vector<const float*> rows;
+              std::vector<int32_t> picked;
               for (size_t s = 0; s < job->batch.size(); s++) {
                 if (job->batch[s].failed) sampling->skip(s);
                 rows.push_back(job->batch[s].logits.data());
+                picked.push_back(job->batch[s].argmax_only ? job->batch[s].argmax : -1);
               }
-              sampling->run(rows, ThreadPool::shared());
+              sampling->run(rows, picked, ThreadPool::shared());
             }
           },
           [job, sampling](Napi::Env env) -> Napi::Value {

@@ -130,7 +130,7 @@ Napi::Value sample_batch(const Napi::CallbackInfo& info) {
         [sampling, logits]() {
           std::vector<const float*> ptrs;
           for (auto& l : *logits) ptrs.push_back(l.data());
-          sampling->run(ptrs, ThreadPool::shared());
+          sampling->run(ptrs, {}, ThreadPool::shared());
         },
         [sampling, n](Napi::Env env) -> Napi::Value {
           Napi::Array out = Napi::Array::New(env, n);
@@ -174,11 +174,16 @@ RowSampling::RowSampling(const Napi::Value& spec, size_t n_rows, const std::stri
     if (samplers_[r]) claims_.claim(samplers_[r], where + ": row " + std::to_string(r) + " sampler");
 }
 
-void RowSampling::run(const std::vector<const float*>& logits, ThreadPool& pool) {
+void RowSampling::run(const std::vector<const float*>& logits, const std::vector<int32_t>& picked, ThreadPool& pool) {
   std::vector<SampleRow> rows;
   std::vector<size_t> at;
+  out_.assign(samplers_.size(), SampledToken{});
   for (size_t r = 0; r < samplers_.size(); r++) {
     if (!samplers_[r]) continue;
+    if (r < picked.size() && picked[r] >= 0) {
+      out_[r].token = picked[r];
+      continue;
+    }
     SampleRow row;
     row.sampler = samplers_[r].get();
     row.logits = logits[r];
@@ -189,7 +194,6 @@ void RowSampling::run(const std::vector<const float*>& logits, ThreadPool& pool)
   }
   std::vector<SampledToken> got;
   sample_rows(rows, top_n_, got, pool);
-  out_.assign(samplers_.size(), SampledToken{});
   for (size_t i = 0; i < at.size(); i++) out_[at[i]] = std::move(got[i]);
 }
 

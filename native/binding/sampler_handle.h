@@ -51,9 +51,13 @@ class RowSampling {
   // Leaves a row out (its sequence failed in the step): nothing is drawn for it.
   void skip(size_t row) { samplers_[row] = nullptr; }
   int64_t vocab(size_t row) const { return samplers_[row]->vocab(); }
+  // The row's token is just the argmax of its logits (a plain greedy sampler
+  // and no logprobs asked), so a step can pick it without returning logits.
+  bool argmax_only(size_t row) const { return samplers_[row] && top_n_ < 0 && samplers_[row]->plain_greedy(); }
   // Samples every sampled row; logits[row] points at that row's [vocab]
-  // floats. Runs off the JS thread (rows in parallel on `pool`).
-  void run(const std::vector<const float*>& logits, ThreadPool& pool);
+  // floats, or picked[row] >= 0 is the row's token already (argmax_only rows
+  // whose step picked it). Runs off the JS thread (rows in parallel on `pool`).
+  void run(const std::vector<const float*>& logits, const std::vector<int32_t>& picked, ThreadPool& pool);
   // { token, logprob?, topIds?, topLogprobs? } of a sampled row, after run().
   Napi::Object result(Napi::Env env, size_t row) const;
 

@@ -68,6 +68,14 @@ class Backend {
   // n_kv_heads * page_size * head_dim bytes into the page).
   virtual void kv_write(float* const* pages, int64_t page_size, const float* src, int64_t pos0, int64_t n,
                         int64_t n_kv_heads, int64_t head_dim, DType dtype) = 0;
+  // The greedy token of each logits row, picked where the logits are:
+  // out[r] = argmax_v(logits[r, v] / divisor), the first index on ties, NaN
+  // never winning and a NaN at index 0 giving 0 (out: backend memory, `rows`
+  // int32). False when this backend cannot (the caller downloads the logits).
+  virtual bool argmax(int32_t* out, const float* logits, int64_t rows, int64_t vocab, float divisor) {
+    (void)out, (void)logits, (void)rows, (void)vocab, (void)divisor;
+    return false;
+  }
   // Whether kv_write/attention take pages of `dtype`.
   virtual bool supports_kv(DType dtype) const { return dtype == DType::F32; }
 

@@ -56,6 +56,10 @@ class CpuBackend final : public Backend {
   void rmsnorm(float* y, const float* x, const float* w, int64_t n, int64_t dim, float eps) override {
     cpu::rmsnorm(pool_, y, x, w, n, dim, eps);
   }
+  bool argmax(int32_t* out, const float* logits, int64_t rows, int64_t vocab, float divisor) override {
+    cpu::argmax_rows(pool_, out, logits, rows, vocab, divisor);
+    return true;
+  }
   void add_rmsnorm(float* h, float* u, const float* branch, float alpha, const float* w, int64_t n, int64_t dim,
                    float eps) override {
     cpu::add_rmsnorm(pool_, h, u, branch, alpha, w, n, dim, eps);

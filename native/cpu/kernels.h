@@ -14,6 +14,14 @@
 
 namespace hl::cpu {
 
+// ---- greedy pick (argmax.cpp)
+// Index of the largest value, the first on ties; NaN never wins, and a NaN at
+// index 0 gives 0.
+int32_t argmax(const float* l, int64_t n);
+// out[r] = argmax(logits[r, :] / divisor), each value divided in f32 as the
+// executor divides logits by logits_scaling (so ties after the division count).
+void argmax_rows(ThreadPool& pool, int32_t* out, const float* logits, int64_t rows, int64_t vocab, float divisor);
+
 // ---- norms (rmsnorm.cpp)
 // y[t, :] = x[t, :] * rsqrt(mean(x[t, :]^2) + eps) * w        x, y: [n_tokens, dim]; w: [dim]
 // y may alias x.

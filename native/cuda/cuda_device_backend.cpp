@@ -116,6 +116,12 @@ class CudaBackend final : public Backend {
     op("rmsnorm");
     done(api_.hlc_rmsnorm(y, x, dev(w), n, dim, eps), "rmsnorm");
   }
+  bool argmax(int32_t* out, const float* logits, int64_t rows, int64_t vocab, float divisor) override {
+    if (!api_.hlc_argmax_scaled) return false;
+    op("argmax");
+    done(api_.hlc_argmax_scaled(logits, out, rows, vocab, divisor), "argmax");
+    return true;
+  }
   void add_rmsnorm(float* h, float* u, const float* branch, float alpha, const float* w, int64_t n, int64_t dim,
                    float eps) override {
     if (!api_.hlc_add_rmsnorm) return Backend::add_rmsnorm(h, u, branch, alpha, w, n, dim, eps);

@@ -352,14 +352,44 @@ void GraniteHybrid::compute_logits(const std::vector<StepSequence*>& batch) {
   backend_->rmsnorm(x, x, output_norm_, R, d.d_model, d.rms_norm_eps);
   float* dev_logits = grow(logits_, R * d.vocab);
   backend_->matmul(dev_logits, x, R, lm_head_);
-  std::vector<float> logits((size_t)(R * d.vocab));
-  backend_->download(logits.data(), dev_logits, sizeof(float) * logits.size());
-  for (float& l : logits) l /= d.logits_scaling;  // a division (docs/MODEL.md, Forward pass)
-  int64_t r0 = 0;
+
+  // Sequences that only want their greedy token get it picked where the
+  // logits are (on a GPU: R ids cross the bus instead of R rows of vocab floats).
+  std::vector<int64_t> first_row(n_seqs + 1, 0);
+  bool any_picked = false;
   for (int s = 0; s < n_seqs; s++) {
-    int64_t n = batch[s]->all_logits ? (cu_seqlens_[s + 1] - cu_seqlens_[s]) : 1;
-    batch[s]->logits.assign(logits.begin() + r0 * d.vocab, logits.begin() + (r0 + n) * d.vocab);
-    r0 += n;
+    first_row[s + 1] = first_row[s] + (batch[s]->all_logits ? cu_seqlens_[s + 1] - cu_seqlens_[s] : 1);
+    any_picked = any_picked || (batch[s]->argmax_only && !batch[s]->all_logits);
+  }
+  std::vector<int32_t> picked;
+  if (any_picked) {
+    int32_t* dev_picked = reinterpret_cast<int32_t*>(grow(picked_, R));
+    if (backend_->argmax(dev_picked, dev_logits, R, d.vocab, d.logits_scaling)) {
+      picked.resize((size_t)R);
+      backend_->download(picked.data(), dev_picked, sizeof(int32_t) * (size_t)R);
+    }
+  }
+  // The other sequences' rows come back in runs of adjacent sequences.
+  auto wants_logits = [&](int s) { return picked.empty() || !batch[s]->argmax_only || batch[s]->all_logits; };
+  std::vector<float> run;
+  for (int s = 0; s < n_seqs;) {
+    if (!wants_logits(s)) {
+      batch[s]->logits.clear();
+      batch[s]->argmax = picked[(size_t)first_row[s]];
+      s++;
+      continue;
+    }
+    int e = s + 1;
+    while (e < n_seqs && wants_logits(e)) e++;
+    run.resize((size_t)((first_row[e] - first_row[s]) * d.vocab));
+    backend_->download(run.data(), dev_logits + first_row[s] * d.vocab, sizeof(float) * run.size());
+    for (float& l : run) l /= d.logits_scaling;  // a division (docs/MODEL.md, Forward pass)
+    for (int q = s; q < e; q++) {
+      batch[q]->argmax = -1;
+      batch[q]->logits.assign(run.begin() + (first_row[q] - first_row[s]) * d.vocab,
+                              run.begin() + (first_row[q + 1] - first_row[s]) * d.vocab);
+    }
+    s = e;
   }
 }
 

@@ -108,7 +108,7 @@ class GraniteHybrid {
   DeviceBuffer ids_, h_, u_, branch_, proj_, xbc_conv_, y_;
   DeviceBuffer q_, k_, v_, attn_;
   DeviceBuffer gate_, up_, moe_out_, router_logits_, route_ids_, route_w_;
-  DeviceBuffer final_, logits_;
+  DeviceBuffer final_, logits_, picked_;
 };
 
 }  // namespace hl

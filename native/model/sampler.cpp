@@ -9,6 +9,7 @@
 #include <string>
 
 #include "../core/error.h"
+#include "../cpu/kernels.h"
 #include "../cpu/simd/ops.h"
 
 namespace hl {
@@ -31,14 +32,6 @@ void sorted_indices(const float* l, int64_t n, std::vector<int32_t>& out) {
 }
 
 }  // namespace
-
-int32_t argmax_logits(const float* l, int64_t n) {
-  if (n <= 0 || std::isnan(l[0])) return 0;
-  const float m = cpu::simd_ops().max_f32(l, n);
-  for (int64_t i = 0; i < n; i++)
-    if (l[i] == m) return (int32_t)i;
-  return 0;
-}
 
 void top_indices(const float* l, int64_t n, int64_t k, std::vector<int32_t>& out) {
   out.clear();
@@ -80,6 +73,12 @@ TokenSampler::TokenSampler(SamplerParams params, int64_t vocab) : p_(std::move(p
     HL_CHECK(id >= 0 && id < vocab_, Argument, "sampler: banned id " + std::to_string(id) + " is out of range");
 }
 
+bool TokenSampler::plain_greedy() const {
+  const bool penalties = p_.penalty_last_n != 0 &&
+                         (p_.repeat_penalty != 1 || p_.presence_penalty != 0 || p_.frequency_penalty != 0);
+  return p_.temperature == 0 && p_.banned.empty() && p_.bias.empty() && !penalties;
+}
+
 void TokenSampler::apply_penalties(float* l, const int32_t* history, int64_t n_history) const {
   if (p_.penalty_last_n == 0 ||
       (p_.repeat_penalty == 1 && p_.presence_penalty == 0 && p_.frequency_penalty == 0))
@@ -105,12 +104,12 @@ int32_t TokenSampler::sample(const float* logits, const int32_t* history, int64_
   for (int32_t id : p_.banned) l[id] = -INFINITY;
   for (auto& [id, b] : p_.bias) l[id] = (float)((double)l[id] + b);
   apply_penalties(l, history, n_history);
-  if (p_.temperature == 0) return argmax_logits(l, vocab_);
+  if (p_.temperature == 0) return cpu::argmax(l, vocab_);
 
   std::vector<int32_t> cand;
   if (p_.top_k > 0) top_indices(l, vocab_, p_.top_k, cand);
   else sorted_indices(l, vocab_, cand);
-  if (cand.empty()) return argmax_logits(l, vocab_);
+  if (cand.empty()) return cpu::argmax(l, vocab_);
   const double lmax = l[cand[0]];
   // top-p and min-p on the untempered distribution, then temperature.
   size_t n = cand.size();

@@ -42,6 +42,9 @@ class TokenSampler {
 
   int64_t vocab() const { return vocab_; }
   const SamplerParams& params() const { return p_; }
+  // sample() is then cpu::argmax of the logits as given: temperature 0, no
+  // banned ids, no bias, no active penalty (a backend may pick it on device).
+  bool plain_greedy() const;
 
   // The next token from `logits` [vocab] given the tokens so far (only the
   // last penalty_last_n of `history` matter). `work`: vocab floats of scratch.
@@ -56,9 +59,6 @@ class TokenSampler {
   int64_t vocab_;
   SamplerRng rng_;
 };
-
-// Index of the largest value, the first on ties (NaN never wins; a NaN at 0 stays).
-int32_t argmax_logits(const float* l, int64_t n);
 
 // The k largest non-NaN, non -inf entries' indices, largest first (ties: lower index first).
 void top_indices(const float* l, int64_t n, int64_t k, std::vector<int32_t>& out);

@@ -65,7 +65,12 @@ struct StepSequence {
   bool end_eval = false;    // last chunk of its eval: drop the checkpoint after
   bool cache_prefix = false;  // store prefix-cache checkpoints at chunk ends
   bool prompt_end = false;    // this chunk ends a prompt (checkpoint there too)
+  // in: only the greedy token of the last row is wanted (a plain greedy
+  // sampler, no logprobs): the backend picks it where the logits are, and
+  // `logits` stays empty.
+  bool argmax_only = false;
   std::vector<float> logits;  // out: [rows, vocab]
+  int32_t argmax = -1;        // out, with argmax_only: argmax of the last row's logits
   // out: why this sequence was left out of the step (it is as before its eval)
   bool failed = false;
   ErrorCode error_code = ErrorCode::Internal;

@@ -61,6 +61,40 @@ describe('evalAndSample', () => {
     }
   });
 
+  test('plain greedy rows (no logprobs) are picked by the backend: same tokens, in steps shared with rows that return logits', async () => {
+    const V = model.config.vocab_size;
+    const options: SamplingOptions[] = [{}, { logitBias: { 7: 3 } }, {}, { temperature: 0.8, seed: 3 }];
+    const runs = options.map((o, i) => ({
+      ref: model.createSequence(),
+      nat: model.createSequence(),
+      plain: model.createSequence(), // an eval sharing the step: its logits must still come back whole
+      ts: new Sampler(o, V),
+      sampler: new NativeSampler(o, V),
+      history: tokensOf(3 + 4 * i, V, 70 + i),
+    }));
+    let feed = runs.map((r) => r.history.slice());
+    for (let step = 0; step < 5; step++) {
+      const logits = await Promise.all(runs.map((r, i) => r.ref.eval(feed[i])));
+      const [got, plain] = await Promise.all([
+        Promise.all(runs.map((r, i) => r.nat.evalAndSample(feed[i], r.sampler, { history: r.history }))),
+        Promise.all(runs.map((r, i) => r.plain.eval(feed[i]))),
+      ]);
+      runs.forEach((r, i) => {
+        const want = r.ts.sample(logits[i], r.history);
+        expect(got[i].token).toBe(want);
+        expect(got[i].logprob).toBeUndefined();
+        expect(maxAbsDiff(plain[i], logits[i])).toBeLessThanOrEqual(1e-4); // batched with other rows: not bit-equal
+        r.history.push(want);
+      });
+      feed = got.map((g) => [g.token]);
+    }
+    for (const r of runs) {
+      r.ref.dispose();
+      r.nat.dispose();
+      r.plain.dispose();
+    }
+  });
+
   test('the sequence continues exactly as after eval (logits of the next step match)', async () => {
     const V = model.config.vocab_size;
     const prompt = tokensOf(19, V, 3);
