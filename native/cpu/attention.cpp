@@ -102,6 +102,32 @@ static void init_rows(int64_t R, int64_t Dh, float* m, float* l, float* o) {
   std::fill(o, o + R * Dh, 0.0f);
 }
 
+// Key j's K and V rows as the f32 kernels read them: K as stored unless Q8_0,
+// V as stored only when F32; the others are widened into slot i of kv_f32
+// ([2, kKeyTile, Dh]: keys, then values).
+static void key_rows(const Ctx& c, const Item& it, int64_t j, int64_t i, float* kv_f32, const void** k,
+                     const void** v) {
+  const KvView& kv = c.kv[it.seq];
+  const int64_t Dh = c.d.head_dim;
+  const float* ks = nullptr;
+  const float* vs = nullptr;
+  *k = c.row(kv.k_pages, it.seq, it.kvh, j, &ks);
+  *v = c.row(kv.v_pages, it.seq, it.kvh, j, &vs);
+  if (kv.dtype == DType::Q8_0) {
+    kv_row_to_f32(kv_f32 + i * Dh, *k, ks, Dh, kv.dtype);
+    *k = kv_f32 + i * Dh;
+  }
+  if (kv.dtype != DType::F32) {
+    kv_row_to_f32(kv_f32 + (kKeyTile + i) * Dh, *v, vs, Dh, kv.dtype);
+    *v = kv_f32 + (kKeyTile + i) * Dh;
+  }
+}
+
+// Bytes from one key's row of a kv head to the next within a page.
+static int64_t key_stride_bytes(const KvView& v) {
+  return v.token_stride * (v.dtype == DType::F32 ? 4 : v.dtype == DType::F16 ? 2 : 1);
+}
+
 // Online softmax of an item's rows over keys [ja, jb) in tiles of kKeyTile
 // (score GEMM over per-key row pointers; each row stops at its own position).
 // m, l: [R]; o: [R, Dh].
@@ -119,20 +145,9 @@ static void attention_tile(const Ctx& c, const Item& it, int64_t ja, int64_t jb,
   for (int64_t j0 = ja; j0 < jb; j0 += kKeyTile) {
     const int64_t j1 = std::min(jb, j0 + kKeyTile);
     for (int64_t j = j0; j < j1; j++) {
-      const float* ks = nullptr;
-      const float* vs = nullptr;
-      const void* krow = c.row(c.kv[it.seq].k_pages, it.seq, it.kvh, j, &ks);
-      const void* vrow = c.row(c.kv[it.seq].v_pages, it.seq, it.kvh, j, &vs);
-      if (kv_type == DType::Q8_0) {
-        float* kw = kv_f32 + (j - j0) * Dh;
-        kv_row_to_f32(kw, krow, ks, Dh, kv_type);
-        krow = kw;
-      }
-      if (kv_type != DType::F32) {
-        float* vw = kv_f32 + (kKeyTile + j - j0) * Dh;
-        kv_row_to_f32(vw, vrow, vs, Dh, kv_type);
-        vrow = vw;
-      }
+      const void* krow;
+      const void* vrow;
+      key_rows(c, it, j, j - j0, kv_f32, &krow, &vrow);
       kp[j - j0] = static_cast<const float*>(krow);
       vp[j - j0] = static_cast<const float*>(vrow);
     }
@@ -187,7 +202,7 @@ static void attention_runs(const Ctx& c, const Item& it, int64_t ja, int64_t jb,
     if (ahead < jb) {
       pf.k = static_cast<const uint8_t*>(c.row(v.k_pages, it.seq, it.kvh, ahead, &ks));
       pf.v = static_cast<const uint8_t*>(c.row(v.v_pages, it.seq, it.kvh, ahead, &vs));
-      pf.ld = v.token_stride * (v.dtype == DType::F32 ? 4 : v.dtype == DType::F16 ? 2 : 1);
+      pf.ld = key_stride_bytes(v);
       pf.n = std::min(jb, ahead + v.page_size) - ahead;
     }
     const auto* k = static_cast<const uint8_t*>(c.row(v.k_pages, it.seq, it.kvh, j, &ks));
@@ -195,19 +210,15 @@ static void attention_runs(const Ctx& c, const Item& it, int64_t ja, int64_t jb,
     if (v.dtype == DType::Q8_0) {
       for (int64_t j0 = j; j0 < run_end; j0 += kKeyTile) {
         const int64_t n = std::min(run_end, j0 + kKeyTile) - j0;
-        for (int64_t i = 0; i < n; i++) {
-          const void* krow = c.row(v.k_pages, it.seq, it.kvh, j0 + i, &ks);
-          const void* vrow = c.row(v.v_pages, it.seq, it.kvh, j0 + i, &vs);
-          kv_row_to_f32(kv_f32 + i * Dh, krow, ks, Dh, v.dtype);
-          kv_row_to_f32(kv_f32 + (kKeyTile + i) * Dh, vrow, vs, Dh, v.dtype);
-        }
+        const void* unused_k;
+        const void* unused_v;
+        for (int64_t i = 0; i < n; i++) key_rows(c, it, j0 + i, i, kv_f32, &unused_k, &unused_v);
         ops.attn_rows(m, l, o, qp, R, reinterpret_cast<const uint8_t*>(kv_f32),
                       reinterpret_cast<const uint8_t*>(kv_f32 + kKeyTile * Dh), Dh * 4, n, Dh, c.d.scale, RowKind::F32, j0 == j ? pf : AttnPrefetch{});
       }
     } else {
-      const bool f16 = v.dtype == DType::F16;
-      ops.attn_rows(m, l, o, qp, R, k, vv, v.token_stride * (f16 ? 2 : 4), run_end - j, Dh, c.d.scale,
-                    f16 ? RowKind::F16 : RowKind::F32, pf);
+      ops.attn_rows(m, l, o, qp, R, k, vv, key_stride_bytes(v), run_end - j, Dh, c.d.scale,
+                    v.dtype == DType::F16 ? RowKind::F16 : RowKind::F32, pf);
     }
     j = run_end;
   }
