@@ -168,4 +168,31 @@ int hlc_matmul_multi(float* const* ys, const float* x, int64_t n_tokens, const h
 int hlc_add_rmsnorm(float* h, float* u, const float* branch, float alpha, const float* w, int64_t n_tokens, int64_t dim,
                     float eps);
 
+// Decode steps as CUDA graphs (additions; optional in the bridge; design:
+// docs/cuda/README.md, Decode as a CUDA graph). The ops issued between
+// hlc_graph_begin and hlc_graph_end do not run as they are issued:
+// - *mode = 1 (capture): no graph for `key` yet; the ops are captured into one.
+// - *mode = 2 (replay): a graph for `key` exists; each op only writes its host
+//   arguments (page tables, KV positions, state pointers, work lists) into the
+//   graph's argument area, at the offsets of the capture, and the library
+//   checks that every value the graph froze (kernels, grid sizes, scalar
+//   kernel parameters, device pointers) is the same as at the capture.
+// h2d copies, memsets and d2d copies issued inside a step run before the
+// step's kernels (hoisted: the step's inputs, zero fills of new buffers; never
+// memory a kernel of the same step touched before); d2h copies and
+// hlc_synchronize are refused inside a step. hlc_graph_end uploads the
+// argument area (one copy) and launches the graph: *ran = 1 (replayed) or
+// 2 (captured, then launched). *ran = 0: nothing of the step ran (the capture
+// failed, or a frozen value changed: the graph is dropped; hlc_last_error()
+// says why): issue the same ops again outside a graph step. A CUDA error is a
+// status, as everywhere. key > 0.
+int hlc_graph_begin(int64_t key, int* mode);
+int hlc_graph_end(int* ran);
+// Closes a step an error interrupted: its kernels never run (hoisted copies do).
+int hlc_graph_abort(void);
+// Drops the graph of `key` (-1: every graph) and its argument area.
+int hlc_graph_drop(int64_t key);
+// Graphs captured, steps replayed, and steps refused (ran = 0) since load.
+int hlc_graph_counters(uint64_t* captures, uint64_t* replays, uint64_t* refused);
+
 }  // extern "C"

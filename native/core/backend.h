@@ -123,6 +123,19 @@ class Backend {
   virtual void moe_forward(float* out, const float* x, const int32_t* ids, const float* weights, int64_t n_tokens,
                            int64_t top_k, const MoeWeights& w) = 0;
 
+  // ---- a step's device work as one replayable graph (CUDA graphs; a no-op
+  // elsewhere). The executor brackets the uploads and ops of a step (not its
+  // final download) with begin_step / end_step. graph_key > 0 lets the
+  // backend record the step once per key and replay it (decode steps: the
+  // key is the batch size); 0 runs the step as it is issued. end_step()
+  // returns false when the ops were only recorded and none ran (a capture or
+  // a replay the backend refused): the executor then issues the same ops
+  // again after begin_step(0). abort_step() closes a step an exception left.
+  // docs/cuda/README.md (Decode as a CUDA graph).
+  virtual void begin_step(int64_t graph_key) { (void)graph_key; }
+  virtual bool end_step() { return true; }
+  virtual void abort_step() noexcept {}
+
   // Parallel regions (thread-pool fork/joins) run so far; 0 where the backend
   // has no pool. Read by tests and benchmarks to count them per token.
   virtual uint64_t parallel_regions() const { return 0; }

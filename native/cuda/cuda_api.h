@@ -15,8 +15,9 @@
 #define HLC_OPTIONAL_FNS(X)                                                                                   \
   X(hlc_argmax) X(hlc_device_lost) X(hlc_counters) X(hlc_tensor_cores_active) X(hlc_attention_kv)             \
   X(hlc_kv_write_typed) X(hlc_gated_rmsnorm_strided) X(hlc_conv1d_causal_prefill_strided)                     \
-  X(hlc_conv1d_causal_step_strided) X(hlc_ssm_scan_strided) X(hlc_ssm_step_strided) X(hlc_matmul_multi)  \
-  X(hlc_add_rmsnorm) X(hlc_argmax_scaled)
+  X(hlc_conv1d_causal_step_strided) X(hlc_ssm_scan_strided) X(hlc_ssm_step_strided) X(hlc_matmul_multi)         \
+  X(hlc_add_rmsnorm) X(hlc_argmax_scaled) X(hlc_graph_begin) X(hlc_graph_end) X(hlc_graph_abort)               \
+  X(hlc_graph_drop) X(hlc_graph_counters)
 
 namespace hl {
 

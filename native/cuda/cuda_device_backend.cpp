@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -26,7 +27,11 @@ class CudaBackend final : public Backend {
       : api_(api),
         arena_([this](size_t n) { return raw_alloc(n); }, [this](void* p) { api_.hlc_free(p); },
                [this](void* p, size_t n) { check(api_.hlc_memset(p, 0, n), "memset"); }),
-        sync_each_op_(env_flag("HYBRIDLM_CUDA_SYNC")) {
+        sync_each_op_(env_flag("HYBRIDLM_CUDA_SYNC")),
+        // Per-op synchronisation and graphs exclude each other (no sync inside a captured step).
+        graphs_(env_flag("HYBRIDLM_CUDA_GRAPH") && !sync_each_op_ && api.hlc_graph_begin && api.hlc_graph_end &&
+                api.hlc_graph_abort && api.hlc_graph_drop),
+        graph_serial_(next_graph_serial()) {
     check(api_.hlc_set_device(device), "set_device");
     struct hlc_device_info info {};
     check(api_.hlc_device_info(device, &info), "device_info");
@@ -34,8 +39,12 @@ class CudaBackend final : public Backend {
     if (const char* f = std::getenv("HYBRIDLM_CUDA_STATS")) stats_path_ = f;
   }
   ~CudaBackend() override {
-    if (lost_) arena_.abandon();
-    else mirror_.clear([this](void* p) { api_.hlc_free(p); });
+    if (lost_) {
+      arena_.abandon();
+      return;
+    }
+    for (const auto& g : graph_health_) api_.hlc_graph_drop(g.first);
+    mirror_.clear([this](void* p) { api_.hlc_free(p); });
   }
 
   const char* name() const override { return "cuda"; }
@@ -79,6 +88,42 @@ class CudaBackend final : public Backend {
     return mirror_.add(host, bytes);
   }
   uint64_t weight_copy_bytes() const override { return mirror_.bytes(); }
+
+  // ---- decode steps as CUDA graphs (HYBRIDLM_CUDA_GRAPH=1; docs/cuda/README.md)
+  void begin_step(int64_t key) override {
+    graph_key_ = 0;
+    if (!graphs_ || key <= 0 || lost_) return;
+    const int64_t k = (graph_serial_ << 24) | key;  // this backend's graphs only
+    if (graph_health_[k].disabled) return;
+    flush_weights();  // the weight upload synchronises: never inside a step
+    int mode = 0;
+    check(api_.hlc_graph_begin(k, &mode), "graph begin");
+    graph_key_ = k;
+  }
+  bool end_step() override {
+    if (!graph_key_) return true;
+    const int64_t k = graph_key_;
+    graph_key_ = 0;
+    int ran = 0;
+    check(api_.hlc_graph_end(&ran), "graph step (or a kernel queued before it)");
+    GraphHealth& h = graph_health_[k];
+    if (ran == 1) h.refusals = 0;
+    if (ran != 0) return true;
+    // Nothing ran: the executor issues the ops again, eagerly. A batch size
+    // refused three times without a replay in between stops being captured.
+    if (++h.refusals >= kMaxGraphRefusals) {
+      h.disabled = true;
+      const char* e = api_.hlc_last_error();
+      std::fprintf(stderr, "[hybridlm] CUDA graph for batch size %lld disabled after %d refusals (last: %s)\n",
+                   (long long)(k & 0xffffff), kMaxGraphRefusals, e ? e : "");
+    }
+    return false;
+  }
+  void abort_step() noexcept override {
+    if (!graph_key_) return;
+    graph_key_ = 0;
+    api_.hlc_graph_abort();
+  }
 
   // ---- data movement
   void gather_rows(float* dst, const float* src, const int64_t* rows, int64_t n, int64_t width) override {
@@ -293,6 +338,9 @@ class CudaBackend final : public Backend {
   void op(const char* what) {
     alive(what);
     ops_.fetch_add(1, std::memory_order_relaxed);
+    flush_weights();
+  }
+  void flush_weights() {
     if (mirror_.pending()) {
       std::lock_guard<std::mutex> lock(weights_mutex_);
       mirror_.flush([this](size_t n) { return raw_alloc(n); },
@@ -328,14 +376,24 @@ class CudaBackend final : public Backend {
     }
   }
   void write_stats() {
-    uint64_t launches = 0, copies = 0;
+    uint64_t launches = 0, copies = 0, captures = 0, replays = 0, refused = 0;
     if (api_.hlc_counters) api_.hlc_counters(&launches, &copies);
+    if (api_.hlc_graph_counters) api_.hlc_graph_counters(&captures, &replays, &refused);
     if (FILE* f = std::fopen(stats_path_.c_str(), "a")) {
-      std::fprintf(f, "{\"ops\":%llu,\"launches\":%llu,\"copies\":%llu}\n", (unsigned long long)ops_.load(),
-                   (unsigned long long)launches, (unsigned long long)copies);
+      std::fprintf(f,
+                   "{\"ops\":%llu,\"launches\":%llu,\"copies\":%llu,\"graph_captures\":%llu,\"graph_replays\":%llu,"
+                   "\"graph_refused\":%llu}\n",
+                   (unsigned long long)ops_.load(), (unsigned long long)launches, (unsigned long long)copies,
+                   (unsigned long long)captures, (unsigned long long)replays, (unsigned long long)refused);
       std::fclose(f);
     }
   }
+
+  static int64_t next_graph_serial() {
+    static std::atomic<int64_t> serial{0};
+    return ++serial;
+  }
+  static constexpr int kMaxGraphRefusals = 3;
 
   const CudaApi& api_;
   std::string name_;
@@ -343,6 +401,14 @@ class CudaBackend final : public Backend {
   WeightMirror mirror_;
   std::mutex weights_mutex_;
   const bool sync_each_op_;
+  const bool graphs_;           // HYBRIDLM_CUDA_GRAPH=1 and the library has the graph entry points
+  const int64_t graph_serial_;  // high bits of this backend's graph keys
+  int64_t graph_key_ = 0;       // the graph step in progress (0: none)
+  struct GraphHealth {
+    int refusals = 0;  // refused since the last replay
+    bool disabled = false;
+  };
+  std::map<int64_t, GraphHealth> graph_health_;
   std::atomic<bool> lost_{false};
   std::string lost_reason_;
   std::atomic<uint64_t> ops_{0};

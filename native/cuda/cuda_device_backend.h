@@ -9,8 +9,11 @@
 // - HYBRIDLM_CUDA_SYNC=1: synchronise and check after every op, so a kernel
 //   fault is reported by the op that caused it (debugging; slow).
 // - HYBRIDLM_CUDA_STATS=<file>: after every download (the end of a step),
-//   append one JSON line {ops, launches, copies} (cumulative) to <file>; the
-//   GPU benchmark diffs them into launches per token.
+//   append one JSON line {ops, launches, copies, graph_captures,
+//   graph_replays, graph_refused} (cumulative) to <file>; the GPU benchmark
+//   diffs them into launches per token.
+// - HYBRIDLM_CUDA_GRAPH=1: decode steps run as CUDA graphs, one per batch
+//   size (begin_step/end_step; docs/cuda/README.md, Decode as a CUDA graph).
 #pragma once
 #include <memory>
 

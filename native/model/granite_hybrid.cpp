@@ -202,40 +202,56 @@ void GraniteHybrid::step(std::vector<StepSequence>& batch) {
   scan_chunk_ = longest >= scan_min_tokens_.load() ? (int)scan_chunk_tokens_.load() : 0;
   const int64_t T = cu_seqlens_[n_seqs];
   try {
-    float* h = grow(h_, T * d.d_model);
-    float* u = grow(u_, T * d.d_model);
-    float* branch = grow(branch_, T * d.d_model);
-    int32_t* dev_ids = reinterpret_cast<int32_t*>(grow(ids_, T));
-    backend_->upload(dev_ids, ids.data(), sizeof(int32_t) * (size_t)T);
-    backend_->embed(h, token_embd_, dev_ids, T, d.embedding_multiplier);
-    // Each residual add is fused with the norm that reads its sum: the layer's
-    // ffn_norm, then the next layer's attn_norm (the last add has none).
-    backend_->rmsnorm(u, h, layers_[0].attn_norm, T, d.d_model, d.rms_norm_eps);
-    for (size_t l = 0; l < layers_.size(); l++) {
-      if (fail_after_layers_.load() == (int64_t)l) {
-        fail_after_layers_ = -1;
-        throw Error(ErrorCode::Internal, "injected step failure (test hook)");
-      }
-      const LayerWeights& lw = layers_[l];
-      if (lw.kind == LayerKind::Mamba)
-        mamba_mixer(lw, T, branch);
-      else
-        attention_mixer(lw, T, branch);
-      backend_->add_rmsnorm(h, u, branch, d.residual_multiplier, lw.ffn_norm, T, d.d_model, d.rms_norm_eps);
-      feed_forward(lw, T, branch);
-      if (l + 1 < layers_.size())
-        backend_->add_rmsnorm(h, u, branch, d.residual_multiplier, layers_[l + 1].attn_norm, T, d.d_model,
-                              d.rms_norm_eps);
-      else
-        backend_->add_scaled(h, branch, d.residual_multiplier, T * d.d_model);
+    // A decode step may run as a replay of the graph recorded for its batch
+    // size; when the backend refuses one (nothing ran), the same ops again.
+    const int64_t graph_key = decode_ ? n_seqs : 0;
+    for (int pass = 0;; pass++) {
+      backend_->begin_step(pass == 0 ? graph_key : 0);
+      forward(ids, T, run);
+      if (backend_->end_step()) break;
+      HL_CHECK(pass == 0, Internal, "the backend refused an eager step");
     }
-    compute_logits(run);
+    read_logits(run);
   } catch (...) {
+    backend_->abort_step();
     states_.abort_step(batch);
     throw;
   }
   states_.commit_step(batch);
   steps_run_.fetch_add(1, std::memory_order_relaxed);
+}
+
+// The step's device work: every upload and op up to the logits (no download).
+void GraniteHybrid::forward(const std::vector<int32_t>& ids, int64_t T, const std::vector<StepSequence*>& run) {
+  const ModelDims& d = dims_;
+  float* h = grow(h_, T * d.d_model);
+  float* u = grow(u_, T * d.d_model);
+  float* branch = grow(branch_, T * d.d_model);
+  int32_t* dev_ids = reinterpret_cast<int32_t*>(grow(ids_, T));
+  backend_->upload(dev_ids, ids.data(), sizeof(int32_t) * (size_t)T);
+  backend_->embed(h, token_embd_, dev_ids, T, d.embedding_multiplier);
+  // Each residual add is fused with the norm that reads its sum: the layer's
+  // ffn_norm, then the next layer's attn_norm (the last add has none).
+  backend_->rmsnorm(u, h, layers_[0].attn_norm, T, d.d_model, d.rms_norm_eps);
+  for (size_t l = 0; l < layers_.size(); l++) {
+    if (fail_after_layers_.load() == (int64_t)l) {
+      fail_after_layers_ = -1;
+      throw Error(ErrorCode::Internal, "injected step failure (test hook)");
+    }
+    const LayerWeights& lw = layers_[l];
+    if (lw.kind == LayerKind::Mamba)
+      mamba_mixer(lw, T, branch);
+    else
+      attention_mixer(lw, T, branch);
+    backend_->add_rmsnorm(h, u, branch, d.residual_multiplier, lw.ffn_norm, T, d.d_model, d.rms_norm_eps);
+    feed_forward(lw, T, branch);
+    if (l + 1 < layers_.size())
+      backend_->add_rmsnorm(h, u, branch, d.residual_multiplier, layers_[l + 1].attn_norm, T, d.d_model,
+                            d.rms_norm_eps);
+    else
+      backend_->add_scaled(h, branch, d.residual_multiplier, T * d.d_model);
+  }
+  compute_logits(run);
 }
 
 void GraniteHybrid::mamba_mixer(const LayerWeights& lw, int64_t T, float* out) {
@@ -355,20 +371,26 @@ void GraniteHybrid::compute_logits(const std::vector<StepSequence*>& batch) {
 
   // Sequences that only want their greedy token get it picked where the
   // logits are (on a GPU: R ids cross the bus instead of R rows of vocab floats).
-  std::vector<int64_t> first_row(n_seqs + 1, 0);
   bool any_picked = false;
-  for (int s = 0; s < n_seqs; s++) {
+  for (int s = 0; s < n_seqs; s++) any_picked = any_picked || (batch[s]->argmax_only && !batch[s]->all_logits);
+  logits_picked_ = any_picked &&
+                   backend_->argmax(reinterpret_cast<int32_t*>(grow(picked_, R)), dev_logits, R, d.vocab,
+                                    d.logits_scaling);
+}
+
+void GraniteHybrid::read_logits(const std::vector<StepSequence*>& batch) {
+  const ModelDims& d = dims_;
+  const int n_seqs = (int)batch.size();
+  std::vector<int64_t> first_row(n_seqs + 1, 0);
+  for (int s = 0; s < n_seqs; s++)
     first_row[s + 1] = first_row[s] + (batch[s]->all_logits ? cu_seqlens_[s + 1] - cu_seqlens_[s] : 1);
-    any_picked = any_picked || (batch[s]->argmax_only && !batch[s]->all_logits);
-  }
+  const int64_t R = first_row[n_seqs];
   std::vector<int32_t> picked;
-  if (any_picked) {
-    int32_t* dev_picked = reinterpret_cast<int32_t*>(grow(picked_, R));
-    if (backend_->argmax(dev_picked, dev_logits, R, d.vocab, d.logits_scaling)) {
-      picked.resize((size_t)R);
-      backend_->download(picked.data(), dev_picked, sizeof(int32_t) * (size_t)R);
-    }
+  if (logits_picked_) {
+    picked.resize((size_t)R);
+    backend_->download(picked.data(), picked_.data(), sizeof(int32_t) * (size_t)R);
   }
+  const float* dev_logits = logits_.f32();
   // The other sequences' rows come back in runs of adjacent sequences.
   auto wants_logits = [&](int s) { return picked.empty() || !batch[s]->argmax_only || batch[s]->all_logits; };
   std::vector<float> run;

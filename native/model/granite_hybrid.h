@@ -82,7 +82,11 @@ class GraniteHybrid {
   void mamba_mixer(const LayerWeights& lw, int64_t T, float* out);
   void attention_mixer(const LayerWeights& lw, int64_t T, float* out);
   void feed_forward(const LayerWeights& lw, int64_t T, float* out);
+  // The step's device work up to the logits (forward: uploads and ops, the
+  // greedy picks included) and their download (read_logits).
+  void forward(const std::vector<int32_t>& ids, int64_t T, const std::vector<StepSequence*>& run);
   void compute_logits(const std::vector<StepSequence*>& batch);
+  void read_logits(const std::vector<StepSequence*>& batch);
   uint64_t scratch_bytes_for(int64_t T, int64_t rows) const;
 
   ModelDims dims_;
@@ -103,6 +107,7 @@ class GraniteHybrid {
   std::vector<SequenceState*> seq_states_;
   bool decode_ = false;  // every sequence has exactly one new token
   int scan_chunk_ = 0;   // ssm_scan chunk length for this step (0: the recurrence)
+  bool logits_picked_ = false;  // this step's greedy rows were picked on the backend (picked_)
 
   // Scratch in backend memory, reused across steps (grown, never shrunk).
   DeviceBuffer ids_, h_, u_, branch_, proj_, xbc_conv_, y_;

@@ -142,6 +142,77 @@ describeMock('CUDA bridge over the host mock library', () => {
     }
   });
 
+  describe('HYBRIDLM_CUDA_GRAPH=1: decode steps as graphs (the mock records, freezes and replays as a CUDA graph)', () => {
+    interface GraphRun {
+      diff: number;
+      rows: number;
+      failed: number;
+      stats: { launches: number; copies: number; graph_captures: number; graph_replays: number; graph_refused: number }[];
+    }
+    // The schedule of bridge-runner.ts (4 sequences of 5-20 prompt tokens, one
+    // finishes, two join with their prefill beside the others' decodes: batch
+    // sizes 4, 3, 4, 5; 16-token KV pages crossed) eager, then with graphs.
+    const graphRun = (env: Record<string, string> = {}, failAt = -1): GraphRun => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hlc-graph-'));
+      try {
+        const { out } = run(['graph', DENSE_GGUF, '18', path.join(dir, 'stats.jsonl'), String(failAt)], {
+          HYBRIDLM_CUDA_PROBE: '0',
+          ...env,
+        });
+        expect(out.error).toBeUndefined();
+        return out as GraphRun;
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    const total = (r: GraphRun) => r.stats[r.stats.length - 1];
+
+    test('every logit equals the eager run; steady decode steps replay with 1 launch and 3 copies each', () => {
+      const r = graphRun();
+      expect(r.rows).toBe(4 + 5 * 4 + 3 + 4 + 5 * 4 + 5 + 5 * 5); // prompts, then 4, 3, 4 and 5 sequences
+      expect(r.diff).toBe(0);
+      const t = total(r);
+      expect(t.graph_refused).toBe(0);
+      expect(t.graph_captures).toBeGreaterThanOrEqual(3); // batch sizes 4, 3 and 5 (4 again replays)
+      expect(t.graph_replays).toBeGreaterThanOrEqual(10);
+      let replayed = 0;
+      for (let i = 1; i < r.stats.length; i++) {
+        const a = r.stats[i - 1], b = r.stats[i];
+        if (b.graph_replays - a.graph_replays !== 1) continue;
+        replayed++;
+        // Outside the graph: its launch; copies: the token ids, the argument area, the logits.
+        expect(b.launches - a.launches).toBeLessThanOrEqual(60);
+        expect(b.launches - a.launches).toBe(1);
+        expect(b.copies - a.copies).toBeLessThanOrEqual(3);
+      }
+      expect(replayed).toBe(t.graph_replays);
+    });
+
+    test('a failed capture and a step that fails inside a graph step fall back without corrupting any state', () => {
+      // The second capture fails (its step runs eagerly); step 8 fails before its
+      // first layer while replaying (its four evals reject, nothing ran).
+      const r = graphRun({ HLC_MOCK_GRAPH_FAIL_CAPTURE: '2' }, 8);
+      expect(r.failed).toBe(4);
+      expect(r.diff).toBe(0);
+      const t = total(r);
+      expect(t.graph_refused).toBe(1);
+      expect(t.graph_replays).toBeGreaterThanOrEqual(8);
+    });
+
+    test('a per-step value frozen into the graph is caught: wrong logits unchecked, refused replays checked', () => {
+      // A deliberately wrong design: kv_write's position frozen at capture.
+      const wrong = graphRun({ HLC_MOCK_GRAPH_FREEZE_KV_POS: '1', HLC_MOCK_GRAPH_UNCHECKED: '1' });
+      expect(total(wrong).graph_replays).toBeGreaterThan(0);
+      expect(wrong.diff).toBeGreaterThan(1e-3);
+      // With the frozen-value check every replay is refused and run eagerly
+      // (same logits); a batch size refused three times stops being captured.
+      const checked = graphRun({ HLC_MOCK_GRAPH_FREEZE_KV_POS: '1' });
+      expect(checked.diff).toBe(0);
+      expect(total(checked).graph_replays).toBe(0);
+      expect(total(checked).graph_refused).toBeGreaterThanOrEqual(3);
+    });
+  });
+
   test('a sticky fault marks the device lost: that call and every later one reject with DeviceError', () => {
     // Ops counted by the mock for load + one short eval: a fault 5 ops later lands in the second eval.
     const first = run(['decode', DENSE_GGUF, '0']).stats.ops;

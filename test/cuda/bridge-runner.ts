@@ -22,6 +22,47 @@ async function decode(model: Model, prompt: number[], steps: number): Promise<Fl
   return rows;
 }
 
+interface StepStats {
+  launches: number;
+  copies: number;
+  graph_captures: number;
+  graph_replays: number;
+  graph_refused: number;
+}
+
+/**
+ * A serving-like schedule on `model`: four sequences of different prompt
+ * lengths decode together; one finishes and two join later (their prompts
+ * prefilled in the same steps as the others' decodes); contexts cross KV page
+ * boundaries (16-token pages). Returns every logits row in a fixed order.
+ */
+async function schedule(model: Model, steps: number, failAt = -1): Promise<Float32Array[]> {
+  const V = model.config.vocab_size;
+  const rows: Float32Array[] = [];
+  const start = async (len: number, seed: number) => {
+    const seq = model.createSequence();
+    rows.push(await seq.eval(ids(len, seed, V)));
+    return seq;
+  };
+  let live = await Promise.all([start(5, 1), start(13, 2), start(20, 3), start(3, 4)]);
+  for (let i = 0; i < steps; i++) {
+    const evals: Promise<Float32Array>[] = live.map((seq, s) => seq.eval([(i * 31 + s * 7 + 5) % V]));
+    if (i === Math.floor(steps / 3) || i === Math.floor((2 * steps) / 3)) {
+      // A prompt joins: prefilled in the same step as the others' decodes.
+      const seq = model.createSequence();
+      evals.push(seq.eval(ids(7 + i % 5, 10 + i, V)));
+      live = [...live, seq];
+    }
+    // failAt: that step fails before its first layer (every eval of it rejects, no state changed).
+    if (i === failAt) model.handle.failNextStep(0);
+    for (const r of await Promise.allSettled(evals))
+      rows.push(r.status === 'fulfilled' ? r.value : new Float32Array([r.reason.message.includes('injected') ? -1 : -2]));
+    if (i === Math.floor(steps / 4)) live.shift()!.dispose(); // a sequence finishes
+  }
+  for (const seq of live) seq.dispose();
+  return rows;
+}
+
 async function main(): Promise<unknown> {
   const [scenario, model, n] = process.argv.slice(2);
   const steps = Number(n ?? 8);
@@ -44,6 +85,32 @@ async function main(): Promise<unknown> {
     const a = await decode(cpu, ids(21, 3, V), steps), b = await decode(gpu, ids(21, 3, V), steps);
     const diff = Math.max(...a.map((r, i) => maxDiff(r, b[i])));
     return { f16: gpu.memory().kvCacheType, diff, q8: q8.memory().kvCacheType, q8Reason: q8.deviceReason };
+  }
+  if (scenario === 'graph') {
+    // The same schedule with HYBRIDLM_CUDA_GRAPH off, then on (the backend
+    // reads it when the model loads); the second model's per-step counters
+    // come from HYBRIDLM_CUDA_STATS (argv[5]).
+    const statsFile = process.argv[5];
+    const opts = { device: 'cuda' as const, kvPageTokens: 16 };
+    process.env.HYBRIDLM_CUDA_GRAPH = '0';
+    const eager = await loadModel(model, opts);
+    const failAt = Number(process.argv[6] ?? -1);
+    const a = await schedule(eager, steps, failAt);
+    await eager.dispose();
+    process.env.HYBRIDLM_CUDA_GRAPH = '1';
+    process.env.HYBRIDLM_CUDA_STATS = statsFile;
+    const graph = await loadModel(model, opts);
+    const b = await schedule(graph, steps, failAt);
+    await graph.dispose();
+    delete process.env.HYBRIDLM_CUDA_STATS;
+    const diff = Math.max(...a.map((r, i) => maxDiff(r, b[i])));
+    const fs = await import('fs');
+    const stats = fs
+      .readFileSync(statsFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as StepStats);
+    return { diff, rows: b.length, failed: b.filter((r) => r.length === 1 && r[0] === -1).length, stats };
   }
   if (scenario === 'decode') {
     const gpu = await loadModel(model, { device: 'cuda' });
