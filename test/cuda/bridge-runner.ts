@@ -44,7 +44,7 @@ async function schedule(model: Model, steps: number, failAt = -1): Promise<Float
     rows.push(await seq.eval(ids(len, seed, V)));
     return seq;
   };
-  let live = await Promise.all([start(5, 1), start(13, 2), start(20, 3), start(3, 4)]);
+  let live: ReturnType<Model['createSequence']>[] = await Promise.all([start(5, 1), start(13, 2), start(20, 3), start(3, 4)]);
   for (let i = 0; i < steps; i++) {
     const evals: Promise<Float32Array>[] = live.map((seq, s) => seq.eval([(i * 31 + s * 7 + 5) % V]));
     if (i === Math.floor(steps / 3) || i === Math.floor((2 * steps) / 3)) {
