@@ -181,42 +181,40 @@ static void attention_tile(const Ctx& c, const Item& it, int64_t ja, int64_t jb,
 
 // Online softmax of an item's rows over keys [ja, jb) that every row sees
 // (decode, and the keys before a short query's first position): walks the
-// page runs, where one kv head's keys are ld bytes apart, and hands each run to
-// the fused SimdOps::attn_rows; Q8_0 runs are widened per kKeyTile keys into
-// kv_f32 first.
+// page runs, where one kv head's keys are a fixed stride apart, and hands each
+// run to the fused SimdOps::attn_rows (attn_rows_q8 for Q8_0 pages: codes
+// widened in registers, never through scratch).
 static void attention_runs(const Ctx& c, const Item& it, int64_t ja, int64_t jb, float* m, float* l, float* o,
-                           const float** qp, float* kv_f32 /* [2, kKeyTile, Dh] */) {
+                           const float** qp) {
   const KvView& v = c.kv[it.seq];
   const int64_t Dh = c.d.head_dim, G = c.G, R = (it.q1 - it.q0) * G;
   const SimdOps& ops = simd_ops();
+  const bool q8 = v.dtype == DType::Q8_0;
+  // Q8_0: a key's scales follow the previous key's by its row's share of the page.
+  const int64_t q8_lds = q8 ? v.token_stride / Dh * ((Dh + kKvQ8Block - 1) / kKvQ8Block) : 0;
   for (int64_t r = 0; r < R; r++) qp[r] = c.q + c.row_offset(it.seq, it.q0 + r / G, r % G, it.kvh);
   for (int64_t j = ja; j < jb;) {
     const int64_t run_end = std::min(jb, (j / v.page_size + 1) * v.page_size);
-    const float* ks = nullptr;
-    const float* vs = nullptr;
     // Pages are scattered: the hardware prefetcher cannot follow a jump to the
     // next run, so the kernel requests the run kPrefetchRuns pages ahead as it
     // reads this one, a row per key.
-    AttnPrefetch pf;
     const int64_t ahead = (j / v.page_size + kPrefetchRuns) * v.page_size;
-    if (ahead < jb) {
-      pf.k = static_cast<const uint8_t*>(c.row(v.k_pages, it.seq, it.kvh, ahead, &ks));
-      pf.v = static_cast<const uint8_t*>(c.row(v.v_pages, it.seq, it.kvh, ahead, &vs));
-      pf.ld = key_stride_bytes(v);
-      pf.n = std::min(jb, ahead + v.page_size) - ahead;
-    }
+    const int64_t n_ahead = ahead < jb ? std::min(jb, ahead + v.page_size) - ahead : 0;
+    const float* ks = nullptr;
+    const float* vs = nullptr;
+    const float* pf_ks = nullptr;
+    const float* pf_vs = nullptr;
+    const auto* pf_k = n_ahead ? static_cast<const uint8_t*>(c.row(v.k_pages, it.seq, it.kvh, ahead, &pf_ks)) : nullptr;
+    const auto* pf_v = n_ahead ? static_cast<const uint8_t*>(c.row(v.v_pages, it.seq, it.kvh, ahead, &pf_vs)) : nullptr;
     const auto* k = static_cast<const uint8_t*>(c.row(v.k_pages, it.seq, it.kvh, j, &ks));
     const auto* vv = static_cast<const uint8_t*>(c.row(v.v_pages, it.seq, it.kvh, j, &vs));
-    if (v.dtype == DType::Q8_0) {
-      for (int64_t j0 = j; j0 < run_end; j0 += kKeyTile) {
-        const int64_t n = std::min(run_end, j0 + kKeyTile) - j0;
-        const void* unused_k;
-        const void* unused_v;
-        for (int64_t i = 0; i < n; i++) key_rows(c, it, j0 + i, i, kv_f32, &unused_k, &unused_v);
-        ops.attn_rows(m, l, o, qp, R, reinterpret_cast<const uint8_t*>(kv_f32),
-                      reinterpret_cast<const uint8_t*>(kv_f32 + kKeyTile * Dh), Dh * 4, n, Dh, c.d.scale, RowKind::F32, j0 == j ? pf : AttnPrefetch{});
-      }
+    if (q8) {
+      const auto codes = [](const uint8_t* p) { return reinterpret_cast<const int8_t*>(p); };
+      const Q8Run run{codes(k), ks, codes(vv), vs, v.token_stride, q8_lds};
+      const Q8Run next{codes(pf_k), pf_ks, codes(pf_v), pf_vs, v.token_stride, q8_lds};
+      ops.attn_rows_q8(m, l, o, qp, R, run, run_end - j, Dh, c.d.scale, next, n_ahead);
     } else {
+      const AttnPrefetch pf{pf_k, pf_v, n_ahead ? key_stride_bytes(v) : 0, n_ahead};
       ops.attn_rows(m, l, o, qp, R, k, vv, key_stride_bytes(v), run_end - j, Dh, c.d.scale,
                     v.dtype == DType::F16 ? RowKind::F16 : RowKind::F32, pf);
     }
@@ -296,7 +294,7 @@ void attention(ThreadPool& pool, float* out, const float* q, const AttentionDims
     // Keys every row of the item sees go through the fused run path when the
     // rows are few (decode); the rest (the causal diagonal) through key tiles.
     const int64_t shared_end = R <= kFusedMaxRows ? std::min(it.k1, c.pos(it.seq, it.q0) + 1) : it.k0;
-    if (shared_end > it.k0) attention_runs(c, it, it.k0, shared_end, m, l, o, qp, kv_f32);
+    if (shared_end > it.k0) attention_runs(c, it, it.k0, shared_end, m, l, o, qp);
     const int64_t ja = std::max(it.k0, shared_end);
     if (ja < it.k1)
       attention_tile(c, it, ja, it.k1, m, l, o, buf.data() + R * (Dh + 2), ptrs.data(), ptrs.data() + kKeyTile, qp,

@@ -93,12 +93,10 @@ struct AttnKernels {
       }
   }
 
-  // One group of RB rows through a chunk: scores, softmax update, P·V.
-  template <class L, int RB>
-  static void chunk(float* m, float* l, float* const* o, const float* const* q, const uint8_t* k, const uint8_t* v,
-                    int64_t ld, int64_t n, int64_t Dh, float scale, float* s, const uint8_t* k_pf,
-                    const uint8_t* v_pf, int64_t ld_pf, int64_t n_pf) {
-    scores<L, RB>(s, q, k, v, ld, n, Dh, scale, k_pf, v_pf, ld_pf, n_pf);
+  // The online-softmax update of RB rows by a chunk's scores s (turned into
+  // the unnormalised probabilities P·V then reads).
+  template <int RB>
+  static void softmax_update(float* m, float* l, float* const* o, float* s, int64_t n, int64_t Dh) {
     for (int r = 0; r < RB; r++) {
       float* sr = s + r * kAttnChunk;
       const float m_new = std::fmax(m[r], Kernels::max_f32(sr, n));
@@ -114,7 +112,126 @@ struct AttnKernels {
       l[r] += Kernels::exp_sub_sum(sr, sr, n, base);
       m[r] = m_new;
     }
+  }
+
+  // One group of RB rows through a chunk: scores, softmax update, P·V.
+  template <class L, int RB>
+  static void chunk(float* m, float* l, float* const* o, const float* const* q, const uint8_t* k, const uint8_t* v,
+                    int64_t ld, int64_t n, int64_t Dh, float scale, float* s, const uint8_t* k_pf,
+                    const uint8_t* v_pf, int64_t ld_pf, int64_t n_pf) {
+    scores<L, RB>(s, q, k, v, ld, n, Dh, scale, k_pf, v_pf, ld_pf, n_pf);
+    softmax_update<RB>(m, l, o, s, n, Dh);
     pv<L, RB>(o, s, v, ld, n, Dh);
+  }
+
+  // ---- Q8_0 K/V: per key Dh int8 codes (ld bytes apart) and one f32 scale per
+  // kQ8Block codes (lds floats apart). Codes are widened in registers; a
+  // block's scale multiplies its partial dot (scores) or folds into p (P·V).
+  static constexpr int64_t kQ8Block = 32;
+
+  template <int RB>
+  static void scores_q8(float* s, const float* const* q, const Q8Run& kv, int64_t n, int64_t Dh, float scale) {
+    for (int64_t j = 0; j < n; j++) {
+      const int8_t* kj = kv.k + j * kv.ld;
+      const float* dj = kv.ks + j * kv.lds;
+      if (j + kAhead < n) prefetch_row(reinterpret_cast<const uint8_t*>(kj + kAhead * kv.ld), Dh);
+      prefetch_row(reinterpret_cast<const uint8_t*>(kv.v + j * kv.ld), Dh);
+      F tot[RB];
+      float tail[RB] = {};
+      for (int r = 0; r < RB; r++) tot[r] = V::zero();
+      for (int64_t b0 = 0; b0 < Dh; b0 += kQ8Block) {
+        const int64_t b1 = b0 + kQ8Block < Dh ? b0 + kQ8Block : Dh;
+        const float d = dj[b0 / kQ8Block];
+        F acc[RB];
+        for (int r = 0; r < RB; r++) acc[r] = V::zero();
+        int64_t e = b0;
+        for (; e + W <= b1; e += W) {
+          const F kc = V::load_i8(kj + e);
+          for (int r = 0; r < RB; r++) acc[r] = V::fma(V::load(q[r] + e), kc, acc[r]);
+        }
+        for (; e < b1; e++)
+          for (int r = 0; r < RB; r++) tail[r] += d * (q[r][e] * (float)kj[e]);
+        const F dv = V::set1(d);
+        for (int r = 0; r < RB; r++) tot[r] = V::fma(dv, acc[r], tot[r]);
+      }
+      for (int r = 0; r < RB; r++) s[r * kAttnChunk + j] = scale * (V::hsum(tot[r]) + tail[r]);
+    }
+  }
+
+  // o[r][e0 .. e0 + NB*W) += sum_j p[r][j] * d_j * codes_j[...]; W divides
+  // kQ8Block, so each vector lies in one block.
+  template <int RB, int NB>
+  static void pv_block_q8(float* const* o, const float* p, const Q8Run& kv, int64_t n, int64_t e0) {
+    F acc[RB][NB];
+    for (int r = 0; r < RB; r++)
+      for (int b = 0; b < NB; b++) acc[r][b] = V::load(o[r] + e0 + b * W);
+    for (int64_t j = 0; j < n; j++) {
+      const int8_t* vj = kv.v + j * kv.ld;
+      const float* dj = kv.vs + j * kv.lds;
+      F pj[RB];
+      for (int r = 0; r < RB; r++) pj[r] = V::set1(p[r * kAttnChunk + j]);
+      for (int b = 0; b < NB; b++) {
+        const int64_t e = e0 + b * W;
+        const F vv = V::mul(V::set1(dj[e / kQ8Block]), V::load_i8(vj + e));
+        for (int r = 0; r < RB; r++) acc[r][b] = V::fma(pj[r], vv, acc[r][b]);
+      }
+    }
+    for (int r = 0; r < RB; r++)
+      for (int b = 0; b < NB; b++) V::store(o[r] + e0 + b * W, acc[r][b]);
+  }
+
+  template <int RB>
+  static void pv_q8(float* const* o, const float* p, const Q8Run& kv, int64_t n, int64_t Dh) {
+    static_assert(kQ8Block % W == 0, "a vector must lie in one Q8_0 block");
+    int64_t e0 = 0;
+    for (; e0 + kPvBlocks * W <= Dh; e0 += kPvBlocks * W) pv_block_q8<RB, kPvBlocks>(o, p, kv, n, e0);
+    for (; e0 + W <= Dh; e0 += W) pv_block_q8<RB, 1>(o, p, kv, n, e0);
+    for (; e0 < Dh; e0++)
+      for (int64_t j = 0; j < n; j++) {
+        const float ve = kv.vs[j * kv.lds + e0 / kQ8Block] * (float)kv.v[j * kv.ld + e0];
+        for (int r = 0; r < RB; r++) o[r][e0] += p[r * kAttnChunk + j] * ve;
+      }
+  }
+
+  template <int RB>
+  static void chunk_q8(float* m, float* l, float* const* o, const float* const* q, const Q8Run& kv, int64_t n,
+                       int64_t Dh, float scale, float* s) {
+    scores_q8<RB>(s, q, kv, n, Dh, scale);
+    softmax_update<RB>(m, l, o, s, n, Dh);
+    pv_q8<RB>(o, s, kv, n, Dh);
+  }
+
+  static void attn_rows_q8(float* m, float* l, float* o, const float* const* q, int64_t R, const Q8Run& run,
+                           int64_t n, int64_t Dh, float scale, const Q8Run& pf, int64_t n_pf) {
+    alignas(64) float s[kRowGroup * kAttnChunk];
+    for (int64_t j0 = 0; j0 < n; j0 += kAttnChunk) {
+      const int64_t nc = n - j0 < kAttnChunk ? n - j0 : kAttnChunk;
+      const Q8Run kv{run.k + j0 * run.ld, run.ks + j0 * run.lds, run.v + j0 * run.ld, run.vs + j0 * run.lds,
+                     run.ld, run.lds};
+      for (int64_t t = j0; t < j0 + nc && t < n_pf; t++) {  // the next run, a row per key as this one is read
+        prefetch_row(reinterpret_cast<const uint8_t*>(pf.k + t * pf.ld), Dh);
+        prefetch_row(reinterpret_cast<const uint8_t*>(pf.v + t * pf.ld), Dh);
+      }
+      for (int64_t r0 = 0; r0 < R; r0 += kRowGroup) {
+        const int rb = (int)(R - r0 < kRowGroup ? R - r0 : kRowGroup);
+        float* orow[kRowGroup];
+        for (int r = 0; r < rb; r++) orow[r] = o + (r0 + r) * Dh;
+        switch (rb) {
+          case 4: chunk_q8<4>(m + r0, l + r0, orow, q + r0, kv, nc, Dh, scale, s); break;
+          case 3: chunk_q8<3>(m + r0, l + r0, orow, q + r0, kv, nc, Dh, scale, s); break;
+          case 2: chunk_q8<2>(m + r0, l + r0, orow, q + r0, kv, nc, Dh, scale, s); break;
+          default: chunk_q8<1>(m + r0, l + r0, orow, q + r0, kv, nc, Dh, scale, s); break;
+        }
+      }
+    }
+    if (n_pf > 0) {  // the next run's scales: a few lines
+      prefetch_row(reinterpret_cast<const uint8_t*>(pf.ks), n_pf * pf.lds * 4);
+      prefetch_row(reinterpret_cast<const uint8_t*>(pf.vs), n_pf * pf.lds * 4);
+    }
+    for (int64_t t = n; t < n_pf; t++) {
+      prefetch_row(reinterpret_cast<const uint8_t*>(pf.k + t * pf.ld), Dh);
+      prefetch_row(reinterpret_cast<const uint8_t*>(pf.v + t * pf.ld), Dh);
+    }
   }
 
   template <class L>

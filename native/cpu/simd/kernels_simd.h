@@ -456,7 +456,7 @@ struct SimdKernels {
   }
 
   static SimdOps table() {
-    return SimdOps{V::name, dot_f32,   axpy_f32,    exp_sub_sum, pv_accumulate, AK::attn_rows, f16_to_f32,  bf16_to_f32,
+    return SimdOps{V::name, dot_f32,   axpy_f32,    exp_sub_sum, pv_accumulate, AK::attn_rows, AK::attn_rows_q8, f16_to_f32,  bf16_to_f32,
                    dequant, gemm,      XP,          pack_x,      gemm_xt,       KQ::quantize_act, gemm_q8_0,
                    KQ::gemm_kq, IGK::min_tokens, IGK::packed_bytes, IGK::pack, IGK::pack_reference, IGK::igemm, ssm_row_scan, max_f32, first_gt,
                    silu_mul};

@@ -27,6 +27,16 @@ struct AttnPrefetch {
   int64_t ld = 0, n = 0;
 };
 
+// A run of Q8_0 K/V rows (KV pages): per key, Dh int8 codes ld bytes apart and
+// one f32 scale per 32 codes, lds floats apart.
+struct Q8Run {
+  const int8_t* k = nullptr;
+  const float* ks = nullptr;
+  const int8_t* v = nullptr;
+  const float* vs = nullptr;
+  int64_t ld = 0, lds = 0;
+};
+
 struct SimdOps {
   const char* name;
   // sum_i a[i] * b[i]
@@ -47,6 +57,10 @@ struct SimdOps {
   void (*attn_rows)(float* m, float* l, float* o, const float* const* q, int64_t R, const uint8_t* k,
                     const uint8_t* v, int64_t ld, int64_t n, int64_t Dh, float scale, RowKind kind,
                     const AttnPrefetch& pf);
+  // attn_rows over Q8_0 rows (codes widened in registers, scales per block);
+  // the first n_pf keys of pf are requested while reading.
+  void (*attn_rows_q8)(float* m, float* l, float* o, const float* const* q, int64_t R, const Q8Run& run, int64_t n,
+                       int64_t Dh, float scale, const Q8Run& pf, int64_t n_pf);
   // exact widening of n halves / bfloats
   void (*f16_to_f32)(float* out, const uint16_t* in, int64_t n);
   void (*bf16_to_f32)(float* out, const uint16_t* in, int64_t n);

@@ -5,6 +5,7 @@
 //   F, W             f32 register type and its lane count (scalar: float, 1)
 //   zero/set1/load/store/add/mul/fma(a, b, c) = a*b + c/hsum
 //   load_f16/load_bf16  W halves/bfloats -> F (exact widening)
+//   load_i8          W int8 -> F (exact; Q8_0 KV codes)
 //   f16(h)           one half -> float (exact)
 //   max(a, b)        a > b ? a : b per lane: a NaN lane of `a` keeps b
 //   any_gt(a, b)     whether some lane has a > b (ordered: NaN is never greater)

@@ -31,6 +31,7 @@ struct Vec : X86IntOps<Avx512Tag> {
   }
   static float f16(uint16_t h) { return _cvtsh_ss(h); }
   static F load_f16(const uint16_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*)p)); }
+  static F load_i8(const int8_t* p) { return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*)p))); }
   static F load_bf16(const uint16_t* p) {
     __m512i v = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*)p));
     return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));

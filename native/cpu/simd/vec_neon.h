@@ -2,6 +2,7 @@
 // (+ sdot when the compiler targets dotprod).
 #pragma once
 #include <arm_neon.h>
+#include <cstring>
 
 #include "vec.h"
 
@@ -24,6 +25,12 @@ struct Vec {
     return vgetq_lane_f32(vcvt_f32_f16(v), 0);
   }
   static F load_f16(const uint16_t* p) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p))); }
+  static F load_i8(const int8_t* p) {
+    int32_t w;  // 4 codes
+    std::memcpy(&w, p, 4);
+    const int8x8_t b = vreinterpret_s8_s32(vdup_n_s32(w));
+    return vcvtq_f32_s32(vmovl_s16(vget_low_s16(vmovl_s8(b))));
+  }
   static F load_bf16(const uint16_t* p) { return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(p), 16)); }
   static F max(F a, F b) { return vmaxnmq_f32(a, b); }
   // ---- activation quantization and SiLU (kquant_simd.h, kernels_simd.h)

@@ -22,6 +22,7 @@ struct Vec {
   static float hsum(F v) { return v; }
   static float f16(uint16_t h) { return hl::f16_to_f32(h); }
   static F load_f16(const uint16_t* p) { return f16(*p); }
+  static F load_i8(const int8_t* p) { return (float)*p; }
   static F load_bf16(const uint16_t* p) {
     uint32_t bits = (uint32_t)*p << 16;
     float f;

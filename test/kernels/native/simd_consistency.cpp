@@ -110,6 +110,33 @@ static void run(const SimdOps& o, const SimdOps& s) {
           check(isa, "attn_rows", st1.data(), st2.data(), st1.size(), 1e-4);
         }
       }
+  // attn_rows_q8: the same over Q8_0 rows (codes ld bytes apart, a scale per
+  // 32 codes lds floats apart; Dh 80 ends in a partial block, 7 in a tail).
+  for (int64_t Dh : {64, 80, 7, 128})
+    for (int64_t R : {1, 3, 4, 6})
+      for (int64_t n : {1, 16, 70}) {
+        const int64_t ld = 3 * Dh, nb = (Dh + 31) / 32, lds = 3 * nb;
+        auto q = randv(R * Dh), kd = randv(n * lds, 0.02f), vd = randv(n * lds, 0.02f);
+        std::vector<int8_t> kc(n * ld), vc(n * ld);
+        std::mt19937 gen(7);
+        std::uniform_int_distribution<int> code(-127, 127);
+        for (int64_t i = 0; i < n * ld; i++) kc[i] = (int8_t)code(gen), vc[i] = (int8_t)code(gen);
+        std::vector<const float*> qr(R);
+        for (int64_t r = 0; r < R; r++) qr[r] = q.data() + r * Dh;
+        const int64_t first = n / 2;
+        std::vector<float> st1(R * (Dh + 2)), st2;
+        for (int64_t r = 0; r < R; r++) st1[r] = -INFINITY, st1[R + r] = 0.0f;
+        st2 = st1;
+        for (auto [t, st] : {std::pair{&o, &st1}, std::pair{&s, &st2}}) {
+          float *m = st->data(), *l = m + R, *out = l + R;
+          const Q8Run head{kc.data(), kd.data(), vc.data(), vd.data(), ld, lds};
+          const Q8Run rest{kc.data() + first * ld, kd.data() + first * lds, vc.data() + first * ld,
+                           vd.data() + first * lds, ld, lds};
+          t->attn_rows_q8(m, l, out, qr.data(), R, head, first, Dh, 0.3f, rest, n - first);
+          t->attn_rows_q8(m, l, out, qr.data(), R, rest, n - first, Dh, 0.3f, Q8Run{}, 0);
+        }
+        check(isa, "attn_rows_q8", st1.data(), st2.data(), st1.size(), 1e-4);
+      }
   const std::vector<std::array<int64_t, 3>> shapes = {{1, 9, 33}, {3, 13, 128}, {5, 8, 1536}, {37, 19, 96}};
   for (auto [T, N, K] : shapes) {
     auto x = randv(T * K), wf = randv(N * K, 0.1f);
