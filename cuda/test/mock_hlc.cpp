@@ -10,7 +10,8 @@
 //   from hlc_malloc, and every op checks that its device-pointer arguments
 //   lie inside such allocations, so a weight handle the bridge forgot to
 //   translate (a host pointer) fails loudly instead of working by accident.
-// Environment (for tests): HLC_MOCK_FAULT_AT=N makes the N-th op (1-based)
+// Environment (for tests): HLC_MOCK_MALLOC_FAIL_SIZE=B fails every allocation
+// of exactly B bytes with HLC_OUT_OF_MEMORY (no room for that buffer); HLC_MOCK_FAULT_AT=N makes the N-th op (1-based)
 // fail as a sticky device fault (with HLC_MOCK_FAULT_ASYNC=1 the op itself
 // succeeds and the fault surfaces at the next synchronising call, as a
 // kernel fault does on a GPU); HLC_MOCK_STATS=<file> writes the call counts
@@ -355,6 +356,15 @@ int hlc_device_info(int, struct hlc_device_info* o) {
 int hlc_set_device(int) { return g_lost ? lost() : 0; }
 int hlc_malloc(void** p, size_t n) {
   if (g_lost) return lost();
+  static const size_t fail_size = [] {
+    const char* e = std::getenv("HLC_MOCK_MALLOC_FAIL_SIZE");
+    return e ? (size_t)std::strtoull(e, nullptr, 10) : 0;
+  }();
+  if (fail_size && n == fail_size) {
+    *p = nullptr;
+    g_err = "mock: out of device memory for " + std::to_string(n) + " bytes (HLC_MOCK_MALLOC_FAIL_SIZE)";
+    return HLC_OUT_OF_MEMORY;
+  }
   *p = std::malloc(n ? n : 1);
   if (!*p) return HLC_OUT_OF_MEMORY;
   std::lock_guard<std::mutex> lock(g_mem_mutex);

@@ -22,9 +22,27 @@ namespace hl {
 constexpr int64_t kChunkedScanMinTokens = 512;
 constexpr int64_t kScanChunkTokens = 64;
 
-float* GraniteHybrid::grow(DeviceBuffer& b, int64_t floats) {
-  b.reserve(*backend_, sizeof(float) * (size_t)std::max<int64_t>(floats, 1));
-  return b.f32();
+std::vector<GraniteHybrid::ScratchBuffer> GraniteHybrid::scratch_plan(int64_t T, int64_t rows) const {
+  const ModelDims& d = dims_;
+  using G = GraniteHybrid;
+  return {
+      {&G::ids_, T}, {&G::h_, T * d.d_model}, {&G::u_, T * d.d_model}, {&G::branch_, T * d.d_model},
+      // Mamba mixer: in_proj output (z | xBC | dt), conv output, scan output
+      {&G::proj_, T * d.in_proj_width()}, {&G::xbc_conv_, T * d.conv_channels()}, {&G::y_, T * d.d_inner},
+      // attention: q, k, v, output
+      {&G::q_, T * d.n_heads * d.head_dim}, {&G::k_, T * d.n_kv_heads * d.head_dim},
+      {&G::v_, T * d.n_kv_heads * d.head_dim}, {&G::attn_, T * d.n_heads * d.head_dim},
+      // shared MLP and routed experts
+      {&G::gate_, T * d.shared_ff}, {&G::up_, T * d.shared_ff}, {&G::router_logits_, T * d.n_experts},
+      {&G::route_ids_, T * d.top_k}, {&G::route_w_, T * d.top_k}, {&G::moe_out_, T * d.d_model},
+      // final norm, logits, greedy picks
+      {&G::final_, rows * d.d_model}, {&G::logits_, rows * d.vocab}, {&G::picked_, rows},
+  };
+}
+
+void GraniteHybrid::reserve_scratch(int64_t T, int64_t rows) {
+  for (const ScratchBuffer& b : scratch_plan(T, rows))
+    (this->*b.buffer).reserve(*backend_, sizeof(float) * (size_t)std::max<int64_t>(b.floats, 1));
 }
 
 // KV pages of a type the backend lacks fall back to F32 (kv_note() says so).
@@ -55,15 +73,13 @@ GraniteHybrid::GraniteHybrid(const ModelDims& dims, std::unique_ptr<WeightStore>
   states_.set_fixed_bytes(fixed);
 }
 
-// Scratch a step of T tokens and `rows` logits rows grows to (the buffers below).
+// Scratch after a step of T tokens and `rows` logits rows: each buffer keeps
+// its largest size so far (buffers grow, never shrink).
 uint64_t GraniteHybrid::scratch_bytes_for(int64_t T, int64_t rows) const {
-  const ModelDims& d = dims_;
-  int64_t f = 4 * T * d.d_model + T;                                       // h, u, branch, ids, (final below)
-  f += T * (d.in_proj_width() + d.conv_channels() + d.d_inner);           // Mamba mixer
-  f += T * (2 * d.n_heads + 2 * d.n_kv_heads) * d.head_dim;                // attention
-  f += 2 * T * d.shared_ff + T * (d.n_experts + 2 * d.top_k + d.d_model);  // MLP, MoE
-  f += rows * (d.d_model + d.vocab);                                       // final norm, logits
-  return sizeof(float) * (uint64_t)f;
+  uint64_t bytes = 0;
+  for (const ScratchBuffer& b : scratch_plan(T, rows))
+    bytes += std::max<uint64_t>((this->*b.buffer).bytes(), sizeof(float) * (uint64_t)std::max<int64_t>(b.floats, 1));
+  return bytes;
 }
 
 // A weight matrix the backend can run `op` on (else UnsupportedError naming both).
@@ -173,6 +189,7 @@ void GraniteHybrid::step(std::vector<StepSequence>& batch) {
     }
     try {
       states_.grow_scratch(scratch_bytes_for(T, rows));
+      reserve_scratch(T, rows);
       break;
     } catch (const Error& e) {
       if (e.code != ErrorCode::OutOfMemory) {
@@ -224,10 +241,10 @@ void GraniteHybrid::step(std::vector<StepSequence>& batch) {
 // The step's device work: every upload and op up to the logits (no download).
 void GraniteHybrid::forward(const std::vector<int32_t>& ids, int64_t T, const std::vector<StepSequence*>& run) {
   const ModelDims& d = dims_;
-  float* h = grow(h_, T * d.d_model);
-  float* u = grow(u_, T * d.d_model);
-  float* branch = grow(branch_, T * d.d_model);
-  int32_t* dev_ids = reinterpret_cast<int32_t*>(grow(ids_, T));
+  float* h = h_.f32();
+  float* u = u_.f32();
+  float* branch = branch_.f32();
+  int32_t* dev_ids = reinterpret_cast<int32_t*>(ids_.f32());
   backend_->upload(dev_ids, ids.data(), sizeof(int32_t) * (size_t)T);
   backend_->embed(h, token_embd_, dev_ids, T, d.embedding_multiplier);
   // Each residual add is fused with the norm that reads its sum: the layer's
@@ -259,9 +276,9 @@ void GraniteHybrid::mamba_mixer(const LayerWeights& lw, int64_t T, float* out) {
   const int n_seqs = (int)seq_states_.size();
   const int64_t di = d.d_inner, C = d.conv_channels(), GN = d.n_groups * d.d_state, H = d.ssm_heads;
   const int64_t Zin = d.in_proj_width();
-  float* proj = grow(proj_, T * Zin);      // [T, Z_in] = z | xBC | dt
-  float* xbc = grow(xbc_conv_, T * C);     // [T, C_conv] = x | B | C after conv + SiLU
-  float* y = grow(y_, T * di);             // [T, H, P]
+  float* proj = proj_.f32();      // [T, Z_in] = z | xBC | dt
+  float* xbc = xbc_conv_.f32();     // [T, C_conv] = x | B | C after conv + SiLU
+  float* y = y_.f32();             // [T, H, P]
 
   // z, xBC and dt are read in place as column views of proj, x, B and C as
   // column views of the conv output (row strides Z_in and C_conv): no copies.
@@ -300,10 +317,10 @@ void GraniteHybrid::attention_mixer(const LayerWeights& lw, int64_t T, float* ou
   const ModelDims& d = dims_;
   const int n_seqs = (int)seq_states_.size();
   const int64_t Dh = d.head_dim, Hq = d.n_heads, Hkv = d.n_kv_heads;
-  float* q = grow(q_, T * Hq * Dh);   // [T, Hq, Dh]
-  float* k = grow(k_, T * Hkv * Dh);  // [T, Hkv, Dh]
-  float* v = grow(v_, T * Hkv * Dh);  // [T, Hkv, Dh]
-  float* o = grow(attn_, T * Hq * Dh);
+  float* q = q_.f32();   // [T, Hq, Dh]
+  float* k = k_.f32();  // [T, Hkv, Dh]
+  float* v = v_.f32();  // [T, Hkv, Dh]
+  float* o = attn_.f32();
   float* const qkv[3] = {q, k, v};
   const WeightView qkv_w[3] = {lw.q, lw.k, lw.v};
   backend_->matmul_multi(qkv, u_.f32(), T, qkv_w, 3);  // one pass over the shared input
@@ -336,15 +353,15 @@ void GraniteHybrid::attention_mixer(const LayerWeights& lw, int64_t T, float* ou
 void GraniteHybrid::feed_forward(const LayerWeights& lw, int64_t T, float* out) {
   const ModelDims& d = dims_;
   const float* v = u_.f32();
-  float* gate = grow(gate_, T * d.shared_ff);
-  float* up = grow(up_, T * d.shared_ff);
+  float* gate = gate_.f32();
+  float* up = up_.f32();
   backend_->matmul_swiglu(gate, up, v, T, lw.ffn_gate, lw.ffn_up);  // gate = silu(v·gate) * (v·up)
   backend_->matmul(out, gate, T, lw.ffn_down);
   if (!lw.has_moe) return;
-  float* logits = grow(router_logits_, T * d.n_experts);
-  int32_t* ids = reinterpret_cast<int32_t*>(grow(route_ids_, T * d.top_k));
-  float* weights = grow(route_w_, T * d.top_k);
-  float* moe = grow(moe_out_, T * d.d_model);
+  float* logits = router_logits_.f32();
+  int32_t* ids = reinterpret_cast<int32_t*>(route_ids_.f32());
+  float* weights = route_w_.f32();
+  float* moe = moe_out_.f32();
   backend_->matmul(logits, v, T, lw.router);
   backend_->moe_route(ids, weights, logits, T, d.n_experts, d.top_k);
   backend_->moe_forward(moe, v, ids, weights, T, d.top_k, lw.moe);
@@ -363,10 +380,10 @@ void GraniteHybrid::compute_logits(const std::vector<StepSequence*>& batch) {
       rows.push_back(cu_seqlens_[s + 1] - 1);
   }
   const int64_t R = (int64_t)rows.size();
-  float* x = grow(final_, R * d.d_model);
+  float* x = final_.f32();
   backend_->gather_rows(x, h_.f32(), rows.data(), R, d.d_model);
   backend_->rmsnorm(x, x, output_norm_, R, d.d_model, d.rms_norm_eps);
-  float* dev_logits = grow(logits_, R * d.vocab);
+  float* dev_logits = logits_.f32();
   backend_->matmul(dev_logits, x, R, lm_head_);
 
   // Sequences that only want their greedy token get it picked where the
@@ -374,7 +391,7 @@ void GraniteHybrid::compute_logits(const std::vector<StepSequence*>& batch) {
   bool any_picked = false;
   for (int s = 0; s < n_seqs; s++) any_picked = any_picked || (batch[s]->argmax_only && !batch[s]->all_logits);
   logits_picked_ = any_picked &&
-                   backend_->argmax(reinterpret_cast<int32_t*>(grow(picked_, R)), dev_logits, R, d.vocab,
+                   backend_->argmax(reinterpret_cast<int32_t*>(picked_.f32()), dev_logits, R, d.vocab,
                                     d.logits_scaling);
 }
 

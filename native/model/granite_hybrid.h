@@ -78,7 +78,17 @@ class GraniteHybrid {
   void bind_weights();
   WeightView matrix(const std::string& name, int64_t rows, int64_t cols, Op op);
   const float* vector(const std::string& name, int64_t numel);
-  float* grow(DeviceBuffer& b, int64_t floats);
+  // Every per-step activation buffer with its size in floats for T tokens and
+  // `rows` logits rows: the one list the budget (scratch_bytes_for) and the
+  // allocation (reserve_scratch) read.
+  struct ScratchBuffer {
+    DeviceBuffer GraniteHybrid::*buffer;
+    int64_t floats;
+  };
+  std::vector<ScratchBuffer> scratch_plan(int64_t T, int64_t rows) const;
+  // Allocates the step's scratch before any state is touched, so running out
+  // of memory there fails the step with every sequence as it was.
+  void reserve_scratch(int64_t T, int64_t rows);
   void mamba_mixer(const LayerWeights& lw, int64_t T, float* out);
   void attention_mixer(const LayerWeights& lw, int64_t T, float* out);
   void feed_forward(const LayerWeights& lw, int64_t T, float* out);

@@ -109,6 +109,21 @@ describeMock('CUDA bridge over the host mock library', () => {
     expect(stats.h2d_bytes).toBeLessThan(out.cudaWeights + 64 * 1024);
   });
 
+  test('device memory running out for a step\'s scratch fails the sequence that needed it, before any state is touched', () => {
+    // 301 all-logits rows x 512 vocab floats = 616,448 bytes: the arena's
+    // 655,360-byte size class (native/cuda/device_arena.cpp), which nothing
+    // else of the run allocates. Before the fix that buffer was allocated
+    // after every layer had advanced `a`'s recurrent state.
+    const { out } = run(['oom', DENSE_GGUF], { HLC_MOCK_MALLOC_FAIL_SIZE: '655360', HYBRIDLM_CUDA_PROBE: '0' });
+    expect(out.error).toBeUndefined();
+    expect(out.b).toBe('OutOfMemoryError');
+    expect(out.bMessage).toMatch(/out of device memory/);
+    expect(out.a).toBe('ok');
+    expect(out.diff).toBeLessThan(1e-6);
+    expect(out.nextDiff).toBeLessThan(1e-6);
+    expect(out.positions).toEqual([23, 23]);
+  });
+
   test('KV pages come from the arena: 190 more decode steps (12 more pages) cost at most 4 device allocations', () => {
     const short = run(['decode', DENSE_GGUF, '10']).stats;
     const long = run(['decode', DENSE_GGUF, '200']).stats;

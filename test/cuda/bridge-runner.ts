@@ -112,6 +112,30 @@ async function main(): Promise<unknown> {
       .map((l) => JSON.parse(l) as StepStats);
     return { diff, rows: b.length, failed: b.filter((r) => r.length === 1 && r[0] === -1).length, stats };
   }
+  if (scenario === 'oom') {
+    // Device memory runs out for the scratch of a step that shares a decode
+    // token of `a` with a long all-logits prompt of `b` (HLC_MOCK_MALLOC_FAIL_SIZE
+    // is the arena block of that step's logits, the buffer allocated last):
+    // `b` fails alone with OutOfMemory before any state is touched, and `a`
+    // continues exactly like `c`, which never shared a step with it.
+    const gpu = await loadModel(model, { device: 'cuda', kvCacheType: 'f32' });
+    const V = gpu.config.vocab_size;
+    const a = gpu.createSequence(), b = gpu.createSequence(), c = gpu.createSequence();
+    await a.eval(ids(21, 3, V));
+    await c.eval(ids(21, 3, V));
+    const [ra, rb] = await Promise.allSettled([a.eval([7]), b.eval(ids(300, 5, V), { allLogits: true })]);
+    const rc = await c.eval([7]);
+    const next = [await a.eval([9]), await c.eval([9])];
+    const why = (r: PromiseSettledResult<unknown>) => (r.status === 'rejected' ? (r.reason as Error).name : 'ok');
+    return {
+      a: why(ra),
+      b: why(rb),
+      bMessage: rb.status === 'rejected' ? (rb.reason as Error).message : '',
+      diff: ra.status === 'fulfilled' ? maxDiff(ra.value, rc) : null,
+      nextDiff: maxDiff(next[0], next[1]),
+      positions: [a.position, c.position],
+    };
+  }
   if (scenario === 'decode') {
     const gpu = await loadModel(model, { device: 'cuda' });
     await decode(gpu, ids(8, 1, gpu.config.vocab_size), steps);
