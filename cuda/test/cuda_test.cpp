@@ -936,6 +936,19 @@ void test_moe() {
 
 // ---- argmax
 
+// Token ids compared exactly: the first differing row is the failure.
+Cmp compare_ids(const std::vector<int32_t>& out, const std::vector<int32_t>& ref) {
+  Cmp ic;
+  for (size_t r = 0; r < ref.size(); r++)
+    if (out[r] != ref[r]) {
+      ic.bad = (int64_t)r;
+      ic.bad_out = (float)out[r];
+      ic.bad_ref = (float)ref[r];
+      break;
+    }
+  return ic;
+}
+
 void test_argmax() {
   struct C { int64_t rows, vocab; bool ties, nan; };
   const C cases[] = {{1, 10, false, false}, {3, 49155, false, false}, {5, 1000, true, false}, {2, 100003, false, true},
@@ -962,14 +975,7 @@ void test_argmax() {
     Dev dl(lg), dout(c.rows * 4);
     CALL(hlc_argmax(dl.f(), dout.i(), c.rows, c.vocab));
     auto out = dout.get<int32_t>(c.rows);
-    Cmp ic;
-    for (int64_t r = 0; r < c.rows; r++)
-      if (out[r] != ref[r] && ic.bad < 0) {
-        ic.bad = r;
-        ic.bad_out = (float)out[r];
-        ic.bad_ref = (float)ref[r];
-      }
-    report(name, {{"ids", ic}}, 1e-7);
+    report(name, {{"ids", compare_ids(out, ref)}}, 1e-7);
   }
 }
 
@@ -1002,14 +1008,7 @@ void test_argmax_scaled() {
     Dev dl(lg), dout(c.rows * 4);
     CALL(hlc_argmax_scaled(dl.f(), dout.i(), c.rows, c.vocab, c.divisor));
     auto out = dout.get<int32_t>(c.rows);
-    Cmp ic;
-    for (int64_t r = 0; r < c.rows; r++)
-      if (out[r] != ref[r] && ic.bad < 0) {
-        ic.bad = r;
-        ic.bad_out = (float)out[r];
-        ic.bad_ref = (float)ref[r];
-      }
-    report(name, {{"ids", ic}}, 1e-7);
+    report(name, {{"ids", compare_ids(out, ref)}}, 1e-7);
   }
 }
 
