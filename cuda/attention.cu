@@ -197,7 +197,7 @@ static int sm_count() {
 template <int DPL>
 static int attention_launch_dpl(const AttnArgs& a, const AttnItem* items, int64_t n_items, size_t smem) {
   HLC_CHECK(cudaFuncSetAttribute(attention_kernel<DPL>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-  attention_kernel<DPL><<<(unsigned)n_items, kAttnWarps * 32, smem, stream()>>>(a, items);
+  HLC_LAUNCH((unsigned)n_items, kAttnWarps * 32, smem, (a, items), attention_kernel<DPL>);
   HLC_LAUNCHED("attention_kernel");
   return HLC_OK;
 }
@@ -273,7 +273,25 @@ extern "C" HLC_EXPORT int hlc_attention_kv(float* out, const float* q, const hl:
   int64_t partial_floats = 0;
   const int64_t part_floats = RP * (2 + Dh);
   const int64_t want_blocks = 2LL * sm_count();
-  if ((int64_t)items.size() < want_blocks) {
+  // Inside a graph step every item is split into the same number of parts
+  // whatever the lengths (graph_plan.h): the grids stay those of the capture
+  // while the key ranges, in the argument image, follow the sequences.
+  const bool in_graph = graph::in_step();
+  if (in_graph) {
+    const int64_t n_parts = graph_split_parts((int64_t)items.size(), want_blocks);
+    std::vector<AttnItem> split;
+    for (const AttnItem& it : items) {
+      merges.push_back({it.seq, it.kvh, it.r0, it.r1, partial_floats, n_parts});
+      for (int64_t p = 0; p < n_parts; p++) {
+        AttnItem part = it;
+        graph_part_range(it.k1, n_parts, p, kAttnKeys, &part.k0, &part.k1);
+        part.partial = partial_floats;
+        partial_floats += part_floats;
+        split.push_back(part);
+      }
+    }
+    items.swap(split);
+  } else if ((int64_t)items.size() < want_blocks) {
     const int64_t want = ceil_div(want_blocks, (int64_t)items.size());
     std::vector<AttnItem> split;
     for (const AttnItem& it : items) {
@@ -302,15 +320,19 @@ extern "C" HLC_EXPORT int hlc_attention_kv(float* out, const float* q, const hl:
 
   Carve cv;
   const int i_seq = cv.arg(seqs.data(), sizeof(SeqKv) * n_seqs);
-  const int i_kp = cv.arg(kptr.data(), sizeof(float*) * kptr.size());
-  const int i_vp = cv.arg(vptr.data(), sizeof(float*) * vptr.size());
+  // Page tables inside a graph step: room for GraphTableRoom pointers, so
+  // the image layout holds while the sequences grow by pages.
+  static GraphTableRoom room;
+  const size_t table_room = in_graph ? sizeof(float*) * (size_t)room((int64_t)kptr.size()) : 0;
+  const int i_kp = cv.arg(kptr.data(), sizeof(float*) * kptr.size(), table_room);
+  const int i_vp = cv.arg(vptr.data(), sizeof(float*) * vptr.size(), table_room);
   const int i_it = cv.arg(items.data(), sizeof(AttnItem) * n_items);
   const int i_mg = cv.arg(merges.data(), sizeof(AttnMerge) * merges.size());
   const int i_pt = cv.add(sizeof(float) * std::max<int64_t>(1, partial_floats));
   HLC_TRY(cv.commit());
 
   AttnArgs a{out, q, cv.ptr<SeqKv>(i_seq), cv.ptr<const float* const>(i_kp), cv.ptr<const float* const>(i_vp),
-             cv.ptr<float>(i_pt), Hq, G, Dh, dims->scale, RP, kv_dtype == 1 ? 1 : 0};
+             cv.ptr<float>(i_pt), Hq, G, Dh, RP, dims->scale, kv_dtype == 1 ? 1 : 0};
   const AttnItem* d_items = cv.ptr<AttnItem>(i_it);
   if (use_mma) {
     HLC_TRY(attention_mma_launch(nt_mma, a, d_items, n_items, smem_mma));
@@ -330,7 +352,7 @@ extern "C" HLC_EXPORT int hlc_attention_kv(float* out, const float* q, const hl:
   if (!merges.empty()) {
     dim3 grid((unsigned)merges.size(), (unsigned)RP);
     const int threads = (int)std::min<int64_t>(256, ceil_div(Dh, 32) * 32);
-    attention_combine_kernel<<<grid, threads, 0, stream()>>>(a, cv.ptr<AttnMerge>(i_mg));
+    HLC_LAUNCH(grid, threads, 0, (a, cv.ptr<AttnMerge>(i_mg)), attention_combine_kernel);
     HLC_LAUNCHED("attention_combine_kernel");
   }
   return HLC_OK;

@@ -3,6 +3,7 @@
 // the sm_80+ tensor-core kernel).
 #pragma once
 #include "common.cuh"
+#include "graph_plan.h"
 
 namespace hlc {
 
@@ -35,10 +36,11 @@ struct AttnArgs {
   const float* const* vp;
   float* partials;
   int64_t Hq, G, Dh;
-  float scale;
   int64_t rows_per_item;  // kAttnRows (SIMT) or kMmaRows (tensor cores); also the partials' row count
-  int kv_f16;             // pages hold f16 elements (else f32); offsets count elements either way
+  float scale;
+  int32_t kv_f16;         // pages hold f16 elements (else f32); offsets count elements either way
 };
+HLC_GRAPH_PARAM_STRUCT(AttnArgs, 6 * 8 + 4 * 8 + 4 + 4);
 
 // Element idx of a KV page of f32 or f16 elements, as f32.
 __device__ __forceinline__ float kv_at(const float* page, int64_t idx, int f16) {

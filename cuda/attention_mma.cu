@@ -206,7 +206,7 @@ attention_mma_kernel(AttnArgs a, const AttnItem* items) {
 template <int NT>
 static int attention_mma_launch_nt(const AttnArgs& a, const AttnItem* items, int64_t n_items, size_t smem) {
   HLC_CHECK(cudaFuncSetAttribute(attention_mma_kernel<NT>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-  attention_mma_kernel<NT><<<(unsigned)n_items, kAttnWarps * 32, smem, stream()>>>(a, items);
+  HLC_LAUNCH((unsigned)n_items, kAttnWarps * 32, smem, (a, items), attention_mma_kernel<NT>);
   HLC_LAUNCHED("attention_mma_kernel");
   return HLC_OK;
 }

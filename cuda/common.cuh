@@ -14,6 +14,8 @@
 #include <cuda_runtime.h>
 #include <stdint.h>
 
+#include <string.h>
+
 #include <algorithm>
 #include <mutex>
 #include <string>
@@ -51,7 +53,7 @@ int cuda_error(cudaError_t e, const char* what, const char* file, int line);
 #define HLC_LAUNCHED(name)                                                      \
   do {                                                                          \
     ::hlc::note_launch(name);                                                   \
-    if (::hlc::check_each_launch()) {                                           \
+    if (::hlc::check_each_launch() && !::hlc::graph::in_step()) {               \
       int hlc_st_ = ::hlc::check_launch(name, __FILE__, __LINE__);              \
       if (hlc_st_ != HLC_OK) return hlc_st_;                                    \
     }                                                                           \
@@ -68,6 +70,66 @@ int cuda_error(cudaError_t e, const char* what, const char* file, int line);
   do {                                                                          \
     int hlc_st_ = (expr);                                                       \
     if (hlc_st_ != HLC_OK) return hlc_st_;                                      \
+  } while (0)
+
+// ---- decode steps as CUDA graphs (graph.cu; docs/cuda/README.md, Decode as a CUDA graph)
+
+struct Carve;
+namespace graph {
+// Between hlc_graph_begin and hlc_graph_end: ops are captured (capture) or
+// only write their argument images and check their launches (replay).
+bool in_step();
+// A launch inside a step: at capture its frozen values (kernel, grid, block,
+// shared memory, parameter bytes) are recorded, at replay compared with the
+// record. Returns whether to launch now (outside a step; at capture, into the graph).
+bool gate(const void* fn, dim3 grid, dim3 block, size_t smem, const void* params, size_t bytes);
+// Carve::commit inside a step: arguments into the graph's argument area.
+int commit(Carve& cv);
+// workspace() inside a step: the existing slot or, when too small, a failed step.
+void workspace_too_small(size_t bytes, int slot);
+// h2d / memset / d2d inside a step: run before the step's kernels (hlc_graph_end).
+void hoist_h2d(void* dst, const void* src, size_t bytes);
+void hoist_memset(void* dst, int value, size_t bytes);
+void hoist_d2d(void* dst, const void* src, size_t bytes);
+void launched(const char* name);  // names the launch a replay refused
+}  // namespace graph
+
+// Kernel parameters a graph replay compares byte for byte: scalars and
+// pointers, and the structs marked padding-free with HLC_GRAPH_PARAM_STRUCT
+// (padding bytes hold garbage, which would refuse every replay).
+template <class T> struct graph_param_ok : std::integral_constant<bool, std::is_scalar<T>::value> {};
+#define HLC_GRAPH_PARAM_STRUCT(T, bytes)                                                 \
+  template <> struct graph_param_ok<T> : std::true_type {};                              \
+  static_assert(sizeof(T) == (bytes), #T ": kernel parameter structs must hold no padding bytes")
+
+template <typename... P> struct LaunchGate {
+  void (*fn)(P...);
+  dim3 grid, block;
+  size_t smem;
+  bool operator()(P... args) const {
+    static_assert((graph_param_ok<P>::value && ...),
+                  "a kernel parameter is not a scalar, a pointer or an HLC_GRAPH_PARAM_STRUCT");
+    if (!graph::in_step()) return true;
+    constexpr size_t n = (sizeof(P) + ... + 0);
+    unsigned char buf[n > 0 ? n : 1];
+    size_t off = 0;
+    ((memcpy(buf + off, &args, sizeof(P)), off += sizeof(P)), ...);
+    return graph::gate(reinterpret_cast<const void*>(fn), grid, block, smem, buf, n);
+  }
+};
+template <typename... P> LaunchGate<P...> launch_gate(void (*fn)(P...), dim3 grid, dim3 block, size_t smem) {
+  return LaunchGate<P...>{fn, grid, block, smem};
+}
+// Every kernel launch: HLC_LAUNCH(grid, block, smem, (args...), kernel) for
+// kernel<<<grid, block, smem, stream()>>>(args...), so a graph step can record
+// or check it (a plain <<<>>> launch inside a replayed step is detected and
+// the replay refused). Follow it with HLC_LAUNCHED(name) as before.
+#define HLC_LAUNCH(grid, block, smem, ARGS, ...)                                  \
+  do {                                                                          \
+    const dim3 hlc_g_(grid), hlc_b_(block);                                     \
+    const size_t hlc_s_ = (smem);                                               \
+    if (::hlc::launch_gate(__VA_ARGS__, hlc_g_, hlc_b_, hlc_s_) ARGS)           \
+      __VA_ARGS__<<<hlc_g_, hlc_b_, hlc_s_, ::hlc::stream()>>> ARGS;            \
   } while (0)
 
 // ---- library state (runtime.cu)
@@ -105,14 +167,18 @@ int upload(void* dst, const void* src, size_t bytes);
 // every piece filled from host memory (the op's arguments: page tables, state
 // pointers, work lists), then add() for scratch pieces (sizes only), then
 // commit(), then ptr(). commit() uploads all the arg() pieces in ONE copy (a
-// host image of the carve's head), not one copy per array.
+// host image of the carve's head), not one copy per array. Inside a graph
+// step the arguments go to the graph's argument area instead (uploaded once
+// per step) and the scratch pieces after them to the workspace.
 struct Carve {
   size_t offsets[16];
   const void* srcs[16];
   size_t src_bytes[16];
   int n = 0;
   size_t total = 0, upload_end = 0;
+  size_t args_end = 0;       // pieces below: arguments (base); from here on: scratch
   char* base = nullptr;
+  char* scratch = nullptr;   // where the piece at args_end lies (base + args_end outside a step)
   int add(size_t bytes) {
     offsets[n] = total;
     srcs[n] = nullptr;
@@ -126,10 +192,13 @@ struct Carve {
     srcs[i] = src;
     src_bytes[i] = bytes;
     if (bytes) upload_end = offsets[i] + bytes;
+    args_end = total;
     return i;
   }
   int commit();  // runtime.cu
-  template <typename T> T* ptr(int i) const { return reinterpret_cast<T*>(base + offsets[i]); }
+  template <typename T> T* ptr(int i) const {
+    return reinterpret_cast<T*>(offsets[i] < args_end ? base + offsets[i] : scratch + (offsets[i] - args_end));
+  }
 };
 
 // ---- device helpers

@@ -40,12 +40,14 @@ __global__ void add_scaled_kernel(float* y, const float* x, float alpha, int64_t
   for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) y[i] = y[i] + __fmul_rn(alpha, x[i]);
 }
 
+// The position comes from device memory (the op's argument image), so a
+// captured decode step replays at every position.
 template <bool F16>
-__global__ void kv_write_kernel(float* const* pages,  // [pages touched], first = page of pos0
-                                int64_t page_size, const float* src, int64_t pos0, int64_t n, int64_t n_kv,
-                                int64_t head_dim) {
+__global__ void kv_write_kernel(const int64_t* pos,    // [1]: pos0
+                                float* const* pages,  // [pages touched], first = page of pos0
+                                int64_t page_size, const float* src, int64_t n, int64_t n_kv, int64_t head_dim) {
   const int64_t total = n * n_kv * head_dim, step = (int64_t)gridDim.x * blockDim.x;
-  const int64_t first = pos0 / page_size;
+  const int64_t pos0 = *pos, first = pos0 / page_size;
   for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += step) {
     const int64_t d = i % head_dim, h = (i / head_dim) % n_kv, t = i / (head_dim * n_kv);
     const int64_t p = pos0 + t;
@@ -74,7 +76,7 @@ extern "C" HLC_EXPORT int hlc_copy_columns(float* dst, const float* src, int64_t
   HLC_REQUIRE(dst && src, "[copy_columns] null pointer");
   std::lock_guard<std::recursive_mutex> lock(op_mutex());
   HLC_TRY(ensure_device());
-  copy_columns_kernel<<<grid_for(rows * width), 256, 0, stream()>>>(dst, src, rows, src_stride, col, width);
+  HLC_LAUNCH(grid_for(rows * width), 256, 0, (dst, src, rows, src_stride, col, width), copy_columns_kernel);
   HLC_LAUNCHED("copy_columns_kernel");
   return HLC_OK;
 }
@@ -88,7 +90,7 @@ extern "C" HLC_EXPORT int hlc_gather_rows(float* dst, const float* src, const in
   Carve cv;
   const int i_rows = cv.arg(rows, sizeof(int64_t) * n);
   HLC_TRY(cv.commit());
-  gather_rows_kernel<<<grid_for(n * width), 256, 0, stream()>>>(dst, src, cv.ptr<int64_t>(i_rows), n, width);
+  HLC_LAUNCH(grid_for(n * width), 256, 0, (dst, src, cv.ptr<int64_t>(i_rows), n, width), gather_rows_kernel);
   HLC_LAUNCHED("gather_rows_kernel");
   return HLC_OK;
 }
@@ -99,7 +101,7 @@ extern "C" HLC_EXPORT int hlc_add_scaled(float* y, const float* x, float alpha, 
   HLC_REQUIRE(y && x, "[add_scaled] null pointer");
   std::lock_guard<std::recursive_mutex> lock(op_mutex());
   HLC_TRY(ensure_device());
-  add_scaled_kernel<<<grid_for(n), 256, 0, stream()>>>(y, x, alpha, n);
+  HLC_LAUNCH(grid_for(n), 256, 0, (y, x, alpha, n), add_scaled_kernel);
   HLC_LAUNCHED("add_scaled_kernel");
   return HLC_OK;
 }
@@ -121,14 +123,16 @@ extern "C" HLC_EXPORT int hlc_kv_write_typed(float* const* pages_all, int64_t n_
   std::lock_guard<std::recursive_mutex> lock(op_mutex());
   HLC_TRY(ensure_device());
   Carve cv;
+  const int i_pos = cv.arg(&pos0, sizeof pos0);
   const int i_pages = cv.arg(pages + first, sizeof(float*) * n_pages);
   HLC_TRY(cv.commit());
+  const int64_t* d_pos = cv.ptr<int64_t>(i_pos);
+  float* const* d_pages = cv.ptr<float* const>(i_pages);
+  const unsigned grid = grid_for(n * n_kv_heads * head_dim);
   if (dtype == 1)
-    kv_write_kernel<true><<<grid_for(n * n_kv_heads * head_dim), 256, 0, stream()>>>(
-        cv.ptr<float* const>(i_pages), page_size, src, pos0, n, n_kv_heads, head_dim);
+    HLC_LAUNCH(grid, 256, 0, (d_pos, d_pages, page_size, src, n, n_kv_heads, head_dim), kv_write_kernel<true>);
   else
-    kv_write_kernel<false><<<grid_for(n * n_kv_heads * head_dim), 256, 0, stream()>>>(
-        cv.ptr<float* const>(i_pages), page_size, src, pos0, n, n_kv_heads, head_dim);
+    HLC_LAUNCH(grid, 256, 0, (d_pos, d_pages, page_size, src, n, n_kv_heads, head_dim), kv_write_kernel<false>);
   HLC_LAUNCHED("kv_write_kernel");
   return HLC_OK;
 }

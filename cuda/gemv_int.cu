@@ -95,8 +95,8 @@ int act_quantize_launch(int32_t dt, const float* x, int64_t ldx, int64_t rows, i
   const int64_t ab = act_block(dt), warps = rows * (K / ab);
   if (warps <= 0) return HLC_OK;
   const unsigned blocks = (unsigned)ceil_div(warps, 8);
-  if (ab == 32) act_quantize_kernel<32><<<blocks, 256, 0, stream()>>>(x, ldx, rows, K, xq, xd, xs, xdeq);
-  else act_quantize_kernel<256><<<blocks, 256, 0, stream()>>>(x, ldx, rows, K, xq, xd, xs, xdeq);
+  if (ab == 32) HLC_LAUNCH(blocks, 256, 0, (x, ldx, rows, K, xq, xd, xs, xdeq), act_quantize_kernel<32>);
+  else HLC_LAUNCH(blocks, 256, 0, (x, ldx, rows, K, xq, xd, xs, xdeq), act_quantize_kernel<256>);
   HLC_LAUNCHED("act_quantize_kernel");
   return HLC_OK;
 }
@@ -110,11 +110,11 @@ static int gemv_int_group(const GemmArgs& a, const int8_t* xq, const float* xd, 
   const float* d = xd + t0 * nbx;
   const int32_t* s = xs + t0 * units;
   switch (nt) {
-    case 1: gemv_int_kernel<DT, 1><<<grid, kGemvWarps * 32, 0, stream()>>>(y, a.ldy, q, d, s, a.w, a.row_bytes, a.N, a.K); break;
-    case 2: gemv_int_kernel<DT, 2><<<grid, kGemvWarps * 32, 0, stream()>>>(y, a.ldy, q, d, s, a.w, a.row_bytes, a.N, a.K); break;
-    case 3: gemv_int_kernel<DT, 3><<<grid, kGemvWarps * 32, 0, stream()>>>(y, a.ldy, q, d, s, a.w, a.row_bytes, a.N, a.K); break;
-    case 4: gemv_int_kernel<DT, 4><<<grid, kGemvWarps * 32, 0, stream()>>>(y, a.ldy, q, d, s, a.w, a.row_bytes, a.N, a.K); break;
-    default: gemv_int_kernel<DT, 8><<<grid, kGemvWarps * 32, 0, stream()>>>(y, a.ldy, q, d, s, a.w, a.row_bytes, a.N, a.K); break;
+    case 1: HLC_LAUNCH(grid, kGemvWarps * 32, 0, (y, a.ldy, q, d, s, a.w, a.row_bytes, a.N, a.K), gemv_int_kernel<DT, 1>); break;
+    case 2: HLC_LAUNCH(grid, kGemvWarps * 32, 0, (y, a.ldy, q, d, s, a.w, a.row_bytes, a.N, a.K), gemv_int_kernel<DT, 2>); break;
+    case 3: HLC_LAUNCH(grid, kGemvWarps * 32, 0, (y, a.ldy, q, d, s, a.w, a.row_bytes, a.N, a.K), gemv_int_kernel<DT, 3>); break;
+    case 4: HLC_LAUNCH(grid, kGemvWarps * 32, 0, (y, a.ldy, q, d, s, a.w, a.row_bytes, a.N, a.K), gemv_int_kernel<DT, 4>); break;
+    default: HLC_LAUNCH(grid, kGemvWarps * 32, 0, (y, a.ldy, q, d, s, a.w, a.row_bytes, a.N, a.K), gemv_int_kernel<DT, 8>); break;
   }
   HLC_LAUNCHED("gemv_int_kernel");
   return HLC_OK;

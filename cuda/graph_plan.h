@@ -18,6 +18,18 @@ inline int64_t graph_table_capacity(int64_t n) {
   return c;
 }
 
+// The room only grows: a batch whose tables shrink (a long sequence finished,
+// short ones joined) keeps the layout of the graphs captured with the larger
+// room instead of re-capturing them. One per process (graph steps are serialised).
+struct GraphTableRoom {
+  int64_t room = 16;
+  int64_t operator()(int64_t n) {
+    const int64_t c = graph_table_capacity(n);
+    if (c > room) room = c;
+    return room;
+  }
+};
+
 // Split-KV in a graph step: every attention work item is split into the same
 // number of parts whatever the sequences' lengths, so the grid (items x parts)
 // and the combine grid are fixed per batch size while the key ranges, in the

@@ -263,15 +263,15 @@ int gemm_launch(const GemmArgs& a_in) {
   bool ok = dispatch_wtype(a.dtype, [&](auto tag) {
     constexpr int DT = decltype(tag)::value;
     if (mma) {
-      if (wvec && xvec) gemm_kernel<DT, true, true, true><<<grid, 256, 0, stream()>>>(a);
-      else if (wvec) gemm_kernel<DT, true, false, true><<<grid, 256, 0, stream()>>>(a);
-      else if (xvec) gemm_kernel<DT, false, true, true><<<grid, 256, 0, stream()>>>(a);
-      else gemm_kernel<DT, false, false, true><<<grid, 256, 0, stream()>>>(a);
+      if (wvec && xvec) HLC_LAUNCH(grid, 256, 0, (a), gemm_kernel<DT, true, true, true>);
+      else if (wvec) HLC_LAUNCH(grid, 256, 0, (a), gemm_kernel<DT, true, false, true>);
+      else if (xvec) HLC_LAUNCH(grid, 256, 0, (a), gemm_kernel<DT, false, true, true>);
+      else HLC_LAUNCH(grid, 256, 0, (a), gemm_kernel<DT, false, false, true>);
     } else {
-      if (wvec && xvec) gemm_kernel<DT, true, true, false><<<grid, 256, 0, stream()>>>(a);
-      else if (wvec) gemm_kernel<DT, true, false, false><<<grid, 256, 0, stream()>>>(a);
-      else if (xvec) gemm_kernel<DT, false, true, false><<<grid, 256, 0, stream()>>>(a);
-      else gemm_kernel<DT, false, false, false><<<grid, 256, 0, stream()>>>(a);
+      if (wvec && xvec) HLC_LAUNCH(grid, 256, 0, (a), gemm_kernel<DT, true, true, false>);
+      else if (wvec) HLC_LAUNCH(grid, 256, 0, (a), gemm_kernel<DT, true, false, false>);
+      else if (xvec) HLC_LAUNCH(grid, 256, 0, (a), gemm_kernel<DT, false, true, false>);
+      else HLC_LAUNCH(grid, 256, 0, (a), gemm_kernel<DT, false, false, false>);
     }
   });
   if (!ok) return set_error(HLC_UNSUPPORTED, "[matmul] weight type " + std::to_string(a.dtype) + " is not supported");
@@ -285,11 +285,11 @@ static int gemv_group(const GemmArgs& a, int64_t t0, int nt) {
   float* y = a.y + t0 * a.ldy;
   const float* x = a.x + t0 * a.ldx;
   switch (nt) {
-    case 1: gemv_kernel<DT, 1, VEC><<<grid, kGemvWarps * 32, 0, stream()>>>(y, a.ldy, x, a.ldx, a.w, a.row_bytes, a.N, a.K); break;
-    case 2: gemv_kernel<DT, 2, VEC><<<grid, kGemvWarps * 32, 0, stream()>>>(y, a.ldy, x, a.ldx, a.w, a.row_bytes, a.N, a.K); break;
-    case 3: gemv_kernel<DT, 3, VEC><<<grid, kGemvWarps * 32, 0, stream()>>>(y, a.ldy, x, a.ldx, a.w, a.row_bytes, a.N, a.K); break;
-    case 4: gemv_kernel<DT, 4, VEC><<<grid, kGemvWarps * 32, 0, stream()>>>(y, a.ldy, x, a.ldx, a.w, a.row_bytes, a.N, a.K); break;
-    default: gemv_kernel<DT, 8, VEC><<<grid, kGemvWarps * 32, 0, stream()>>>(y, a.ldy, x, a.ldx, a.w, a.row_bytes, a.N, a.K); break;
+    case 1: HLC_LAUNCH(grid, kGemvWarps * 32, 0, (y, a.ldy, x, a.ldx, a.w, a.row_bytes, a.N, a.K), gemv_kernel<DT, 1, VEC>); break;
+    case 2: HLC_LAUNCH(grid, kGemvWarps * 32, 0, (y, a.ldy, x, a.ldx, a.w, a.row_bytes, a.N, a.K), gemv_kernel<DT, 2, VEC>); break;
+    case 3: HLC_LAUNCH(grid, kGemvWarps * 32, 0, (y, a.ldy, x, a.ldx, a.w, a.row_bytes, a.N, a.K), gemv_kernel<DT, 3, VEC>); break;
+    case 4: HLC_LAUNCH(grid, kGemvWarps * 32, 0, (y, a.ldy, x, a.ldx, a.w, a.row_bytes, a.N, a.K), gemv_kernel<DT, 4, VEC>); break;
+    default: HLC_LAUNCH(grid, kGemvWarps * 32, 0, (y, a.ldy, x, a.ldx, a.w, a.row_bytes, a.N, a.K), gemv_kernel<DT, 8, VEC>); break;
   }
   HLC_LAUNCHED("gemv_kernel");
   return HLC_OK;

@@ -16,13 +16,14 @@ struct GemmArgs {
   const int32_t* x_idx;
   const uint8_t* w;  // [N] rows of row_bytes
   int64_t row_bytes;
-  int32_t dtype;
+  int64_t dtype;  // int32 values; 64 bits so the struct holds no padding (graph replay compares it)
   int64_t N, K, M;
   const int4* tiles;
   int64_t n_tiles;
   int64_t expert_stride;
   int64_t x_rows;  // rows of x (x_idx values are < x_rows); Q8_0 quantizes them all once
 };
+HLC_GRAPH_PARAM_STRUCT(GemmArgs, 15 * 8);
 
 // Block weight types (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K) take int8-quantized
 // activations (docs/KERNELS.md, Matmul; bit-identical rounding to the CPU

@@ -83,8 +83,8 @@ static int rmsnorm_launch(float* y, const float* x, const float* z, int64_t z_st
   for (int64_t t0 = 0; t0 < n_tokens; t0 += 65535) {
     const int64_t nt = n_tokens - t0 < 65535 ? n_tokens - t0 : 65535;
     dim3 grid((unsigned)n_groups, (unsigned)nt);
-    rmsnorm_kernel<<<grid, threads, 0, stream()>>>(y + t0 * dim, x + t0 * dim, z ? z + t0 * ldz : nullptr, ldz, w,
-                                                   dim, group, eps);
+    HLC_LAUNCH(grid, threads, 0, (y + t0 * dim, x + t0 * dim, z ? z + t0 * ldz : nullptr, ldz, w,
+                                                   dim, group, eps), rmsnorm_kernel);
     HLC_LAUNCHED("rmsnorm_kernel");
   }
   return HLC_OK;
@@ -101,7 +101,7 @@ extern "C" HLC_EXPORT int hlc_add_rmsnorm(float* h, float* u, const float* branc
   HLC_REQUIRE(n_tokens <= 0x7fffffffLL, "[add_rmsnorm] too many rows");
   std::lock_guard<std::recursive_mutex> lock(op_mutex());
   HLC_TRY(ensure_device());
-  add_rmsnorm_kernel<<<(unsigned)n_tokens, dim <= 1024 ? 128 : 256, 0, stream()>>>(h, u, branch, alpha, w, dim, eps);
+  HLC_LAUNCH((unsigned)n_tokens, dim <= 1024 ? 128 : 256, 0, (h, u, branch, alpha, w, dim, eps), add_rmsnorm_kernel);
   HLC_LAUNCHED("add_rmsnorm_kernel");
   return HLC_OK;
 }

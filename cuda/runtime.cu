@@ -62,8 +62,9 @@ static std::atomic<uint64_t> g_launches{0}, g_copies{0};
 static thread_local const char* t_last_kernel = "none";
 
 void note_launch(const char* name) {
-  g_launches.fetch_add(1, std::memory_order_relaxed);
   t_last_kernel = name;
+  if (graph::in_step()) return graph::launched(name);  // part of the graph, counted as its launch
+  g_launches.fetch_add(1, std::memory_order_relaxed);
 }
 void count_copy() { g_copies.fetch_add(1, std::memory_order_relaxed); }
 
@@ -186,7 +187,11 @@ cudaStream_t stream() { return g_dev[g_device].stream; }
 
 int workspace(size_t bytes, void** out, int slot) {
   DeviceState& d = g_dev[g_device];
-  if (bytes > d.ws_bytes[slot]) {
+  if (bytes > d.ws_bytes[slot] && graph::in_step()) {
+    // No reallocation (it synchronises) inside a step: the step is refused
+    // and runs eagerly, which grows the slot for the next capture.
+    graph::workspace_too_small(bytes, slot);
+  } else if (bytes > d.ws_bytes[slot]) {
     if (d.ws[slot]) {
       // Kernels queued earlier may still use the old buffer.
       HLC_CHECK(cudaStreamSynchronize(d.stream));
@@ -229,7 +234,9 @@ int upload(void* dst, const void* src, size_t bytes) {
 }
 
 int Carve::commit() {
+  if (graph::in_step()) return graph::commit(*this);
   HLC_TRY(workspace(total > 0 ? total : 256, reinterpret_cast<void**>(&base)));
+  scratch = base + args_end;
   if (upload_end == 0) return HLC_OK;
   static thread_local std::vector<char> image;
   if (image.size() < upload_end) image.resize(upload_end);
@@ -346,7 +353,10 @@ HLC_EXPORT int hlc_free(void* ptr) {
 HLC_EXPORT int hlc_memcpy_h2d(void* dst, const void* src, size_t bytes) {
   if (bytes == 0) return HLC_OK;
   if (!dst || !src) return set_error(HLC_INVALID, "hlc_memcpy_h2d: null pointer");
+  // A graph step open on another thread holds this lock: no copy may land in its capture.
+  std::lock_guard<std::recursive_mutex> lock(op_mutex());
   HLC_TRY(ensure_device());
+  if (graph::in_step()) return graph::hoist_h2d(dst, src, bytes), HLC_OK;
   count_copy();
   HLC_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream()));
   return HLC_OK;
@@ -355,7 +365,9 @@ HLC_EXPORT int hlc_memcpy_h2d(void* dst, const void* src, size_t bytes) {
 HLC_EXPORT int hlc_memcpy_d2h(void* dst, const void* src, size_t bytes) {
   if (bytes == 0) return HLC_OK;
   if (!dst || !src) return set_error(HLC_INVALID, "hlc_memcpy_d2h: null pointer");
+  std::lock_guard<std::recursive_mutex> lock(op_mutex());
   HLC_TRY(ensure_device());
+  if (graph::in_step()) return set_error(HLC_INVALID, "hlc_memcpy_d2h inside a graph step (end the step first)");
   count_copy();
   HLC_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream()));
   HLC_CHECK(cudaStreamSynchronize(stream()));  // the caller reads dst next
@@ -365,7 +377,9 @@ HLC_EXPORT int hlc_memcpy_d2h(void* dst, const void* src, size_t bytes) {
 HLC_EXPORT int hlc_memcpy_d2d(void* dst, const void* src, size_t bytes) {
   if (bytes == 0) return HLC_OK;
   if (!dst || !src) return set_error(HLC_INVALID, "hlc_memcpy_d2d: null pointer");
+  std::lock_guard<std::recursive_mutex> lock(op_mutex());
   HLC_TRY(ensure_device());
+  if (graph::in_step()) return graph::hoist_d2d(dst, src, bytes), HLC_OK;
   count_copy();
   HLC_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream()));
   return HLC_OK;
@@ -374,14 +388,18 @@ HLC_EXPORT int hlc_memcpy_d2d(void* dst, const void* src, size_t bytes) {
 HLC_EXPORT int hlc_memset(void* dst, int value, size_t bytes) {
   if (bytes == 0) return HLC_OK;
   if (!dst) return set_error(HLC_INVALID, "hlc_memset: null pointer");
+  std::lock_guard<std::recursive_mutex> lock(op_mutex());
   HLC_TRY(ensure_device());
+  if (graph::in_step()) return graph::hoist_memset(dst, value, bytes), HLC_OK;
   count_copy();
   HLC_CHECK(cudaMemsetAsync(dst, value, bytes, stream()));
   return HLC_OK;
 }
 
 HLC_EXPORT int hlc_synchronize(void) {
+  std::lock_guard<std::recursive_mutex> lock(op_mutex());
   HLC_TRY(ensure_device());
+  if (graph::in_step()) return set_error(HLC_INVALID, "hlc_synchronize inside a graph step (end the step first)");
   HLC_CHECK(cudaStreamSynchronize(stream()));
   return check_pending_launches("hlc_synchronize");
 }

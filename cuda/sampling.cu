@@ -74,7 +74,7 @@ extern "C" HLC_EXPORT int hlc_argmax(const float* logits, int32_t* out, int64_t 
   HLC_REQUIRE(logits && out, "[argmax] null pointer");
   std::lock_guard<std::recursive_mutex> lock(op_mutex());
   HLC_TRY(ensure_device());
-  argmax_kernel<<<(unsigned)rows, 512, 0, stream()>>>(logits, out, vocab, 0.0f);
+  HLC_LAUNCH((unsigned)rows, 512, 0, (logits, out, vocab, 0.0f), argmax_kernel);
   HLC_LAUNCHED("argmax_kernel");
   return HLC_OK;
 }
@@ -88,7 +88,7 @@ extern "C" HLC_EXPORT int hlc_argmax_scaled(const float* logits, int32_t* out, i
   HLC_REQUIRE(logits && out, "[argmax_scaled] null pointer");
   std::lock_guard<std::recursive_mutex> lock(op_mutex());
   HLC_TRY(ensure_device());
-  argmax_kernel<<<(unsigned)rows, 512, 0, stream()>>>(logits, out, vocab, divisor);
+  HLC_LAUNCH((unsigned)rows, 512, 0, (logits, out, vocab, divisor), argmax_kernel);
   HLC_LAUNCHED("argmax_kernel");
   return HLC_OK;
 }

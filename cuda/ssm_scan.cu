@@ -55,6 +55,7 @@ struct ScanPtrs {
   int64_t H, P, N, G;
   int64_t ldx, ldt, ldbc;  // row strides (floats) of x, dt_raw and B / C: column views of wider buffers
 };
+HLC_GRAPH_PARAM_STRUCT(ScanPtrs, 8 * 8 + 7 * 8);
 
 // ---- device code: recurrence
 
@@ -298,10 +299,10 @@ static int recurrent_launch(const ScanPtrs& a, const int32_t* cu_dev, float* con
   const int64_t blocks = ceil_div(warps, kScanWarps);
   if (blocks > 0x7fffffffLL) return set_error(HLC_UNSUPPORTED, "[ssm_scan] grid too large");
   const int threads = kScanWarps * 32;
-  if (a.N <= 32) ssm_recurrent_kernel<1><<<(unsigned)blocks, threads, 0, stream()>>>(a, cu_dev, states_dev, n_seqs, row_groups);
-  else if (a.N <= 64) ssm_recurrent_kernel<2><<<(unsigned)blocks, threads, 0, stream()>>>(a, cu_dev, states_dev, n_seqs, row_groups);
-  else if (a.N <= 128) ssm_recurrent_kernel<4><<<(unsigned)blocks, threads, 0, stream()>>>(a, cu_dev, states_dev, n_seqs, row_groups);
-  else ssm_recurrent_kernel<8><<<(unsigned)blocks, threads, 0, stream()>>>(a, cu_dev, states_dev, n_seqs, row_groups);
+  if (a.N <= 32) HLC_LAUNCH((unsigned)blocks, threads, 0, (a, cu_dev, states_dev, n_seqs, row_groups), ssm_recurrent_kernel<1>);
+  else if (a.N <= 64) HLC_LAUNCH((unsigned)blocks, threads, 0, (a, cu_dev, states_dev, n_seqs, row_groups), ssm_recurrent_kernel<2>);
+  else if (a.N <= 128) HLC_LAUNCH((unsigned)blocks, threads, 0, (a, cu_dev, states_dev, n_seqs, row_groups), ssm_recurrent_kernel<4>);
+  else HLC_LAUNCH((unsigned)blocks, threads, 0, (a, cu_dev, states_dev, n_seqs, row_groups), ssm_recurrent_kernel<8>);
   HLC_LAUNCHED("ssm_recurrent_kernel");
   return HLC_OK;
 }
@@ -388,25 +389,25 @@ extern "C" HLC_EXPORT int hlc_ssm_scan_strided(float* y, const float* x, const f
   float* R = cv.ptr<float>(i_r);
 
   HLC_REQUIRE(n_chunks * std::max(G, H) <= 0x7fffffffLL, "[ssm_scan] too many chunks");
-  ssd_prep_kernel<<<(unsigned)ceil_div(n_chunks * H, 128), 128, 0, stream()>>>(a, d_ch, n_chunks, dtv, cs);
+  HLC_LAUNCH((unsigned)ceil_div(n_chunks * H, 128), 128, 0, (a, d_ch, n_chunks, dtv, cs), ssd_prep_kernel);
   HLC_LAUNCHED("ssd_prep_kernel");
   const int64_t tq = ceil_div(Q, kTg), tp = ceil_div(P, kTg), tn = ceil_div(N, kTg);
   HLC_REQUIRE(tp * tn <= 65535 && tq * tp <= 65535, "[ssm_scan] head_dim too large");
   const bool mma = tensor_cores_enabled();
   const dim3 g_cb((unsigned)(n_chunks * G), (unsigned)(tq * tq)), g_st((unsigned)(n_chunks * H), (unsigned)(tp * tn));
-  if (mma) ssd_cb_kernel<true><<<g_cb, 256, 0, stream()>>>(a, d_ch, Q, CB);
-  else ssd_cb_kernel<false><<<g_cb, 256, 0, stream()>>>(a, d_ch, Q, CB);
+  if (mma) HLC_LAUNCH(g_cb, 256, 0, (a, d_ch, Q, CB), ssd_cb_kernel<true>);
+  else HLC_LAUNCH(g_cb, 256, 0, (a, d_ch, Q, CB), ssd_cb_kernel<false>);
   HLC_LAUNCHED("ssd_cb_kernel");
-  if (mma) ssd_state_kernel<true><<<g_st, 256, 0, stream()>>>(a, d_ch, dtv, cs, R);
-  else ssd_state_kernel<false><<<g_st, 256, 0, stream()>>>(a, d_ch, dtv, cs, R);
+  if (mma) HLC_LAUNCH(g_st, 256, 0, (a, d_ch, dtv, cs, R), ssd_state_kernel<true>);
+  else HLC_LAUNCH(g_st, 256, 0, (a, d_ch, dtv, cs, R), ssd_state_kernel<false>);
   HLC_LAUNCHED("ssd_state_kernel");
   const int64_t pass_threads = (int64_t)n_seqs * H * P * N;
-  ssd_pass_kernel<<<(unsigned)ceil_div(pass_threads, 256), 256, 0, stream()>>>(a, cv.ptr<SeqChunks>(i_sq), n_seqs,
-                                                                               d_ch, cs, R, d_st);
+  HLC_LAUNCH((unsigned)ceil_div(pass_threads, 256), 256, 0, (a, cv.ptr<SeqChunks>(i_sq), n_seqs,
+                                                                               d_ch, cs, R, d_st), ssd_pass_kernel);
   HLC_LAUNCHED("ssd_pass_kernel");
   const dim3 g_out((unsigned)(n_chunks * H), (unsigned)(tq * tp));
-  if (mma) ssd_output_kernel<true><<<g_out, 256, 0, stream()>>>(a, d_ch, Q, dtv, cs, CB, R);
-  else ssd_output_kernel<false><<<g_out, 256, 0, stream()>>>(a, d_ch, Q, dtv, cs, CB, R);
+  if (mma) HLC_LAUNCH(g_out, 256, 0, (a, d_ch, Q, dtv, cs, CB, R), ssd_output_kernel<true>);
+  else HLC_LAUNCH(g_out, 256, 0, (a, d_ch, Q, dtv, cs, CB, R), ssd_output_kernel<false>);
   HLC_LAUNCHED("ssd_output_kernel");
   return HLC_OK;
 }

@@ -13,6 +13,8 @@
 #                  parallel (each under T_SAN), while the e2e check runs
 #   e2e-check.log  CUDA vs CPU logits on synthetic h-350m / h-1b / small-MoE
 #                  models, F16 + Q8_0 + Q4_K (+ Q4_K_M), prefill and decode (scripts/gpu-e2e.js)
+#   e2e-graph.log  decode as CUDA graphs (HYBRIDLM_CUDA_GRAPH=1) vs eager: logits,
+#                  launches per decode step and decode tok/s both ways
 #   bench.log      hybridlm_cuda_bench: per-kernel GB/s, TFLOP/s vs the card's peak
 #   e2e-bench.log  decode tok/s (batch 1 and 32), % of the DRAM roofline,
 #                  prefill tok/s, kernel launches per token
@@ -28,7 +30,7 @@
 # e2e check failed.
 # Env: OUT, HYBRIDLM_CUDA_ARCHS (default: the GPU's compute capability, else
 # 86), BUILD_DIR, JOBS, T_TOTAL, T_BUILD, T_TEST (per family), T_CHAINED,
-# T_SAN (per family; 0 skips memcheck), T_E2E, T_BENCH, T_E2E_BENCH, T_NODE,
+# T_SAN (per family; 0 skips memcheck), T_E2E, T_GRAPH, T_BENCH, T_E2E_BENCH, T_NODE,
 # MODELS (synthetic model folder, default /tmp/hybridlm-gpu-models).
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -47,10 +49,11 @@ T_TEST="${T_TEST:-40}"
 T_CHAINED="${T_CHAINED:-60}"
 T_SAN="${T_SAN:-100}"
 T_E2E="${T_E2E:-150}"
+T_GRAPH="${T_GRAPH:-60}"
 T_BENCH="${T_BENCH:-50}"
 T_E2E_BENCH="${T_E2E_BENCH:-100}"
 T_NODE="${T_NODE:-90}"
-FAMILIES="rmsnorm swiglu embed conv1d ssm_ attention matmul int_units moe_ argmax data strided chain policy errors"
+FAMILIES="rmsnorm swiglu embed conv1d ssm_ attention matmul int_units moe_ argmax data strided chain graph policy errors"
 SUMMARY="$OUT/summary.txt"
 : >"$SUMMARY"
 status=0
@@ -241,6 +244,18 @@ else
   say "e2e check: SKIPPED: $([ "$node_ready" = 1 ] && echo 'nothing built' || echo 'no Node.js setup')"
 fi
 
+# ---- 6b. decode as CUDA graphs vs eager (the switch stays off by default until this passes)
+if [ "$node_ready" = 1 ] && [ "$built" = 1 ] && [ "$have_gpu" = 1 ]; then
+  if have_time 30; then
+    timeout "$(budget "$T_GRAPH")" "$NODE" scripts/gpu-e2e.js graph "$MODELS" >"$OUT/e2e-graph.log" 2>&1
+    rc=$?
+    if [ $rc -eq 0 ]; then say "e2e graph: ok ($(grep -c '| ok |' "$OUT/e2e-graph.log") rows; launches/step and tok/s in e2e-graph.log)"
+    else say "e2e graph: FAILED (rc $rc; $(grep -c 'FAIL' "$OUT/e2e-graph.log") failing rows, see e2e-graph.log)"; status=1; fi
+  else
+    say "e2e graph: SKIPPED: time budget spent"
+  fi
+fi
+
 # ---- 5b. memcheck results
 if [ -n "$san_pids" ]; then
   # shellcheck disable=SC2086
@@ -302,7 +317,7 @@ fi
     echo; echo "## kernel tests (failures and totals)"; echo '```'
     head -1 "$OUT/test.log"; grep -E '^(FAIL|TOTAL|SKIPPED|[0-9]+ passed)|launches per step' "$OUT/test.log" | head -60; echo '```'
   fi
-  for f in e2e-check e2e-bench e2e-prepare; do
+  for f in e2e-check e2e-graph e2e-bench e2e-prepare; do
     [ -f "$OUT/$f.log" ] && { echo; echo "## $f"; cat "$OUT/$f.log"; }
   done
   [ -f "$OUT/bench.log" ] && { echo; echo "## kernel bench"; echo '```'; cat "$OUT/bench.log"; echo '```'; }

@@ -7,6 +7,7 @@
 //   node scripts/gpu-e2e.js prepare <dir>   write the synthetic models (CPU only: run it while the library builds)
 //   node scripts/gpu-e2e.js check <dir> [--only=name]   CUDA vs CPU logits, prefill + decode, every model x weight type
 //   node scripts/gpu-e2e.js bench <dir> [--bw=GB/s]   decode/prefill tok/s, % of the DRAM roofline, launches per token
+//   node scripts/gpu-e2e.js graph <dir>   decode with HYBRIDLM_CUDA_GRAPH=1 vs off: logits, launches per step, tok/s
 // Every step prints a markdown table; `check` exits 1 when a row fails.
 // Models: h-350m and h-1b with all their layers, F16, also run with
 // quantize-on-load Q8_0 and Q4_K (C++ quantizers: seconds, where the TS
@@ -221,6 +222,89 @@ async function bench(dir, bw) {
   }
 }
 
+// Decode as CUDA graphs (HYBRIDLM_CUDA_GRAPH=1) against the same steps eager:
+// one sequence (prompt, then decode steps crossing KV pages) and a batch of 8
+// (prompts of different lengths; one finishes midway, the batch shrinks to 7).
+// Logits must agree to 1e-4 of max |logit| (the graph's attention splits the
+// keys in fixed parts, so sums may round differently); launches per decode
+// step and tok/s are printed both ways.
+async function graphSchedule(model) {
+  const V = model.config.vocab_size;
+  const rows = [];
+  const one = model.createSequence();
+  rows.push(await one.eval(ids(20, 4, V)));
+  let t0 = performance.now();
+  const steps1 = 40;
+  for (let i = 0; i < steps1; i++) rows.push(await one.eval([(i * 31 + 5) % V]));
+  const tps1 = steps1 / secs(t0);
+  one.dispose();
+  let seqs = Array.from({ length: 8 }, () => model.createSequence());
+  rows.push(...(await Promise.all(seqs.map((s, k) => s.eval(ids(5 + 3 * k, k, V))))));
+  const rounds = 24;
+  t0 = performance.now();
+  let tokens = 0;
+  for (let r = 0; r < rounds; r++) {
+    rows.push(...(await Promise.all(seqs.map((s, k) => s.eval([(r * 7 + k) % V])))));
+    tokens += seqs.length;
+    if (r === rounds / 2) seqs.shift().dispose();
+  }
+  const tps8 = tokens / secs(t0);
+  seqs.forEach((s) => s.dispose());
+  return { rows, tps1, tps8 };
+}
+
+async function graph(dir) {
+  const L = lib();
+  const cases = [['h-1b-f16.gguf', 'q8_0'], ['moe-small-q4_k_m.gguf', 'none']];
+  console.log('| model | weights | max rel diff | result | launches/step eager | launches/step graph | graph captures / replays / refused | b=1 tok/s eager | b=1 tok/s graph | b=8 tok/s eager | b=8 tok/s graph |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  let failed = 0;
+  for (const [file, q] of cases) {
+    const f = path.join(dir, file);
+    waitFor(f, 300);
+    const runs = {};
+    try {
+      for (const mode of ['0', '1']) {
+        process.env.HYBRIDLM_CUDA_GRAPH = mode;
+        const model = await L.loadModel(f, { device: 'cuda', quantize: q });
+        try {
+          await graphSchedule(model); // warm-up: weight upload, scratch, the graphs' captures
+          const before = readStats();
+          const r = await graphSchedule(model);
+          const st = readStats().slice(before.length - 1);
+          // Decode steps only: the lines whose step replayed (graph) or, eager, the batch-of-8 rounds.
+          const steps = [];
+          for (let i = 1; i < st.length; i++) {
+            const d = (k) => (st[i][k] ?? 0) - (st[i - 1][k] ?? 0);
+            if (mode === '1' ? d('graph_replays') === 1 : d('ops') > 0) steps.push(d('launches'));
+          }
+          steps.sort((a, b) => a - b);
+          r.launches = steps.length ? steps[Math.floor(steps.length / 2)] : NaN; // median
+          const last = st[st.length - 1], first = st[0];
+          r.graph = `${last.graph_captures - first.graph_captures} / ${last.graph_replays - first.graph_replays} / ${last.graph_refused - first.graph_refused}`;
+          runs[mode] = r;
+        } finally {
+          await model.dispose();
+        }
+      }
+      const a = runs['0'], b = runs['1'];
+      const diff = Math.max(...b.rows.map((row, i) => relDiff(row, a.rows[i])));
+      const ok = diff <= 1e-4 && a.rows.length === b.rows.length;
+      if (!ok) failed++;
+      console.log(
+        `| ${file.replace('.gguf', '')} | ${q === 'none' ? 'as stored' : q} | ${diff.toExponential(2)} | ${ok ? 'ok' : 'FAIL'} | ` +
+          `${a.launches} | ${b.launches} | ${b.graph} | ${a.tps1.toFixed(1)} | ${b.tps1.toFixed(1)} | ${a.tps8.toFixed(0)} | ${b.tps8.toFixed(0)} |`,
+      );
+    } catch (e) {
+      failed++;
+      console.log(`| ${file} | ${q} | FAIL: ${e.name}: ${e.message.split('\n')[0]} |`);
+    }
+  }
+  delete process.env.HYBRIDLM_CUDA_GRAPH;
+  console.log(failed ? `graph: ${failed} FAILED` : 'graph: all ok');
+  return failed ? 1 : 0;
+}
+
 async function main() {
   const [cmd, dir = path.join(require('os').tmpdir(), 'hybridlm-gpu-models'), ...rest] = process.argv.slice(2);
   const bwArg = rest.find((a) => a.startsWith('--bw='));
@@ -236,6 +320,7 @@ async function main() {
   console.log(`CUDA: ${st.reason}`);
   if (cmd === 'check') return check(dir, only);
   if (cmd === 'bench') return bench(dir, bw);
+  if (cmd === 'graph') return graph(dir);
   console.log('usage: gpu-e2e.js prepare|check|bench [dir] [--bw=GB/s]');
   return 2;
 }

@@ -31,6 +31,7 @@
 
 #include "cpu/kernels.h"
 #include "hybridlm_cuda.h"
+#include "graph_plan.h"
 #include "int_units.h"
 #include "tc_policy.h"
 
@@ -1165,12 +1166,16 @@ void test_kv_f16() {
 
 // ---- chain: decode steps op by op as native/model issues them, no syncs
 
-void test_chain() {
+// graph: every step's device ops run as a CUDA graph step (hlc_graph_begin /
+// end; the first step captures, the others replay with new KV positions,
+// context lengths and pages; a refused step runs again eagerly).
+void test_chain(bool graph = false) {
   struct C { int n_seqs, steps; int64_t ctx0; DType wt; };
   const C cases[] = {{3, 4, 14, DType::F16}, {1, 3, 31, DType::BF16}};
   for (const C& c : cases) {
-    const std::string name = "chain decode seqs=" + std::to_string(c.n_seqs) + " steps=" + std::to_string(c.steps) +
-                             " ctx0=" + std::to_string(c.ctx0) + " " + hl::dtype_name(c.wt);
+    const std::string name = std::string(graph ? "graph" : "chain") + " decode seqs=" + std::to_string(c.n_seqs) +
+                             " steps=" + std::to_string(c.steps) + " ctx0=" + std::to_string(c.ctx0) + " " +
+                             hl::dtype_name(c.wt);
     if (!selected(name)) continue;
     // Mamba: D=256, H=8, P=32, N=64, G=1, K=4. Attention: Hq=4, Hkv=2, Dh=64, page 16.
     const int64_t D = 256, H = 8, P = 32, N = 64, G = 1, K = 4, DI = H * P, GN = G * N, CC = DI + 2 * GN,
@@ -1240,8 +1245,10 @@ void test_chain() {
     const hl::AttentionDims ad{Hq, Hkv, Dh, 1.0f / std::sqrt((float)Dh)};
     int st = 0;
     auto dev_ok = [&](int r) { if (st == 0) st = r; };
-    uint64_t launches0 = 0, launches1 = 0;
+    uint64_t launches0 = 0, launches1 = 0, replays0 = 0, replays1 = 0, refused0 = 0, refused1 = 0;
     hlc_counters(&launches0, nullptr);
+    hlc_graph_counters(nullptr, &replays0, &refused0);
+    const int64_t graph_key = 1000 + c.n_seqs * 10 + (int64_t)c.wt;
     for (int step = 0; step < c.steps && st == 0; step++) {
       const int64_t past = c.ctx0 + step;
       // Mamba layer (twin, then device; the device never syncs).
@@ -1264,20 +1271,6 @@ void test_chain() {
       hl::cpu::matmul(*g_pool, out.hp(), y.hp(), S, hv_out);
       for (int64_t i = 0; i < S * D; i++) h.h[i] += res * out.h[i];
 
-      dev_ok(hlc_rmsnorm(u.dp(), h.dp(), dnw.f(), S, D, eps));
-      dev_ok(hlc_matmul(proj.dp(), u.dp(), S, &dv_in));
-      dev_ok(hlc_copy_columns(z.dp(), proj.dp(), S, ZIN, 0, DI));
-      dev_ok(hlc_copy_columns(xbc.dp(), proj.dp(), S, ZIN, DI, CC));
-      dev_ok(hlc_copy_columns(dt.dp(), proj.dp(), S, ZIN, DI + CC, H));
-      dev_ok(hlc_conv1d_causal_step(xc.dp(), xbc.dp(), dcw.f(), dcb.f(), CC, (int)K, S, conv_pd.data()));
-      dev_ok(hlc_copy_columns(x.dp(), xc.dp(), S, CC, 0, DI));
-      dev_ok(hlc_copy_columns(B.dp(), xc.dp(), S, CC, DI, GN));
-      dev_ok(hlc_copy_columns(Cm.dp(), xc.dp(), S, CC, DI + GN, GN));
-      dev_ok(hlc_ssm_step(y.dp(), x.dp(), dt.dp(), dA.f(), B.dp(), Cm.dp(), dDp.f(), ddtb.f(), &sd, S, ssm_pd.data()));
-      dev_ok(hlc_gated_rmsnorm(y.dp(), y.dp(), z.dp(), dgw.f(), S, DI, G, eps));
-      dev_ok(hlc_matmul(out.dp(), y.dp(), S, &dv_out));
-      dev_ok(hlc_add_scaled(h.dp(), out.dp(), res, S * D));
-
       // Attention layer.
       hl::cpu::rmsnorm(*g_pool, u.hp(), h.hp(), norm_w.data(), S, D, eps);
       hl::cpu::matmul(*g_pool, q.hp(), u.hp(), S, hv_q);
@@ -1297,17 +1290,48 @@ void test_chain() {
       hl::cpu::matmul(*g_pool, out.hp(), o.hp(), S, hv_o);
       for (int64_t i = 0; i < S * D; i++) h.h[i] += res * out.h[i];
 
-      dev_ok(hlc_rmsnorm(u.dp(), h.dp(), dnw.f(), S, D, eps));
-      dev_ok(hlc_matmul(q.dp(), u.dp(), S, &dv_q));
-      dev_ok(hlc_matmul(k.dp(), u.dp(), S, &dv_k));
-      dev_ok(hlc_matmul(v.dp(), u.dp(), S, &dv_v));
-      for (int s = 0; s < S && st == 0; s++) {
-        dev_ok(hlc_kv_write(kpd[s].data(), past / PAGE + 1, PAGE, k.dp() + s * Hkv * Dh, past, 1, Hkv, Dh));
-        dev_ok(hlc_kv_write(vpd[s].data(), past / PAGE + 1, PAGE, v.dp() + s * Hkv * Dh, past, 1, Hkv, Dh));
+      // The device's step (the twin's above): a Mamba layer, then an attention layer.
+      auto device_step = [&] {
+        dev_ok(hlc_rmsnorm(u.dp(), h.dp(), dnw.f(), S, D, eps));
+        dev_ok(hlc_matmul(proj.dp(), u.dp(), S, &dv_in));
+        dev_ok(hlc_copy_columns(z.dp(), proj.dp(), S, ZIN, 0, DI));
+        dev_ok(hlc_copy_columns(xbc.dp(), proj.dp(), S, ZIN, DI, CC));
+        dev_ok(hlc_copy_columns(dt.dp(), proj.dp(), S, ZIN, DI + CC, H));
+        dev_ok(hlc_conv1d_causal_step(xc.dp(), xbc.dp(), dcw.f(), dcb.f(), CC, (int)K, S, conv_pd.data()));
+        dev_ok(hlc_copy_columns(x.dp(), xc.dp(), S, CC, 0, DI));
+        dev_ok(hlc_copy_columns(B.dp(), xc.dp(), S, CC, DI, GN));
+        dev_ok(hlc_copy_columns(Cm.dp(), xc.dp(), S, CC, DI + GN, GN));
+        dev_ok(hlc_ssm_step(y.dp(), x.dp(), dt.dp(), dA.f(), B.dp(), Cm.dp(), dDp.f(), ddtb.f(), &sd, S, ssm_pd.data()));
+        dev_ok(hlc_gated_rmsnorm(y.dp(), y.dp(), z.dp(), dgw.f(), S, DI, G, eps));
+        dev_ok(hlc_matmul(out.dp(), y.dp(), S, &dv_out));
+        dev_ok(hlc_add_scaled(h.dp(), out.dp(), res, S * D));
+
+        dev_ok(hlc_rmsnorm(u.dp(), h.dp(), dnw.f(), S, D, eps));
+        dev_ok(hlc_matmul(q.dp(), u.dp(), S, &dv_q));
+        dev_ok(hlc_matmul(k.dp(), u.dp(), S, &dv_k));
+        dev_ok(hlc_matmul(v.dp(), u.dp(), S, &dv_v));
+        for (int s = 0; s < S && st == 0; s++) {
+          dev_ok(hlc_kv_write(kpd[s].data(), past / PAGE + 1, PAGE, k.dp() + s * Hkv * Dh, past, 1, Hkv, Dh));
+          dev_ok(hlc_kv_write(vpd[s].data(), past / PAGE + 1, PAGE, v.dp() + s * Hkv * Dh, past, 1, Hkv, Dh));
+        }
+        dev_ok(hlc_attention(o.dp(), q.dp(), &ad, cu.data(), S, views_d.data()));
+        dev_ok(hlc_matmul(out.dp(), o.dp(), S, &dv_o));
+        dev_ok(hlc_add_scaled(h.dp(), out.dp(), res, S * D));
+      };
+      if (!graph) {
+        device_step();
+        continue;
       }
-      dev_ok(hlc_attention(o.dp(), q.dp(), &ad, cu.data(), S, views_d.data()));
-      dev_ok(hlc_matmul(out.dp(), o.dp(), S, &dv_o));
-      dev_ok(hlc_add_scaled(h.dp(), out.dp(), res, S * D));
+      int mode = 0, ran = 0;
+      dev_ok(hlc_graph_begin(graph_key, &mode));
+      if (st != 0) break;
+      device_step();
+      if (st != 0) {
+        hlc_graph_abort();
+        break;
+      }
+      dev_ok(hlc_graph_end(&ran));
+      if (st == 0 && ran == 0) device_step();  // refused: nothing ran
     }
     if (st == 0) st = hlc_synchronize();  // the one sync: kernel faults surface here
     if (st != 0) {
@@ -1318,10 +1342,18 @@ void test_chain() {
     // attention ops), plus the split-KV combine of attention. A launcher that
     // starts launching more kernels per decode op fails here.
     hlc_counters(&launches1, nullptr);
-    const uint64_t per_step = (launches1 - launches0) / c.steps, bound = 13 + 7 + 2 * S + 1;
-    const bool launches_ok = per_step <= bound && launches1 > launches0;
-    std::printf("%s %s launches per step %llu (bound %llu)%s\n", launches_ok ? "PASS" : "FAIL", name.c_str(),
-                (unsigned long long)per_step, (unsigned long long)bound, g_suffix.c_str());
+    hlc_graph_counters(nullptr, &replays1, &refused1);
+    if (graph) hlc_graph_drop(graph_key);
+    // Graph steps: one launch each; every step after the capture replays.
+    const uint64_t per_step = (launches1 - launches0) / c.steps, bound = graph ? 1 : 13 + 7 + 2 * S + 1;
+    const bool launches_ok = per_step <= bound && launches1 > launches0 &&
+                             (!graph || (replays1 - replays0 == (uint64_t)c.steps - 1 && refused1 == refused0));
+    std::printf("%s %s launches per step %llu (bound %llu)", launches_ok ? "PASS" : "FAIL", name.c_str(),
+                (unsigned long long)per_step, (unsigned long long)bound);
+    if (graph)
+      std::printf(", %llu replays, %llu refused%s", (unsigned long long)(replays1 - replays0),
+                  (unsigned long long)(refused1 - refused0), refused1 > refused0 ? (std::string(": ") + hlc_last_error()).c_str() : "");
+    std::printf("%s\n", g_suffix.c_str());
     (launches_ok ? g_pass : g_fail)++;
     auto hd = h.d->get<float>(S * D);
     std::vector<std::pair<std::string, Cmp>> parts{{"h", compare(hd.data(), h.hp(), S * D, 2e-3, 2e-4)}};
@@ -1457,6 +1489,46 @@ void test_strided() {
 
 // ---- the tensor-core policy table (host code; docs/cuda/README.md "Tensor-core policy")
 
+// ---- graph_plan.h (host-only): the sizing rules that keep a captured decode
+// step valid across steps: page-table room and the fixed split-KV plan.
+void test_graph_plan() {
+  if (!selected("graph_plan")) return;
+  std::string why;
+  for (int64_t n = 0; n <= 5000 && why.empty(); n++) {
+    const int64_t c = hlc::graph_table_capacity(n);
+    if (c < n || c < 16 || (c & (c - 1)) != 0 || (c > 16 && c / 2 >= n))
+      why = "table capacity " + std::to_string(c) + " for " + std::to_string(n) + " entries";
+  }
+  for (int64_t items = 1; items <= 300 && why.empty(); items++)
+    for (int64_t want : {1, 64, 264, 1000}) {
+      const int64_t p = hlc::graph_split_parts(items, want);
+      if (p < 1 || p > hlc::kMaxGraphParts || (p < hlc::kMaxGraphParts && p * items < want) ||
+          (p > 1 && (p - 1) * items >= want))
+        why = "split parts " + std::to_string(p) + " for " + std::to_string(items) + " items, " + std::to_string(want) +
+              " blocks wanted";
+    }
+  // Every context length: the parts cover [0, kend) in order, once, on tile
+  // boundaries; their number never depends on kend (the grid a graph froze).
+  for (int64_t parts = 1; parts <= hlc::kMaxGraphParts && why.empty(); parts++)
+    for (int64_t kend = 1; kend <= 700 && why.empty(); kend++) {
+      int64_t next = 0;
+      for (int64_t p = 0; p < parts; p++) {
+        int64_t k0 = -1, k1 = -1;
+        hlc::graph_part_range(kend, parts, p, 32, &k0, &k1);
+        if (k0 != next || k1 < k0 || k1 > kend || (k1 < kend && k1 % 32 != 0)) {
+          why = "part " + std::to_string(p) + " of " + std::to_string(parts) + " over " + std::to_string(kend) +
+                " keys is [" + std::to_string(k0) + ", " + std::to_string(k1) + ")";
+          break;
+        }
+        next = k1;
+      }
+      if (why.empty() && next != kend) why = "parts end at " + std::to_string(next) + " of " + std::to_string(kend);
+    }
+  std::printf("%s graph_plan: page-table room, fixed split-KV parts and their key ranges%s%s\n",
+              why.empty() ? "PASS" : "FAIL", why.empty() ? "" : ": ", why.c_str());
+  (why.empty() ? g_pass : g_fail)++;
+}
+
 void test_policy() {
   const std::string name = "policy: 3xTF32 by default on sm_80/90/100 only";
   if (!selected(name)) return;
@@ -1579,6 +1651,7 @@ int main(int argc, char** argv) {
   // Host-only families first: they need no device (CI runs them here).
   test_policy();
   test_int_units();
+  test_graph_plan();
   int n_dev = 0;
   if (hlc_device_count(&n_dev) != 0 || n_dev == 0) {
     std::printf("SKIPPED: %s\n", hlc_last_error());
@@ -1615,6 +1688,7 @@ int main(int argc, char** argv) {
   test_kv_f16();
   test_strided();
   test_chain();
+  test_chain(/*graph=*/true);
   test_errors();
   // sm_80+: the GEMM / SSD tiles and attention prefill have a 3xTF32
   // tensor-core path and a SIMT path; the default (policy per architecture,

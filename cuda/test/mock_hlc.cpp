@@ -281,7 +281,7 @@ int launch(Graph& g) {
 namespace {
 // Attention's host arguments as the library's image lays them out: cu_seqlens,
 // the per-sequence views, then the flattened k and v page tables, each reserved
-// at hlc::graph_table_capacity entries (the frozen layout changes only when the
+// at hlc::GraphTableRoom entries (the frozen layout changes only when the
 // pages of the step pass a power of two).
 struct AttnImage {
   size_t cu, views, kp, vp;
@@ -297,7 +297,8 @@ AttnImage put_attention(Image& im, const int32_t* cu, int S, const hl::KvView* k
     kp.insert(kp.end(), kv[s].k_pages, kv[s].k_pages + n_pages);
     vp.insert(vp.end(), kv[s].v_pages, kv[s].v_pages + n_pages);
   }
-  a.cap = hlc::graph_table_capacity((int64_t)kp.size());
+  static hlc::GraphTableRoom room;
+  a.cap = in_graph_step() ? room((int64_t)kp.size()) : (int64_t)kp.size();
   a.kp = im.put(kp.data(), sizeof(float*) * kp.size(), sizeof(float*) * a.cap);
   a.vp = im.put(vp.data(), sizeof(float*) * vp.size(), sizeof(float*) * a.cap);
   return a;
