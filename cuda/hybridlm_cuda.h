@@ -108,15 +108,18 @@ int hlc_argmax(const float* logits, int32_t* out, int64_t rows, int64_t vocab);
 // logits_scaling), first index on ties, NaN never wins, a NaN at index 0
 // gives 0 — the CPU's rule, so the token equals the host sampler's.
 int hlc_argmax_scaled(const float* logits, int32_t* out, int64_t rows, int64_t vocab, float divisor);
-// Tensor-core kernel paths (3xTF32 mma.sync, sm_80+): -1 = auto, 0 = force
-// the SIMT paths, 1 = on (HLC_UNSUPPORTED below sm_80). Auto turns them on
-// only where 3xTF32 beats the f32 SIMT path: sm_80 and sm_90 (A100/H100
-// class: TF32 tensor throughput 8x f32 or more), not sm_86/87/89 or consumer
-// parts (TF32 = f32 throughput there, so three TF32 products lose); the
-// environment can override auto with HLC_TENSOR_CORES=0|1 (HLC_DISABLE_TENSOR_CORES=1
-// is the older spelling of 0). Results agree to f32-level error either way.
+// Tensor-core kernel paths: -1 = auto (the policy per arch and weight format,
+// docs/cuda/README.md "Tensor-core policy"), 0 = force the f32 SIMT paths,
+// 1 = every tensor-core path the device has (HLC_UNSUPPORTED below sm_75):
+// int8 mma for the block weight types and two-product f16 mma for F16 weights
+// from sm_75; bf16 mma and 3xTF32 (F32 weights, SSD, attention prefill) from
+// sm_80. Auto runs int8/f16/bf16 everywhere they exist and 3xTF32 only on
+// sm_80/90/100 (TF32 = 1-2x f32 throughput elsewhere, so three products lose).
+// The environment can override auto with HLC_TENSOR_CORES=0|1
+// (HLC_DISABLE_TENSOR_CORES=1 is the older spelling of 0).
 int hlc_use_tensor_cores(int mode);
-// 1 when the tensor-core paths run for the current device and mode, else 0.
+// 1 when the 3xTF32 paths (F32 weights, SSD, attention prefill) run for the
+// current device and mode, else 0.
 int hlc_tensor_cores_active(void);
 
 // Added by CUDA round 2 (additions only; the bridge treats them as optional).

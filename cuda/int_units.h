@@ -13,6 +13,12 @@
 // activations, the sum of those 32 activation codes and their block scale dx.
 // Offsets are folded in from the sums (Q4_0: q - 8; K-quant mins: dmin * m),
 // Q6_K codes are made signed (q - 32) before the dot.
+// The prefill GEMM (gemm_mma.cu, int8 mma) uses the same codes with integer
+// scale terms: gemm_terms(row, u, wi, wf, wm) gives the unit's integer scales
+// (wi) and f32 block scales (wf, wm); gemm_fold(..., dlo, dhi, xs, dx, f, ia,
+// im, last) folds one (token, row) pair's s32 dot of the unit (Q6_K: dlo for
+// weights 0-15, dhi for 16-31; else dlo only) into int32 sums ia / im over the
+// activation block and, at its last unit, into the f32 accumulator f.
 #pragma once
 #include <stdint.h>
 #include <string.h>
@@ -93,6 +99,14 @@ template <> struct IntUnit<kQ8_0> {
     for (int i = 0; i < 8; i++) w[i] = (int)iu::u32(blk + 2 + 4 * i);
   }
   HLC_HD static float combine(const float* s, int lo, int hi, int, float dx) { return (float)(lo + hi) * (s[0] * dx); }
+  HLC_HD static void gemm_terms(const uint8_t* row, int64_t u, int32_t& wi, float& wf, float& wm) {
+    wi = 0;
+    wf = iu::f16(row + u * 34);
+    wm = 0.0f;
+  }
+  HLC_HD static void gemm_fold(int32_t, float wf, float, int dlo, int, int, float dx, float& f, int&, int&, bool) {
+    f += (float)dlo * (wf * dx);
+  }
 };
 
 template <> struct IntUnit<kQ4_0> {
@@ -109,6 +123,14 @@ template <> struct IntUnit<kQ4_0> {
   }
   HLC_HD static float combine(const float* s, int lo, int hi, int sum, float dx) {
     return (float)(lo + hi - 8 * sum) * (s[0] * dx);
+  }
+  HLC_HD static void gemm_terms(const uint8_t* row, int64_t u, int32_t& wi, float& wf, float& wm) {
+    wi = 0;
+    wf = iu::f16(row + u * 18);
+    wm = 0.0f;
+  }
+  HLC_HD static void gemm_fold(int32_t, float wf, float, int dlo, int, int xs, float dx, float& f, int&, int&, bool) {
+    f += (float)(dlo - 8 * xs) * (wf * dx);
   }
 };
 
@@ -134,6 +156,25 @@ template <bool FIVE> struct IntUnitK4 {
   HLC_HD static float combine(const float* s, int lo, int hi, int sum, float dx) {
     return (s[0] * (float)(lo + hi) - s[1] * (float)sum) * dx;
   }
+  // GEMM form: wi = sc | m << 16, wf = d, wm = dmin; sc * D and m * S summed
+  // exactly in int32 over the 8 units of the super-block (< 2^26), then f32.
+  HLC_HD static void gemm_terms(const uint8_t* row, int64_t u, int32_t& wi, float& wf, float& wm) {
+    const uint8_t* blk = row + (u >> 3) * kBytes;
+    int sc, m;
+    q4k_scale_min(blk + 4, (int)(u & 7), sc, m);
+    wi = sc | (m << 16);
+    wf = iu::f16(blk);
+    wm = iu::f16(blk + 2);
+  }
+  HLC_HD static void gemm_fold(int32_t wi, float wf, float wm, int dlo, int, int xs, float dx, float& f, int& ia,
+                               int& im, bool last) {
+    ia += (wi & 0xffff) * dlo;
+    im += (wi >> 16) * xs;
+    if (last) {
+      f += (wf * (float)ia - wm * (float)im) * dx;
+      ia = im = 0;
+    }
+  }
 };
 template <> struct IntUnit<kQ4_K> : IntUnitK4<false> {};
 template <> struct IntUnit<kQ5_K> : IntUnitK4<true> {};
@@ -158,6 +199,24 @@ template <> struct IntUnit<kQ6_K> {
   }
   HLC_HD static float combine(const float* s, int lo, int hi, int, float dx) {
     return (s[0] * (float)lo + s[1] * (float)hi) * dx;
+  }
+  // GEMM form: wi = the two int8 scales of the unit (low / high 16 bits), wf =
+  // d; sc * D of both halves summed exactly in int32 over the super-block (< 2^28).
+  HLC_HD static void gemm_terms(const uint8_t* row, int64_t u, int32_t& wi, float& wf, float& wm) {
+    const uint8_t* blk = row + (u >> 3) * 210;
+    const int v = (int)(u & 7);
+    const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192) + 8 * (v >> 2) + 2 * (v & 3);
+    wi = (int32_t)(((uint32_t)(uint16_t)(int16_t)sc[0]) | ((uint32_t)(uint16_t)(int16_t)sc[1] << 16));
+    wf = iu::f16(blk + 208);
+    wm = 0.0f;
+  }
+  HLC_HD static void gemm_fold(int32_t wi, float wf, float, int dlo, int dhi, int, float dx, float& f, int& ia, int&,
+                               bool last) {
+    ia += (int)(int16_t)(wi & 0xffff) * dlo + (int)(int16_t)((uint32_t)wi >> 16) * dhi;
+    if (last) {
+      f += (wf * dx) * (float)ia;
+      ia = 0;
+    }
   }
 };
 

@@ -15,13 +15,13 @@
 //    MoE grouped GEMM (rows through an index list, per-tile expert). Block
 //    types multiply the int8-rounded activations (q * d_x, act_quantize_kernel)
 //    so prefill and decode see the activations the CPU twin sees.
+//  - Tensor-core GEMM tiles (gemm_mma.cu, chosen per arch and weight format by
+//    tc_policy.h): int8 mma on the block types' codes, two f16/bf16 products
+//    on F16/BF16 weights; F32 weights: this tile with 3xTF32 mma.sync panels.
 // Numerics: exact f32 dequantization, f32 accumulation (same as the CPU twin;
-// only the summation order differs). On sm_80+ the GEMM tile runs 3xTF32
-// mma.sync (f32-level results); int8 / fp16-operand tensor-core GEMMs are not
-// written yet.
-#include "matmul.cuh"
+// only the summation order differs); 3xTF32 keeps f32-level results.
+#include "gemm_mma.cuh"
 #include "mma.cuh"
-#include "tc_policy.h"
 
 namespace hlc {
 
@@ -185,9 +185,9 @@ static bool weight_vec_ok(const uint8_t* w, int64_t row_bytes, int64_t expert_st
   }
 }
 
-// Tensor-core paths: on by default from sm_80 (3xTF32 keeps f32-level results);
-// HLC_DISABLE_TENSOR_CORES=1 in the environment or hlc_use_tensor_cores(0)
-// forces the SIMT paths (tests run both).
+// Tensor-core paths: the policy per arch and weight format (tc_policy.h);
+// hlc_use_tensor_cores(0|1) or HLC_TENSOR_CORES=0|1 (HLC_DISABLE_TENSOR_CORES=1
+// = 0) forces the SIMT paths / every tensor path the arch has (tests run both).
 static int g_tc_mode = -1;  // -1 auto, 0 off, 1 on
 
 // Compute capability of the current device, cached per device (major, minor).
@@ -212,12 +212,6 @@ static void device_cc(int* major, int* minor) {
   *minor = cc[dev] % 10;
 }
 
-static int device_major() {
-  int ma, mi;
-  device_cc(&ma, &mi);
-  return ma;
-}
-
 // -1 when the environment leaves the choice to the policy, else 0 / 1.
 static int env_tc_mode() {
   static const int mode = [] {
@@ -230,19 +224,28 @@ static int env_tc_mode() {
   return mode;
 }
 
+// -1 the policy, 0 / 1 forced (hlc_use_tensor_cores, then the environment).
+static int tc_mode() { return g_tc_mode >= 0 ? g_tc_mode : env_tc_mode(); }
+
 bool tensor_cores_enabled() {
-  if (g_tc_mode == 0) return false;
   int major, minor;
   device_cc(&major, &minor);
   if (major < 8) return false;
-  if (g_tc_mode == 1) return true;
-  const int env = env_tc_mode();
-  if (env >= 0) return env == 1;
-  return tensor_cores_by_default(major, minor);
+  const int mode = tc_mode();
+  return mode >= 0 ? mode == 1 : tensor_cores_by_default(major, minor);
+}
+
+GemmPath gemm_path_for(int32_t dt) {
+  int major, minor;
+  device_cc(&major, &minor);
+  return gemm_path(major, minor, dt, tc_mode());
 }
 
 int gemm_launch(const GemmArgs& a_in) {
   if (a_in.M <= 0 || a_in.N <= 0) return HLC_OK;
+  const GemmPath path = gemm_path_for(a_in.dtype);
+  if (path == GemmPath::kHalf2 || (path == GemmPath::kInt8 && gemm_i8_weights_ok(a_in)))
+    return gemm_mma_launch(a_in, path);
   GemmArgs a = a_in;
   if (is_int_weight(a.dtype)) {  // x -> dequantized int8 activations (rows keep their indexing)
     HLC_REQUIRE(a.x_rows > 0, "[matmul] a block-type GEMM needs x_rows");
@@ -259,7 +262,7 @@ int gemm_launch(const GemmArgs& a_in) {
   if (gy <= 0) return HLC_OK;
   if (gy > 65535) return set_error(HLC_UNSUPPORTED, "[matmul] too many token tiles (" + std::to_string(gy) + ")");
   dim3 grid((unsigned)ceil_div(a.N, kTileN), (unsigned)gy);
-  const bool mma = tensor_cores_enabled();
+  const bool mma = path == GemmPath::kTf32x3;
   bool ok = dispatch_wtype(a.dtype, [&](auto tag) {
     constexpr int DT = decltype(tag)::value;
     if (mma) {
@@ -326,9 +329,11 @@ extern "C" HLC_EXPORT int hlc_use_tensor_cores(int mode) {
   HLC_REQUIRE(mode >= -1 && mode <= 1, "[use_tensor_cores] mode must be -1 (auto), 0 (off) or 1 (on)");
   std::lock_guard<std::recursive_mutex> lock(op_mutex());
   HLC_TRY(ensure_device());
-  if (mode == 1 && device_major() < 8)
-    return set_error(HLC_UNSUPPORTED, "[use_tensor_cores] this device has no sm_80 tensor-core path (compute capability " +
-                                          std::to_string(device_major()) + ".x)");
+  int major, minor;
+  device_cc(&major, &minor);
+  if (mode == 1 && major * 10 + minor < 75)
+    return set_error(HLC_UNSUPPORTED, "[use_tensor_cores] this device has no tensor-core path (compute capability " +
+                                          std::to_string(major) + "." + std::to_string(minor) + ")");
   g_tc_mode = mode;
   return HLC_OK;
 }

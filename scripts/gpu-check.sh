@@ -50,10 +50,10 @@ T_CHAINED="${T_CHAINED:-60}"
 T_SAN="${T_SAN:-100}"
 T_E2E="${T_E2E:-150}"
 T_GRAPH="${T_GRAPH:-60}"
-T_BENCH="${T_BENCH:-50}"
+T_BENCH="${T_BENCH:-60}"
 T_E2E_BENCH="${T_E2E_BENCH:-100}"
 T_NODE="${T_NODE:-90}"
-FAMILIES="rmsnorm swiglu embed conv1d ssm_ attention matmul int_units moe_ argmax data strided chain graph policy errors"
+FAMILIES="rmsnorm swiglu embed conv1d ssm_ attention matmul int_units mma_tiles moe_ argmax data strided chain graph policy errors"
 SUMMARY="$OUT/summary.txt"
 : >"$SUMMARY"
 status=0
@@ -175,7 +175,7 @@ TEST_BIN="$BUILD_DIR/hybridlm_cuda_test"
 if [ "$built" = 1 ]; then
   : >"$OUT/test.log"
   if [ "$have_gpu" != 1 ]; then
-    # Without a device only the host-only families run (policy, int_units).
+    # Without a device only the host-only families run (policy, int_units, mma_tiles).
     timeout 60 "$TEST_BIN" >>"$OUT/test.log" 2>&1
     say "test: $(grep '^SKIPPED' "$OUT/test.log" | head -1 || echo 'ran without a GPU?') ($(grep -E '^[0-9]+ passed' "$OUT/test.log" | tail -1))"
   else
@@ -217,7 +217,7 @@ san_pids=""
 if [ "$built" = 1 ] && [ "$have_gpu" = 1 ] && [ -n "$SAN" ] && [ "$T_SAN" != 0 ] && have_time 60; then
   t_san="$(budget "$T_SAN")"
   for fam in $FAMILIES; do
-    case "$fam" in errors|policy|int_units) continue ;; esac  # host-only or no kernels
+    case "$fam" in errors|policy|int_units|mma_tiles) continue ;; esac  # host-only or no kernels
     # One CPU thread each and lower priority: the e2e check runs meanwhile.
     HLC_TEST_THREADS=1 nice -n 10 timeout "$t_san" "$SAN" --tool memcheck --print-limit 20 "$TEST_BIN" "$fam" \
       >"$OUT/memcheck-$fam.log" 2>&1 &
@@ -278,6 +278,8 @@ if [ "$built" = 1 ] && [ "$have_gpu" = 1 ] && have_time 30; then
   timeout "$(budget "$T_BENCH")" "$BUILD_DIR/hybridlm_cuda_bench" >"$OUT/bench.log" 2>&1
   rc=$?
   say "bench: $([ $rc -eq 0 ] && echo ok || echo "time-boxed or failed (rc $rc)") ($(grep -c ' us ' "$OUT/bench.log") cases)"
+  # Prefill GEMMs of one h-1b layer at 512 tokens per weight format: TFLOP/s (TOP/s) vs the tensor peaks.
+  grep 'h-1b layer' "$OUT/bench.log" | sed -E 's/ +/ /g; s/^/  /' >>"$SUMMARY"
 else
   say "bench: SKIPPED: $([ "$have_gpu" = 1 ] && echo 'nothing built or no time left' || echo 'no GPU')"
 fi

@@ -33,7 +33,7 @@ using hl::DType;
 namespace {
 
 std::string g_filter;
-double g_copy_gbs = 0, g_dram_gbs = 0, g_peak_tflops = 0;
+double g_copy_gbs = 0, g_dram_gbs = 0, g_peak_tflops = 0, g_peak_tops = 0;
 
 struct Dev {
   void* p = nullptr;
@@ -98,7 +98,7 @@ double time_op(const std::function<int()>& fn) {
 }
 
 void line(const std::string& kernel, const std::string& shape, const std::string& dtype, double sec, double bytes,
-          double flops) {
+          double flops, bool int8 = false) {
   if (sec < 0) {
     std::printf("%-22s %-44s %-5s ERROR %s\n", kernel.c_str(), shape.c_str(), dtype.c_str(), hlc_last_error());
     return;
@@ -114,6 +114,7 @@ void line(const std::string& kernel, const std::string& shape, const std::string
     const double tf = flops / sec / 1e12;
     std::printf("  %8.2f TFLOP/s", tf);
     if (g_peak_tflops > 0) std::printf(" (%5.1f%% of %.0f bf16 tensor peak)", 100 * tf / g_peak_tflops, g_peak_tflops);
+    if (int8 && g_peak_tops > 0) std::printf(" (%5.1f%% of %.0f int8 TOP/s peak)", 100 * tf / g_peak_tops, g_peak_tops);
   }
   std::printf("\n");
   std::fflush(stdout);
@@ -131,6 +132,19 @@ double tensor_peak(const std::string& name) {
                      {"A6000", 155}, {"T4", 65},       {"RTX 2080", 40}};
   for (const P& p : table)
     if (name.find(p.key) != std::string::npos) return p.tflops;
+  return 0;
+}
+
+// Dense int8 tensor-core peak (TOP/s, no sparsity) by device name (HLC_PEAK_TOPS=<n> overrides).
+double int8_peak(const std::string& name) {
+  if (const char* e = std::getenv("HLC_PEAK_TOPS")) return std::atof(e);
+  struct P { const char* key; double tops; };
+  const P table[] = {{"H200", 1979}, {"H100 NVL", 1670}, {"H100 PCIe", 1513}, {"H100", 1979}, {"GH200", 1979},
+                     {"A100", 624},  {"L40S", 733},      {"L40", 362},       {"L4", 242},    {"A10G", 140},
+                     {"A10", 250},   {"RTX 4090", 661},  {"RTX 4080", 390},  {"RTX 3090", 284}, {"RTX 3080", 238},
+                     {"A6000", 310}, {"T4", 130},        {"RTX 2080", 161}};
+  for (const P& p : table)
+    if (name.find(p.key) != std::string::npos) return p.tops;
   return 0;
 }
 
@@ -179,12 +193,50 @@ void bench_matmul() {
     fill(w.p, rows * rb, 3, false);
     fill(x.p, T * K * 4, 4, true);
     hl::WeightView wv{w.u8(), t, rows, K, rb};
-    for (int tc : {-1, 0}) {  // default (3xTF32 tensor cores on sm_80+), then forced SIMT
+    for (int tc : {-1, 0}) {  // default (tc_policy.h), then forced SIMT
       if (hlc_use_tensor_cores(tc) != 0) continue;
       double s = time_op([&] { return hlc_matmul(y.f(), x.f(), T, &wv); });
       line(tc ? "gemm (prefill)" : "gemm (prefill) simt", shape, hl::dtype_name(t), s, 0, 2.0 * T * rows * K);
     }
     hlc_use_tensor_cores(-1);
+  }
+}
+
+// Prefill GEMMs of one h-1b layer at 512 tokens (Mamba in/out projections,
+// dense FFN), per weight format: the default path (tc_policy.h: int8 mma for
+// the block types, two f16/bf16 products, 3xTF32 or SIMT for F32), then the
+// f32 SIMT tile; one line per matrix and a "layer" line (sum of the medians).
+void bench_prefill_gemm() {
+  struct M { const char* what; int64_t rows, K; };
+  const M mats[] = {{"in_proj", 2 * 3072 + 2 * 128 + 48, 1536}, {"out_proj", 1536, 3072},
+                    {"ffn_gate+up", 2 * 4096, 1536}, {"ffn_down", 1536, 4096}};
+  const int64_t T = 512;
+  for (DType t : {DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::F32}) {
+    const bool int8 = t != DType::F16 && t != DType::BF16 && t != DType::F32;
+    if (!selected(std::string("gemm prefill h-1b ") + hl::dtype_name(t))) continue;
+    double total[2] = {0, 0}, flops = 0;
+    for (const M& m : mats) {
+      const int64_t rb = row_bytes(t, m.K);
+      Dev w(m.rows * rb), x(T * m.K * 4), y(T * m.rows * 4);
+      fill(w.p, m.rows * rb, 5, t == DType::F32);
+      fill(x.p, T * m.K * 4, 6, true);
+      hl::WeightView wv{w.u8(), t, m.rows, m.K, rb};
+      const std::string shape =
+          std::string("h-1b ") + m.what + " " + std::to_string(m.rows) + "x" + std::to_string(m.K) + " T=512";
+      flops += 2.0 * T * m.rows * m.K;
+      for (int simt = 0; simt < 2; simt++) {  // the default path, then the forced f32 SIMT tile
+        const double s = hlc_use_tensor_cores(simt ? 0 : -1) == 0
+                             ? time_op([&] { return hlc_matmul(y.f(), x.f(), T, &wv); })
+                             : -1;
+        line(simt ? "gemm prefill simt" : "gemm prefill", shape, hl::dtype_name(t), s, 0, 2.0 * T * m.rows * m.K,
+             int8 && !simt);
+        total[simt] = s < 0 || total[simt] < 0 ? -1 : total[simt] + s;
+      }
+      hlc_use_tensor_cores(-1);
+    }
+    for (int simt = 0; simt < 2; simt++)
+      line(simt ? "gemm prefill simt" : "gemm prefill", "h-1b layer (the 4 matmuls) T=512", hl::dtype_name(t),
+           total[simt], 0, flops, int8 && !simt);
   }
 }
 
@@ -391,14 +443,19 @@ int main(int argc, char** argv) {
   }
   g_dram_gbs = info.memory_bandwidth_gbs;
   g_peak_tflops = tensor_peak(info.name);
+  g_peak_tops = int8_peak(info.name);
   std::printf("device: %s sm_%d%d, %d SMs, %.1f GiB, driver %d, runtime %d, DRAM %.0f GB/s theoretical, "
               "bf16 tensor peak %s TFLOP/s\n",
               info.name, info.major, info.minor, info.multiprocessors, info.total_memory / 1073741824.0,
               info.driver_version, info.runtime_version, info.memory_bandwidth_gbs,
               g_peak_tflops > 0 ? std::to_string((int)g_peak_tflops).c_str() : "unknown");
   std::printf("note: on sm_80+ GEMM, SSD and attention-prefill tiles run 3xTF32 on tensor cores; \"simt\" rows force them off.\n");
+  std::printf("note: prefill GEMMs run int8 mma on block-quantized weights and two f16/bf16 mma products on F16/BF16\n"
+              "      weights from sm_75 (bf16 sm_80); \"gemm prefill simt\" rows force the f32 SIMT tile; int8 peak %s TOP/s.\n",
+              g_peak_tops > 0 ? std::to_string((int)g_peak_tops).c_str() : "unknown");
   bench_copy();
   bench_matmul();
+  bench_prefill_gemm();
   bench_ssm();
   bench_attention();
   bench_moe();

@@ -17,12 +17,14 @@
 // row, checked once at the end against the same sequence of CPU twins.
 //   usage: hybridlm_cuda_test [--chained] [filter-substring]
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <random>
 #include <string>
@@ -33,7 +35,9 @@
 #include "hybridlm_cuda.h"
 #include "graph_plan.h"
 #include "int_units.h"
+#include "gemm_mma_tile.h"
 #include "tc_policy.h"
+#include "test/mma_emu.h"
 
 using hl::DType;
 
@@ -732,11 +736,16 @@ void test_matmul() {
     cases.push_back({t, 70, 130, 768});
     cases.push_back({t, 2, 2048, 1536});
     cases.push_back({t, 129, 67, 2048});
+    cases.push_back({t, 16, 72, 512});  // prefill (GEMM tiles) from here: one 16-token mma row
+    cases.push_back({t, 200, 100, 1280});
   }
+  cases.push_back({DType::Q8_0, 33, 40, 160});  // a partial int8 K panel (5 units of 4 per panel)
+  cases.push_back({DType::Q4_0, 65, 129, 96});
   for (DType t : {DType::F32, DType::F16, DType::BF16}) {
     cases.push_back({t, 1, 5, 33});
     cases.push_back({t, 17, 31, 31});
     cases.push_back({t, 4, 7, 12});
+    cases.push_back({t, 40, 70, 100});  // K % 8 != 0: scalar weight loads in the f16 / bf16 tile
   }
   for (const C& c : cases) {
     std::string name = std::string("matmul ") + hl::dtype_name(c.t) + " T=" + std::to_string(c.T) +
@@ -763,7 +772,8 @@ void test_matmul_multi() {
       {{DType::Q8_0, DType::Q4_0, DType::Q8_0}, {40, 8, 33}, 2, 256},
       {{DType::Q4_K, DType::Q8_0}, {16, 16}, 1, 512},                     // two activation blocks: fallback
       {{DType::F16, DType::BF16}, {48, 20}, 2, 256},                      // no integer path: fallback
-      {{DType::Q4_K, DType::Q5_K}, {70, 9}, 20, 512}};                    // prefill: fallback to the GEMM
+      {{DType::Q4_K, DType::Q5_K}, {70, 9}, 20, 512},                     // prefill: fallback to the GEMM
+      {{DType::F16, DType::Q6_K, DType::BF16}, {33, 65, 17}, 48, 256}};   // prefill, three GEMM tiles
   for (const C& c : cases) {
     std::string types;
     for (DType t : c.ts) types += std::string(types.empty() ? "" : "+") + hl::dtype_name(t);
@@ -860,7 +870,8 @@ void test_moe() {
   const F fwd[] = {{1, 8, 2, 64, 32, DType::F32, false},     {5, 64, 6, 128, 64, DType::Q8_0, false},
                    {40, 72, 10, 256, 96, DType::F16, false}, {300, 16, 2, 64, 64, DType::BF16, false},
                    {70, 8, 1, 256, 512, DType::Q4_K, true},  {9, 12, 3, 512, 256, DType::Q6_K, false},
-                   {1000, 40, 8, 64, 32, DType::F32, false}};
+                   {1000, 40, 8, 64, 32, DType::F32, false}, {50, 16, 4, 256, 96, DType::Q4_0, false},
+                   {33, 8, 2, 256, 256, DType::Q5_K, false}};
   for (const F& c : fwd) {
     std::string name = std::string("moe_forward ") + hl::dtype_name(c.t) + " T=" + std::to_string(c.T) + " E=" +
                        std::to_string(c.E) + " k=" + std::to_string(c.k) + " D=" + std::to_string(c.D) +
@@ -1530,7 +1541,7 @@ void test_graph_plan() {
 }
 
 void test_policy() {
-  const std::string name = "policy: 3xTF32 by default on sm_80/90/100 only";
+  const std::string name = "policy: 3xTF32 by default on sm_80/90/100 only; int8 / f16 GEMM tiles from sm_75, bf16 from sm_80";
   if (!selected(name)) return;
   struct P { int major, minor; bool on; };
   const P table[] = {{7, 5, false}, {8, 0, true},  {8, 6, false}, {8, 7, false}, {8, 9, false},
@@ -1539,9 +1550,47 @@ void test_policy() {
   for (const P& p : table)
     if (hlc::tensor_cores_by_default(p.major, p.minor) != p.on)
       bad += " sm_" + std::to_string(p.major) + std::to_string(p.minor);
+  // The prefill GEMM path per arch and format (docs/cuda/README.md "Tensor-core policy"):
+  // S = SIMT, T = 3xTF32, H = two f16/bf16 products, I = int8; columns F32 F16 BF16 Q8_0 Q4_0 Q4_K Q5_K Q6_K.
+  using G = hlc::GemmPath;
+  const int dts[8] = {0, 1, 30, 8, 2, 12, 13, 14};
+  struct R { int major, minor; const char* def; const char* forced; };
+  const R rows[] = {{6, 1, "SSSSSSSS", "SSSSSSSS"}, {7, 5, "SHSIIIII", "SHSIIIII"}, {8, 0, "THHIIIII", "THHIIIII"},
+                    {8, 6, "SHHIIIII", "THHIIIII"}, {8, 7, "SHHIIIII", "THHIIIII"}, {8, 9, "SHHIIIII", "THHIIIII"},
+                    {9, 0, "THHIIIII", "THHIIIII"}, {10, 0, "THHIIIII", "THHIIIII"}, {12, 0, "SHHIIIII", "THHIIIII"}};
+  auto code = [](G g) { return g == G::kSimt ? 'S' : g == G::kTf32x3 ? 'T' : g == G::kHalf2 ? 'H' : 'I'; };
+  for (const R& r : rows)
+    for (int i = 0; i < 8; i++) {
+      const std::string at = " sm_" + std::to_string(r.major) + std::to_string(r.minor) + "/" + std::to_string(dts[i]);
+      if (code(hlc::gemm_path(r.major, r.minor, dts[i], -1)) != r.def[i]) bad += at + "(auto)";
+      if (code(hlc::gemm_path(r.major, r.minor, dts[i], 1)) != r.forced[i]) bad += at + "(forced on)";
+      if (hlc::gemm_path(r.major, r.minor, dts[i], 0) != G::kSimt) bad += at + "(forced off)";
+    }
   std::printf("%s %s%s\n", bad.empty() ? "PASS" : "FAIL", name.c_str(), bad.empty() ? "" : (" wrong for" + bad).c_str());
   (bad.empty() ? g_pass : g_fail)++;
 }
+
+// The activations as the library quantizes them (act_quantize_kernel): int8
+// codes q, block scales d, sums of every 32 codes s, and the rounded values r = q * d.
+struct QuantActs {
+  std::vector<int8_t> q;
+  std::vector<float> d, r;
+  std::vector<int32_t> s;
+  QuantActs(const std::vector<float>& x, int64_t rows, int64_t K, int64_t ab)
+      : q(rows * K), d(rows * K / ab), r(rows * K), s(rows * K / 32, 0) {
+    for (int64_t t0 = 0; t0 < rows; t0++) q8_roundtrip(x.data() + t0 * K, K, r.data() + t0 * K, ab);
+    for (int64_t b = 0; b < rows * K / ab; b++) {
+      float amax = 0.0f;
+      for (int64_t j = 0; j < ab; j++) amax = std::max(amax, std::fabs(x[b * ab + j]));
+      d[b] = amax / 127.0f;
+      for (int64_t j = 0; j < ab; j++) {
+        const int64_t i = b * ab + j;
+        q[i] = (int8_t)(d[b] != 0.0f ? std::lrint(r[i] / d[b]) : 0);
+        s[i / 32] += q[i];
+      }
+    }
+  }
+};
 
 // ---- the integer GEMV's unit arithmetic (int_units.h) run on the host:
 // unpacked codes, dp4a dots, offsets from the sums and scales of every block
@@ -1554,25 +1603,14 @@ void int_units_case(int64_t rows, int64_t K) {
   const std::string name = std::string("int_units ") + hl::dtype_name(t) + " NT=" + std::to_string(NT) +
                            " rows=" + std::to_string(rows) + " K=" + std::to_string(K);
   if (!selected(name)) return;
-  const int64_t ab = act_block(t), units = K / 32;
   const int64_t rb = K / block_of(t) * bytes_of_block(t);
   auto wb = make_weights(t, rows, K, 77 + NT);
   auto x = rnd(NT * K, 78 + NT, -2.0f, 2.0f);
-  // The activations as the library quantizes them: codes, block scales, sums per 32.
-  std::vector<int8_t> xq(NT * K);
-  std::vector<float> xd(NT * K / ab), xr(NT * K);
-  std::vector<int32_t> xs(NT * units, 0);
-  for (int64_t t0 = 0; t0 < NT; t0++) q8_roundtrip(x.data() + t0 * K, K, xr.data() + t0 * K, ab);
-  for (int64_t b = 0; b < NT * K / ab; b++) {
-    float amax = 0.0f;
-    for (int64_t j = 0; j < ab; j++) amax = std::max(amax, std::fabs(x[b * ab + j]));
-    xd[b] = amax / 127.0f;
-    for (int64_t j = 0; j < ab; j++) {
-      const int64_t i = b * ab + j;
-      xq[i] = (int8_t)(xd[b] != 0.0f ? std::lrint(xr[i] / xd[b]) : 0);
-      xs[i / 32] += xq[i];
-    }
-  }
+  const QuantActs qa(x, NT, K, act_block(t));
+  const std::vector<int8_t>& xq = qa.q;
+  const std::vector<float>& xd = qa.d;
+  const std::vector<float>& xr = qa.r;
+  const std::vector<int32_t>& xs = qa.s;
   Cmp cm;
   double se = 0, ss = 0;
   for (int64_t r = 0; r < rows; r++) {
@@ -1605,6 +1643,283 @@ void test_int_units() {
   int_units_case<hlc::kQ5_K, 2>(9, 1536);
   int_units_case<hlc::kQ6_K, 1>(17, 512);
   int_units_case<hlc::kQ6_K, 8>(5, 1024);
+}
+
+// ---- the tensor-core GEMM tiles run on the host: fragment words (mma_frag.h)
+// against the PTX element layouts (test/mma_emu.h), then whole GEMMs through
+// the kernels' own tile code (gemm_mma_tile.h: panel fill with the weight
+// unpacking, fragment reads, integer fold, output coordinates) with an
+// emulated mma, vs the f64 reference (the tolerance of test_matmul)
+
+// Fragment registers of a 16 x (4 * KW) A and a (4 * KW) x 8 B given as
+// 32-bit words (A[row][word], B[col][word]), placed by mma_frag.h.
+template <int KW>
+void to_frags(const uint32_t (&A)[16][KW], const uint32_t (&B)[8][KW], uint32_t (*a)[4], uint32_t (*b)[2]) {
+  for (int lane = 0; lane < 32; lane++) {
+    for (int r = 0; r < 4; r++) a[lane][r] = A[hlc::frag::a_row(lane, r)][hlc::frag::a_word(lane, r)];
+    for (int r = 0; r < 2; r++) b[lane][r] = B[hlc::frag::b_col(lane, r)][hlc::frag::b_word(lane, r)];
+  }
+}
+
+// d (per lane, mma_frag.h's C layout) == ref [16][8]?
+template <typename D>
+bool c_equal(const D (*d)[4], const double (&ref)[16][8], double tol) {
+  for (int lane = 0; lane < 32; lane++)
+    for (int i = 0; i < 4; i++) {
+      const double r = ref[hlc::frag::c_row(lane, i)][hlc::frag::c_col(lane, i)];
+      if (!(std::fabs((double)d[lane][i] - r) <= tol * (1.0 + std::fabs(r)))) return false;
+    }
+  return true;
+}
+
+void test_mma_layouts() {
+  const std::string name = "mma_tiles layouts: mma_frag.h words vs the PTX element layouts (s8 k32 / k16, sm_75 "
+                           "m8n8k16, f16 / bf16 k16, sm_75 m16n8k8)";
+  if (!selected(name)) return;
+  std::mt19937 g(91);
+  std::string bad;
+  for (int trial = 0; trial < 4; trial++) {
+    // s8: A 16 x 32, B 32 x 8 (words of 4 codes along k)
+    uint32_t A[16][8], B[8][8];
+    for (auto& row : A) for (auto& w : row) w = g();
+    for (auto& col : B) for (auto& w : col) w = g();
+    auto ref_s8 = [&](int k0, int k1, double (&ref)[16][8]) {
+      for (int m = 0; m < 16; m++)
+        for (int n = 0; n < 8; n++) {
+          ref[m][n] = 0;
+          for (int k = k0; k < k1; k++) ref[m][n] += mma_emu::s8_of(A[m][k / 4], k % 4) * mma_emu::s8_of(B[n][k / 4], k % 4);
+        }
+    };
+    uint32_t a[32][4], b[32][2];
+    to_frags<8>(A, B, a, b);
+    double r32[16][8], r_lo[16][8], r_hi[16][8];
+    ref_s8(0, 32, r32);
+    ref_s8(0, 16, r_lo);
+    ref_s8(16, 32, r_hi);
+    int32_t d[32][4] = {};
+    mma_emu::m16n8k32_s8(a, b, d);
+    if (!c_equal(d, r32, 0)) bad += " s8-k32";
+    uint32_t alo[32][2], ahi[32][2], blo[32][1], bhi[32][1];
+    for (int l = 0; l < 32; l++) {
+      alo[l][0] = a[l][0]; alo[l][1] = a[l][1]; blo[l][0] = b[l][0];
+      ahi[l][0] = a[l][2]; ahi[l][1] = a[l][3]; bhi[l][0] = b[l][1];
+    }
+    int32_t dl[32][4] = {}, dh[32][4] = {};
+    mma_emu::m16n8k16_s8(alo, blo, dl);
+    mma_emu::m16n8k16_s8(ahi, bhi, dh);
+    if (!c_equal(dl, r_lo, 0) || !c_equal(dh, r_hi, 0)) bad += " s8-k16-halves";
+    int32_t d75[32][4] = {};
+    for (int p = 0; p < 4; p++) {  // the sm_75 form: four m8n8k16
+      int dp, ar, br;
+      hlc::frag::s8_k16_part(p, dp, ar, br);
+      uint32_t ap[32], bp[32];
+      int32_t dd[32][2];
+      for (int l = 0; l < 32; l++) {
+        ap[l] = a[l][ar];
+        bp[l] = b[l][br];
+        dd[l][0] = d75[l][2 * dp];
+        dd[l][1] = d75[l][2 * dp + 1];
+      }
+      mma_emu::m8n8k16_s8(ap, bp, dd);
+      for (int l = 0; l < 32; l++) {
+        d75[l][2 * dp] = dd[l][0];
+        d75[l][2 * dp + 1] = dd[l][1];
+      }
+    }
+    if (!c_equal(d75, r32, 0)) bad += " s8-sm75";
+    // f16 / bf16: A 16 x 16, B 16 x 8 (words of 2 halves along k)
+    for (bool bf16 : {false, true}) {
+      uint32_t H[16][8], W[8][8];
+      auto h = [&]() {
+        const float v = std::uniform_real_distribution<float>(-2, 2)(g);
+        return (uint32_t)(bf16 ? hl::f32_to_bf16(v) : hl::f32_to_f16(v));
+      };
+      for (auto& row : H) for (auto& w : row) w = h() | h() << 16;
+      for (auto& col : W) for (auto& w : col) w = h() | h() << 16;
+      double rh[16][8];
+      for (int m = 0; m < 16; m++)
+        for (int n = 0; n < 8; n++) {
+          rh[m][n] = 0;
+          for (int k = 0; k < 16; k++)
+            rh[m][n] += (double)mma_emu::half_of(H[m][k / 2], k % 2, bf16) * mma_emu::half_of(W[n][k / 2], k % 2, bf16);
+        }
+      uint32_t ha[32][4], hb[32][2];
+      to_frags<8>(H, W, ha, hb);
+      float df[32][4] = {};
+      mma_emu::m16n8k16_half(ha, hb, df, bf16);
+      if (!c_equal(df, rh, 1e-6)) bad += bf16 ? " bf16-k16" : " f16-k16";
+      if (bf16) continue;
+      float d8[32][4] = {};
+      for (int p = 0; p < 2; p++) {  // the sm_75 form: two m16n8k8
+        int a0, a1, br;
+        hlc::frag::f16_k8_part(p, a0, a1, br);
+        uint32_t ap[32][2], bp[32][1];
+        for (int l = 0; l < 32; l++) {
+          ap[l][0] = ha[l][a0];
+          ap[l][1] = ha[l][a1];
+          bp[l][0] = hb[l][br];
+        }
+        mma_emu::m16n8k8_f16(ap, bp, d8);
+      }
+      if (!c_equal(d8, rh, 1e-6)) bad += " f16-sm75";
+    }
+  }
+  std::printf("%s %s%s\n", bad.empty() ? "PASS" : "FAIL", name.c_str(), bad.empty() ? "" : (" wrong:" + bad).c_str());
+  (bad.empty() ? g_pass : g_fail)++;
+}
+
+// x rows of a tile GEMM case: T tokens, through a permutation of x_rows > T rows when idx.
+struct TileRows {
+  int64_t x_rows;
+  std::vector<int32_t> idx;
+  TileRows(int64_t T, bool use_idx) : x_rows(use_idx ? T + 5 : T) {
+    if (!use_idx) return;
+    std::vector<int32_t> all(x_rows);
+    std::iota(all.begin(), all.end(), 0);
+    std::shuffle(all.begin(), all.end(), std::mt19937(93));
+    idx.assign(all.begin(), all.begin() + T);
+  }
+  // The T rows the GEMM multiplies, in token order.
+  std::vector<float> gather(const std::vector<float>& x, int64_t T, int64_t K) const {
+    if (idx.empty()) return x;
+    std::vector<float> o(T * K);
+    for (int64_t t = 0; t < T; t++) std::copy_n(x.begin() + idx[t] * K, K, o.begin() + t * K);
+    return o;
+  }
+};
+
+std::string tile_case_name(const char* kind, DType t, int64_t T, int64_t N, int64_t K, const char* extra) {
+  return std::string("mma_tiles ") + kind + " " + hl::dtype_name(t) + " T=" + std::to_string(T) + " N=" +
+         std::to_string(N) + " K=" + std::to_string(K) + extra;
+}
+
+template <int DT>
+void mma_tile_i8_case(int64_t T, int64_t N, int64_t K, bool use_idx) {
+  namespace mt = hlc::mt;
+  const DType t = static_cast<DType>(DT);
+  const std::string name = tile_case_name("int8", t, T, N, K, use_idx ? " x_idx" : "");
+  if (!selected(name)) return;
+  const int64_t rb = K / block_of(t) * bytes_of_block(t), units = K / 32;
+  auto wb = make_weights(t, N, K, 81);
+  const TileRows rows(T, use_idx);
+  auto x = rnd(rows.x_rows * K, 82, -2.0f, 2.0f);
+  const QuantActs qa(x, rows.x_rows, K, act_block(t));
+  std::vector<float> y(T * N, NAN);
+  auto s = std::make_unique<mt::I8Smem>();
+  std::vector<mt::I8Acc> acc(mt::kThreads);
+  for (int64_t m0 = 0; m0 < T; m0 += mt::kBM)
+    for (int64_t n0 = 0; n0 < N; n0 += mt::kBN) {
+      const mt::I8Tile tile{qa.q.data(), qa.d.data(), qa.s.data(), K, use_idx ? rows.idx.data() : nullptr,
+                            m0, std::min(T, m0 + mt::kBM), wb.data(), rb, n0, N};
+      for (auto& ac : acc) mt::i8_acc_zero(ac);
+      for (int64_t u0 = 0; u0 < units; u0 += mt::kI8Units) {
+        for (int tid = 0; tid < mt::kThreads; tid++) mt::i8_fill<DT>(*s, tile, u0, tid);
+        for (int ul = 0; ul < mt::kI8Units && u0 + ul < units; ul++)
+          for (int warp = 0; warp < 8; warp++) {
+            uint32_t a[32][2][4], b[32][2][2];
+            int32_t dlo[32][16] = {}, dhi[32][16] = {};
+            for (int l = 0; l < 32; l++) mt::i8_frags(*s, warp, l, ul, a[l], b[l]);
+            for (int i = 0; i < 2; i++)
+              for (int j = 0; j < 2; j++) {
+                int32_t d0[32][4] = {}, d1[32][4] = {};
+                if (DT == hlc::kQ6_K) {
+                  uint32_t alo[32][2], ahi[32][2], blo[32][1], bhi[32][1];
+                  for (int l = 0; l < 32; l++) {
+                    alo[l][0] = a[l][i][0]; alo[l][1] = a[l][i][1]; blo[l][0] = b[l][j][0];
+                    ahi[l][0] = a[l][i][2]; ahi[l][1] = a[l][i][3]; bhi[l][0] = b[l][j][1];
+                  }
+                  mma_emu::m16n8k16_s8(alo, blo, d0);
+                  mma_emu::m16n8k16_s8(ahi, bhi, d1);
+                } else {
+                  uint32_t a4[32][4], b2[32][2];
+                  for (int l = 0; l < 32; l++) {
+                    std::copy_n(a[l][i], 4, a4[l]);
+                    std::copy_n(b[l][j], 2, b2[l]);
+                  }
+                  mma_emu::m16n8k32_s8(a4, b2, d0);
+                }
+                for (int l = 0; l < 32; l++)
+                  for (int c = 0; c < 4; c++) {
+                    dlo[l][(2 * i + j) * 4 + c] = d0[l][c];
+                    dhi[l][(2 * i + j) * 4 + c] = d1[l][c];
+                  }
+              }
+            for (int l = 0; l < 32; l++) mt::i8_fold<DT>(acc[warp * 32 + l], *s, warp, l, ul, u0 + ul, dlo[l], dhi[l]);
+          }
+      }
+      for (int tid = 0; tid < mt::kThreads; tid++)
+        for (int idx = 0; idx < 16; idx++) {
+          int mi, ni;
+          mt::acc_coord(tid >> 5, tid & 31, idx, mi, ni);
+          if (m0 + mi < T && n0 + ni < N) y[(m0 + mi) * N + n0 + ni] = acc[tid].f[idx];
+        }
+    }
+  report(name, {{"y", matmul_cmp(y, t, wb, N, K, rows.gather(x, T, K), T)}}, 1e-7);
+}
+
+template <bool BF16>
+void mma_tile_half_case(int64_t T, int64_t N, int64_t K, bool vec, float xmax) {
+  namespace mt = hlc::mt;
+  const DType t = BF16 ? DType::BF16 : DType::F16;
+  const std::string extra = std::string(vec ? " vec" : " scalar") + (xmax != 2.0f ? " |x|<" + std::to_string((double)xmax) : "");
+  const std::string name = tile_case_name("half", t, T, N, K, extra.c_str());
+  if (!selected(name)) return;
+  const int64_t rb = K * 2;
+  auto wb = make_weights(t, N, K, 85);
+  auto x = rnd(T * K, 86, -xmax, xmax);
+  std::vector<float> y(T * N, NAN);
+  auto s = std::make_unique<mt::HSmem>();
+  std::vector<std::array<float, 16>> hi(mt::kThreads), lo(mt::kThreads);
+  for (int64_t m0 = 0; m0 < T; m0 += mt::kBM)
+    for (int64_t n0 = 0; n0 < N; n0 += mt::kBN) {
+      const mt::HTile tile{x.data(), K, nullptr, m0, std::min(T, m0 + mt::kBM), wb.data(), rb, n0, N, K,
+                           vec, vec && K % 8 == 0};
+      for (int i = 0; i < mt::kThreads; i++) hi[i].fill(0.0f), lo[i].fill(0.0f);
+      for (int64_t k0 = 0; k0 < K; k0 += 2 * mt::kHWords) {
+        for (int tid = 0; tid < mt::kThreads; tid++) mt::h_fill<BF16>(*s, tile, k0, tid);
+        for (int ks = 0; ks < 2; ks++)
+          for (int warp = 0; warp < 8; warp++) {
+            uint32_t ah[32][2][4], al[32][2][4], b[32][2][2];
+            for (int l = 0; l < 32; l++) mt::h_frags(*s, warp, l, ks, ah[l], al[l], b[l]);
+            for (int i = 0; i < 2; i++)
+              for (int j = 0; j < 2; j++)
+                for (int part = 0; part < 2; part++) {
+                  auto& acc = part ? lo : hi;
+                  uint32_t a4[32][4], b2[32][2];
+                  float d[32][4];
+                  for (int l = 0; l < 32; l++) {
+                    std::copy_n(part ? al[l][i] : ah[l][i], 4, a4[l]);
+                    std::copy_n(b[l][j], 2, b2[l]);
+                    std::copy_n(&acc[warp * 32 + l][(2 * i + j) * 4], 4, d[l]);
+                  }
+                  mma_emu::m16n8k16_half(a4, b2, d, BF16);
+                  for (int l = 0; l < 32; l++) std::copy_n(d[l], 4, &acc[warp * 32 + l][(2 * i + j) * 4]);
+                }
+          }
+      }
+      for (int tid = 0; tid < mt::kThreads; tid++)
+        for (int idx = 0; idx < 16; idx++) {
+          int mi, ni;
+          mt::acc_coord(tid >> 5, tid & 31, idx, mi, ni);
+          if (m0 + mi < T && n0 + ni < N) y[(m0 + mi) * N + n0 + ni] = mt::h_result<BF16>(hi[tid][idx], lo[tid][idx]);
+        }
+    }
+  report(name, {{"y", matmul_cmp(y, t, wb, N, K, x, T)}}, 1e-7);
+}
+
+void test_mma_tiles() {
+  test_mma_layouts();
+  mma_tile_i8_case<hlc::kQ8_0>(70, 67, 160, false);
+  mma_tile_i8_case<hlc::kQ4_0>(17, 65, 256, true);
+  mma_tile_i8_case<hlc::kQ4_K>(70, 33, 512, false);
+  mma_tile_i8_case<hlc::kQ5_K>(20, 70, 512, true);
+  mma_tile_i8_case<hlc::kQ6_K>(65, 40, 768, false);
+  mma_tile_half_case<false>(70, 67, 96, true, 2.0f);
+  mma_tile_half_case<false>(17, 30, 45, false, 2.0f);
+  mma_tile_half_case<false>(20, 20, 64, true, 5.0e5f);   // beyond f16's range without the 2^-4 scaling
+  mma_tile_half_case<false>(20, 20, 64, true, 1.0e-3f);  // lo below f16's normal range without the 2^11 lift
+  mma_tile_half_case<true>(70, 67, 96, true, 2.0f);
+  mma_tile_half_case<true>(33, 9, 31, false, 2.0f);
 }
 
 // ---- error paths (must not crash, must name the op)
@@ -1652,6 +1967,7 @@ int main(int argc, char** argv) {
   test_policy();
   test_int_units();
   test_graph_plan();
+  test_mma_tiles();
   int n_dev = 0;
   if (hlc_device_count(&n_dev) != 0 || n_dev == 0) {
     std::printf("SKIPPED: %s\n", hlc_last_error());
@@ -1693,8 +2009,8 @@ int main(int argc, char** argv) {
   // sm_80+: the GEMM / SSD tiles and attention prefill have a 3xTF32
   // tensor-core path and a SIMT path; the default (policy per architecture,
   // tc_policy.h) ran above: run those families again with the other one.
+  const bool tc_default = info.major >= 8 && hlc_tensor_cores_active() == 1;
   if (info.major >= 8) {
-    const bool tc_default = hlc_tensor_cores_active() == 1;
     if (hlc_use_tensor_cores(tc_default ? 0 : 1) == 0) {
       const std::string keep = g_suffix;
       g_suffix = keep + (tc_default ? " [simt]" : " [tc]");
@@ -1709,6 +2025,17 @@ int main(int argc, char** argv) {
       hlc_use_tensor_cores(-1);
       g_suffix = keep;
     }
+  }
+  // sm_75+: the int8 / f16 / bf16 GEMM tiles run by default; where the rerun
+  // above did not force the SIMT paths, the matmul families once more on the SIMT tile.
+  if (info.major * 10 + info.minor >= 75 && !tc_default && hlc_use_tensor_cores(0) == 0) {
+    const std::string keep = g_suffix;
+    g_suffix = keep + " [simt]";
+    test_matmul();
+    test_matmul_multi();
+    test_moe();
+    hlc_use_tensor_cores(-1);
+    g_suffix = keep;
   }
   std::printf("%d passed, %d failed\n", g_pass, g_fail);
   return g_fail == 0 ? 0 : 1;
