@@ -22,6 +22,8 @@
 
 namespace hlc {
 
+static_assert(mt::kBM == kGemmTileM, "the tensor-core tiles take the MoE tile list's token tiles");
+
 // ---- device code
 
 template <int DT>
@@ -30,17 +32,8 @@ gemm_i8_kernel(GemmArgs a, const int8_t* xq, const float* xd, const int32_t* xs)
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 750
   __shared__ mt::I8Smem s;
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
-  int64_t m0, m1, e = 0;
-  if (a.tiles) {
-    const int4 t = a.tiles[blockIdx.y];
-    if (t.x < 0) return;
-    e = t.x;
-    m0 = t.y;
-    m1 = t.z;
-  } else {
-    m0 = (int64_t)blockIdx.y * mt::kBM;
-    m1 = m0 + mt::kBM < a.M ? m0 + mt::kBM : a.M;
-  }
+  int64_t m0, m1, e;
+  if (!gemm_block_rows(a, m0, m1, e)) return;
   const mt::I8Tile tile{xq, xd, xs, a.K, a.x_idx, m0, m1, a.w + e * a.expert_stride,
                         a.row_bytes, (int64_t)blockIdx.x * mt::kBN, a.N};
   mt::I8Acc acc;
@@ -74,13 +67,7 @@ gemm_i8_kernel(GemmArgs a, const int8_t* xq, const float* xd, const int32_t* xs)
     }
     __syncthreads();
   }
-#pragma unroll
-  for (int idx = 0; idx < 16; idx++) {
-    int mi, ni;
-    mt::acc_coord(warp, lane, idx, mi, ni);
-    const int64_t m = m0 + mi, n = tile.n0 + ni;
-    if (m < m1 && n < a.N) a.y[m * a.ldy + n] = acc.f[idx];
-  }
+  mt::store_tile(a.y, a.ldy, m0, m1, tile.n0, a.N, warp, lane, [&](int idx) { return acc.f[idx]; });
 #endif
 }
 
@@ -89,17 +76,8 @@ __global__ void __launch_bounds__(mt::kThreads) gemm_half_kernel(GemmArgs a, boo
 #if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ >= 800 || (__CUDA_ARCH__ >= 750 && !BF16))
   __shared__ mt::HSmem s;
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
-  int64_t m0, m1, e = 0;
-  if (a.tiles) {
-    const int4 t = a.tiles[blockIdx.y];
-    if (t.x < 0) return;
-    e = t.x;
-    m0 = t.y;
-    m1 = t.z;
-  } else {
-    m0 = (int64_t)blockIdx.y * mt::kBM;
-    m1 = m0 + mt::kBM < a.M ? m0 + mt::kBM : a.M;
-  }
+  int64_t m0, m1, e;
+  if (!gemm_block_rows(a, m0, m1, e)) return;
   const mt::HTile tile{a.x, a.ldx, a.x_idx, m0, m1, a.w + e * a.expert_stride, a.row_bytes,
                        (int64_t)blockIdx.x * mt::kBN, a.N, a.K, xvec, wvec};
   float hi[16], lo[16];
@@ -124,13 +102,8 @@ __global__ void __launch_bounds__(mt::kThreads) gemm_half_kernel(GemmArgs a, boo
     }
     __syncthreads();
   }
-#pragma unroll
-  for (int idx = 0; idx < 16; idx++) {
-    int mi, ni;
-    mt::acc_coord(warp, lane, idx, mi, ni);
-    const int64_t m = m0 + mi, n = tile.n0 + ni;
-    if (m < m1 && n < a.N) a.y[m * a.ldy + n] = mt::h_result<BF16>(hi[idx], lo[idx]);
-  }
+  mt::store_tile(a.y, a.ldy, m0, m1, tile.n0, a.N, warp, lane,
+                 [&](int idx) { return mt::h_result<BF16>(hi[idx], lo[idx]); });
 #endif
 }
 

@@ -46,6 +46,20 @@ HLC_HD void acc_coord(int warp, int lane, int idx, int& m, int& n) {
   n = (warp & 3) * 16 + j * 8 + frag::c_col(lane, c);
 }
 
+// y[m, n] = value(idx) for the lane's accumulators inside the tile's valid
+// part (tokens [m0, m1), rows [n0, N)).
+template <typename F>
+HLC_HD void store_tile(float* y, int64_t ldy, int64_t m0, int64_t m1, int64_t n0, int64_t N, int warp, int lane,
+                       F value) {
+  HLC_UNROLL
+  for (int idx = 0; idx < 16; idx++) {
+    int mi, ni;
+    acc_coord(warp, lane, idx, mi, ni);
+    const int64_t m = m0 + mi, n = n0 + ni;
+    if (m < m1 && n < N) y[m * ldy + n] = value(idx);
+  }
+}
+
 // ---- int8: block-quantized weights x int8 activations (act_quantize_kernel's
 // codes, block scales and per-32 sums), one 32-wide unit = one k32 mma step.
 

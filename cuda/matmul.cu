@@ -75,17 +75,8 @@ __global__ void __launch_bounds__(256) gemm_kernel(GemmArgs a) {
   __shared__ float As[kTileK][kGemmTileM + kPad];  // x panel, [k][m]
   __shared__ float Bs[kTileK][kTileN + kPad];      // W panel, [k][n]
   const int tid = threadIdx.x;
-  int64_t m0, m1, e = 0;
-  if (a.tiles) {
-    const int4 t = a.tiles[blockIdx.y];
-    if (t.x < 0) return;
-    e = t.x;
-    m0 = t.y;
-    m1 = t.z;
-  } else {
-    m0 = (int64_t)blockIdx.y * kGemmTileM;
-    m1 = m0 + kGemmTileM < a.M ? m0 + kGemmTileM : a.M;
-  }
+  int64_t m0, m1, e;
+  if (!gemm_block_rows(a, m0, m1, e)) return;
   const int64_t n0 = (int64_t)blockIdx.x * kTileN;
   const uint8_t* wbase = a.w + e * a.expert_stride;
 

@@ -25,6 +25,10 @@ struct GemmArgs {
 };
 HLC_GRAPH_PARAM_STRUCT(GemmArgs, 15 * 8);
 
+// The token rows [m0, m1) and expert e of GEMM block blockIdx.y (kGemmTileM
+// tokens, or entry blockIdx.y of the tile list); false for an unused entry.
+__device__ __forceinline__ bool gemm_block_rows(const GemmArgs& a, int64_t& m0, int64_t& m1, int64_t& e);
+
 // Block weight types (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K) take int8-quantized
 // activations (docs/KERNELS.md, Matmul; bit-identical rounding to the CPU
 // twin's: blocks of act_block(dt) values, d = amax / 127, q =
@@ -34,6 +38,20 @@ HLC_GRAPH_PARAM_STRUCT(GemmArgs, 15 * 8);
 constexpr int kGemmTileM = 64;
 constexpr int kGemvWarps = 4;  // output rows (one warp each) per GEMV block
 int gemm_launch(const GemmArgs& a);
+
+__device__ __forceinline__ bool gemm_block_rows(const GemmArgs& a, int64_t& m0, int64_t& m1, int64_t& e) {
+  e = 0;
+  if (a.tiles) {
+    const int4 t = a.tiles[blockIdx.y];
+    e = t.x;
+    m0 = t.y;
+    m1 = t.z;
+    return t.x >= 0;
+  }
+  m0 = (int64_t)blockIdx.y * kGemmTileM;
+  m1 = m0 + kGemmTileM < a.M ? m0 + kGemmTileM : a.M;
+  return true;
+}
 // Streaming GEMV for dense M <= 8.
 int gemv_launch(const GemmArgs& a);
 

@@ -122,30 +122,24 @@ void line(const std::string& kernel, const std::string& shape, const std::string
 
 bool selected(const std::string& s) { return g_filter.empty() || s.find(g_filter) != std::string::npos; }
 
-// Dense bf16/fp16 tensor-core peak (TFLOP/s, no sparsity) by device name.
-double tensor_peak(const std::string& name) {
-  if (const char* e = std::getenv("HLC_PEAK_TFLOPS")) return std::atof(e);
-  struct P { const char* key; double tflops; };
-  const P table[] = {{"H200", 989}, {"H100 NVL", 835}, {"H100 PCIe", 756}, {"H100", 989}, {"GH200", 989},
-                     {"A100", 312}, {"L40S", 362},     {"L40", 181},       {"L4", 121},   {"A10G", 70},
-                     {"A10", 125},  {"RTX 4090", 165}, {"RTX 4080", 97},   {"RTX 3090", 71}, {"RTX 3080", 60},
-                     {"A6000", 155}, {"T4", 65},       {"RTX 2080", 40}};
+// Dense tensor-core peaks by device name: bf16/fp16 TFLOP/s (f32 accumulate)
+// and int8 TOP/s, no sparsity (HLC_PEAK_TFLOPS=<n> / HLC_PEAK_TOPS=<n> override).
+void tensor_peaks(const std::string& name, double* tflops, double* tops) {
+  struct P { const char* key; double tflops, tops; };
+  const P table[] = {{"H200", 989, 1979},    {"H100 NVL", 835, 1670}, {"H100 PCIe", 756, 1513}, {"H100", 989, 1979},
+                     {"GH200", 989, 1979},   {"A100", 312, 624},      {"L40S", 362, 733},       {"L40", 181, 362},
+                     {"L4", 121, 242},       {"A10G", 70, 140},       {"A10", 125, 250},        {"RTX 4090", 165, 661},
+                     {"RTX 4080", 97, 390},  {"RTX 3090", 71, 284},   {"RTX 3080", 60, 238},    {"A6000", 155, 310},
+                     {"T4", 65, 130},        {"RTX 2080", 40, 161}};
+  *tflops = *tops = 0;
   for (const P& p : table)
-    if (name.find(p.key) != std::string::npos) return p.tflops;
-  return 0;
-}
-
-// Dense int8 tensor-core peak (TOP/s, no sparsity) by device name (HLC_PEAK_TOPS=<n> overrides).
-double int8_peak(const std::string& name) {
-  if (const char* e = std::getenv("HLC_PEAK_TOPS")) return std::atof(e);
-  struct P { const char* key; double tops; };
-  const P table[] = {{"H200", 1979}, {"H100 NVL", 1670}, {"H100 PCIe", 1513}, {"H100", 1979}, {"GH200", 1979},
-                     {"A100", 624},  {"L40S", 733},      {"L40", 362},       {"L4", 242},    {"A10G", 140},
-                     {"A10", 250},   {"RTX 4090", 661},  {"RTX 4080", 390},  {"RTX 3090", 284}, {"RTX 3080", 238},
-                     {"A6000", 310}, {"T4", 130},        {"RTX 2080", 161}};
-  for (const P& p : table)
-    if (name.find(p.key) != std::string::npos) return p.tops;
-  return 0;
+    if (name.find(p.key) != std::string::npos) {
+      *tflops = p.tflops;
+      *tops = p.tops;
+      break;
+    }
+  if (const char* e = std::getenv("HLC_PEAK_TFLOPS")) *tflops = std::atof(e);
+  if (const char* e = std::getenv("HLC_PEAK_TOPS")) *tops = std::atof(e);
 }
 
 int64_t row_bytes(DType t, int64_t K) { return K / hl::dtype_block_size(t) * hl::dtype_block_bytes(t); }
@@ -442,8 +436,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   g_dram_gbs = info.memory_bandwidth_gbs;
-  g_peak_tflops = tensor_peak(info.name);
-  g_peak_tops = int8_peak(info.name);
+  tensor_peaks(info.name, &g_peak_tflops, &g_peak_tops);
   std::printf("device: %s sm_%d%d, %d SMs, %.1f GiB, driver %d, runtime %d, DRAM %.0f GB/s theoretical, "
               "bf16 tensor peak %s TFLOP/s\n",
               info.name, info.major, info.minor, info.multiprocessors, info.total_memory / 1073741824.0,

@@ -1848,11 +1848,8 @@ void mma_tile_i8_case(int64_t T, int64_t N, int64_t K, bool use_idx) {
           }
       }
       for (int tid = 0; tid < mt::kThreads; tid++)
-        for (int idx = 0; idx < 16; idx++) {
-          int mi, ni;
-          mt::acc_coord(tid >> 5, tid & 31, idx, mi, ni);
-          if (m0 + mi < T && n0 + ni < N) y[(m0 + mi) * N + n0 + ni] = acc[tid].f[idx];
-        }
+        mt::store_tile(y.data(), N, m0, std::min(T, m0 + mt::kBM), n0, N, tid >> 5, tid & 31,
+                       [&](int idx) { return acc[tid].f[idx]; });
     }
   report(name, {{"y", matmul_cmp(y, t, wb, N, K, rows.gather(x, T, K), T)}}, 1e-7);
 }
@@ -1898,11 +1895,8 @@ void mma_tile_half_case(int64_t T, int64_t N, int64_t K, bool vec, float xmax) {
           }
       }
       for (int tid = 0; tid < mt::kThreads; tid++)
-        for (int idx = 0; idx < 16; idx++) {
-          int mi, ni;
-          mt::acc_coord(tid >> 5, tid & 31, idx, mi, ni);
-          if (m0 + mi < T && n0 + ni < N) y[(m0 + mi) * N + n0 + ni] = mt::h_result<BF16>(hi[tid][idx], lo[tid][idx]);
-        }
+        mt::store_tile(y.data(), N, m0, std::min(T, m0 + mt::kBM), n0, N, tid >> 5, tid & 31,
+                       [&](int idx) { return mt::h_result<BF16>(hi[tid][idx], lo[tid][idx]); });
     }
   report(name, {{"y", matmul_cmp(y, t, wb, N, K, x, T)}}, 1e-7);
 }
