@@ -29,10 +29,20 @@ namespace mt {
 
 constexpr int kBM = 64, kBN = 64, kThreads = 256;
 
-// Copies n (1 or 4) 32-bit words; src 4n-byte aligned on the device path.
+// Copies 4 32-bit words; src 16-byte aligned on the device path.
 HLC_HD void ld_words4(uint32_t* dst, const void* src) {
 #ifdef __CUDA_ARCH__
   const uint4 v = *reinterpret_cast<const uint4*>(src);
+  dst[0] = v.x; dst[1] = v.y; dst[2] = v.z; dst[3] = v.w;
+#else
+  memcpy(dst, src, 16);
+#endif
+}
+
+// Copies 4 floats; src 16-byte aligned on the device path.
+HLC_HD void ld_floats4(float* dst, const float* src) {
+#ifdef __CUDA_ARCH__
+  const float4 v = *reinterpret_cast<const float4*>(src);
   dst[0] = v.x; dst[1] = v.y; dst[2] = v.z; dst[3] = v.w;
 #else
   memcpy(dst, src, 16);
@@ -263,8 +273,8 @@ HLC_HD void h_fill(HSmem& s, const HTile& a, int64_t k0, int tid) {
       const int64_t mm = a.m0 + r;
       const float* xr = a.x + (a.x_idx ? (int64_t)a.x_idx[mm] : mm) * a.ldx;
       if (a.xvec && k + 8 <= a.K) {
-        ld_words4(reinterpret_cast<uint32_t*>(v), xr + k);
-        ld_words4(reinterpret_cast<uint32_t*>(v + 4), xr + k + 4);
+        ld_floats4(v, xr + k);
+        ld_floats4(v + 4, xr + k + 4);
       } else {
         HLC_UNROLL
         for (int i = 0; i < 8; i++)
