@@ -8,9 +8,9 @@
 //    mma per 32-wide unit (m16n8k32; Q6_K: two m16n8k16, one per 16-weight
 //    scale), then IntUnit::gemm_fold: Q8_0 / Q4_0 scale in f32 per unit
 //    (Q4_0's -8 through the code sums), the K-quants sum sc * D and m * S
-//    exactly in int32 over the super-block and scale once: the integer
-//    arithmetic of the CPU twin's int8 GEMM, equal to the f64 matmul of the
-//    decoded weights with the quantized activations up to f32 rounding.
+//    exactly in int32 over the super-block and scale once. The integer dots
+//    and offsets are the CPU twin's int8 GEMM's; both equal the f64 matmul of
+//    the decoded weights with the quantized activations up to f32 rounding.
 //  - F16 / BF16 weights (f16 sm_75+, bf16 sm_80+): the f32 activations split
 //    into hi + lo in the weight's type (gemm_mma_tile.h, HalfSplit), two mma
 //    products with f32 accumulation; the weights are exact.
