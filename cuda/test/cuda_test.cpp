@@ -773,7 +773,8 @@ void test_matmul_multi() {
       {{DType::Q4_K, DType::Q8_0}, {16, 16}, 1, 512},                     // two activation blocks: fallback
       {{DType::F16, DType::BF16}, {48, 20}, 2, 256},                      // no integer path: fallback
       {{DType::Q4_K, DType::Q5_K}, {70, 9}, 20, 512},                     // prefill: fallback to the GEMM
-      {{DType::F16, DType::Q6_K, DType::BF16}, {33, 65, 17}, 48, 256}};   // prefill, three GEMM tiles
+      {{DType::F16, DType::Q6_K, DType::BF16}, {33, 65, 17}, 48, 256},    // prefill, three GEMM tiles
+      {{DType::Q8_0, DType::Q4_0}, {70, 40}, 17, 224}};                   // prefill, int8 tiles of 32-blocks
   for (const C& c : cases) {
     std::string types;
     for (DType t : c.ts) types += std::string(types.empty() ? "" : "+") + hl::dtype_name(t);
@@ -871,7 +872,8 @@ void test_moe() {
                    {40, 72, 10, 256, 96, DType::F16, false}, {300, 16, 2, 64, 64, DType::BF16, false},
                    {70, 8, 1, 256, 512, DType::Q4_K, true},  {9, 12, 3, 512, 256, DType::Q6_K, false},
                    {1000, 40, 8, 64, 32, DType::F32, false}, {50, 16, 4, 256, 96, DType::Q4_0, false},
-                   {33, 8, 2, 256, 256, DType::Q5_K, false}};
+                   {33, 8, 2, 256, 256, DType::Q5_K, false}, {40, 8, 2, 256, 64, DType::Q8_0, false},
+                   {24, 12, 3, 256, 256, DType::Q6_K, false}};
   for (const F& c : fwd) {
     std::string name = std::string("moe_forward ") + hl::dtype_name(c.t) + " T=" + std::to_string(c.T) + " E=" +
                        std::to_string(c.E) + " k=" + std::to_string(c.k) + " D=" + std::to_string(c.D) +
