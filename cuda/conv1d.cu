@@ -169,14 +169,13 @@ extern "C" HLC_EXPORT int hlc_conv1d_causal_prefill_strided(float* out, const fl
   const int64_t runs = ceil_div(T, kConvTokRun);
   HLC_REQUIRE(runs <= 65535, "[conv1d_causal_prefill] too many tokens for one call (max 2097120)");
   dim3 grid((unsigned)ceil_div(channels, kConvChanBlock), (unsigned)runs);
-  HLC_LAUNCH(grid, kConvChanBlock, 0, (out, in, ldin, w, bias, channels, d_conv,
-                                                               cv.ptr<int32_t>(i_cu), n_seqs,
-                                                               cv.ptr<float*>(i_st), T), conv1d_prefill_kernel);
+  HLC_LAUNCH(grid, kConvChanBlock, 0, (out, in, ldin, w, bias, channels, d_conv, cv.ptr<int32_t>(i_cu), n_seqs,
+                                       cv.ptr<float*>(i_st), T), conv1d_prefill_kernel);
   HLC_LAUNCHED("conv1d_prefill_kernel");
   if (d_conv > 1) {
     dim3 g2((unsigned)ceil_div(channels, 256), (unsigned)n_seqs);
-    HLC_LAUNCH(g2, 256, 0, (in, ldin, channels, d_conv, cv.ptr<int32_t>(i_cu),
-                                                  cv.ptr<float*>(i_st)), conv1d_state_kernel);
+    HLC_LAUNCH(g2, 256, 0, (in, ldin, channels, d_conv, cv.ptr<int32_t>(i_cu), cv.ptr<float*>(i_st)),
+                            conv1d_state_kernel);
     HLC_LAUNCHED("conv1d_state_kernel");
   }
   return HLC_OK;

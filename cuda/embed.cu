@@ -43,8 +43,8 @@ extern "C" HLC_EXPORT int hlc_embed(float* out, const hl::WeightView* w, const i
   HLC_TRY(ensure_device());
   bool ok = dispatch_wtype((int32_t)w->dtype, [&](auto tag) {
     constexpr int DT = decltype(tag)::value;
-    HLC_LAUNCH((unsigned)n_tokens, 256, 0, (out, w->data, w->row_bytes, w->rows, w->cols, ids,
-                                                               scale), embed_kernel<DT>);
+    HLC_LAUNCH((unsigned)n_tokens, 256, 0, (out, w->data, w->row_bytes, w->rows, w->cols, ids, scale),
+                                            embed_kernel<DT>);
   });
   if (!ok) return set_error(HLC_UNSUPPORTED, "[embed] weight type " + std::to_string((int)w->dtype) + " is not supported");
   HLC_LAUNCHED("embed_kernel");

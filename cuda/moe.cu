@@ -148,8 +148,8 @@ extern "C" HLC_EXPORT int hlc_moe_route(int32_t* ids, float* weights, const floa
   std::lock_guard<std::recursive_mutex> lock(op_mutex());
   HLC_TRY(ensure_device());
   const int warps = 4;
-  HLC_LAUNCH((unsigned)ceil_div(n_tokens, warps), warps * 32, 0, (ids, weights, logits, n_tokens,
-                                                                                    n_experts, (int)top_k), moe_route_kernel);
+  HLC_LAUNCH((unsigned)ceil_div(n_tokens, warps), warps * 32, 0, (ids, weights, logits, n_tokens, n_experts,
+                                                                  (int)top_k), moe_route_kernel);
   HLC_LAUNCHED("moe_route_kernel");
   return HLC_OK;
 }
@@ -195,8 +195,8 @@ extern "C" HLC_EXPORT int hlc_moe_forward(float* out, const float* x, const int3
 
   for (int64_t tb = 0; tb < n_tokens; tb += batch) {
     const int64_t nt = std::min(batch, n_tokens - tb), np = nt * top_k;
-    HLC_LAUNCH(1, 1024, sizeof(int32_t) * 2 * E, (ids + tb * top_k, np, (int)top_k, tb, E,
-                                                                         slot_token, pair_slot, tiles, max_tiles), moe_dispatch_kernel);
+    HLC_LAUNCH(1, 1024, sizeof(int32_t) * 2 * E, (ids + tb * top_k, np, (int)top_k, tb, E, slot_token, pair_slot,
+                                                  tiles, max_tiles), moe_dispatch_kernel);
     HLC_LAUNCHED("moe_dispatch_kernel");
     GemmArgs g{h_gate, F, x, D, slot_token, w->gate.data, w->gate.row_bytes, (int32_t)w->gate.dtype, F, D, np,
                tiles, max_tiles, w->gate_expert_stride, n_tokens};
@@ -208,8 +208,8 @@ extern "C" HLC_EXPORT int hlc_moe_forward(float* out, const float* x, const int3
     GemmArgs dn{o_sorted, D, h_gate, F, nullptr, w->down.data, w->down.row_bytes, (int32_t)w->down.dtype, D, F, np,
                 tiles, max_tiles, w->down_expert_stride, np};
     HLC_TRY(gemm_launch(dn));
-    HLC_LAUNCH((unsigned)nt, 256, 0, (out + tb * D, o_sorted, pair_slot, weights + tb * top_k,
-                                                           D, (int)top_k), moe_combine_kernel);
+    HLC_LAUNCH((unsigned)nt, 256, 0, (out + tb * D, o_sorted, pair_slot, weights + tb * top_k, D, (int)top_k),
+                                      moe_combine_kernel);
     HLC_LAUNCHED("moe_combine_kernel");
   }
   return HLC_OK;

@@ -83,8 +83,8 @@ static int rmsnorm_launch(float* y, const float* x, const float* z, int64_t z_st
   for (int64_t t0 = 0; t0 < n_tokens; t0 += 65535) {
     const int64_t nt = n_tokens - t0 < 65535 ? n_tokens - t0 : 65535;
     dim3 grid((unsigned)n_groups, (unsigned)nt);
-    HLC_LAUNCH(grid, threads, 0, (y + t0 * dim, x + t0 * dim, z ? z + t0 * ldz : nullptr, ldz, w,
-                                                   dim, group, eps), rmsnorm_kernel);
+    HLC_LAUNCH(grid, threads, 0, (y + t0 * dim, x + t0 * dim, z ? z + t0 * ldz : nullptr, ldz, w, dim, group, eps),
+                                  rmsnorm_kernel);
     HLC_LAUNCHED("rmsnorm_kernel");
   }
   return HLC_OK;

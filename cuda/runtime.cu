@@ -345,6 +345,8 @@ HLC_EXPORT int hlc_malloc(void** ptr, size_t bytes) {
 HLC_EXPORT int hlc_free(void* ptr) {
   if (!ptr) return HLC_OK;
   if (g_lost.load()) return HLC_OK;  // the context and its memory are gone already
+  // cudaFree synchronises the device: never while another thread captures a graph step.
+  std::lock_guard<std::recursive_mutex> lock(op_mutex());
   HLC_TRY(ensure_device());
   HLC_CHECK(cudaFree(ptr));
   return HLC_OK;

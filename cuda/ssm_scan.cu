@@ -402,8 +402,8 @@ extern "C" HLC_EXPORT int hlc_ssm_scan_strided(float* y, const float* x, const f
   else HLC_LAUNCH(g_st, 256, 0, (a, d_ch, dtv, cs, R), ssd_state_kernel<false>);
   HLC_LAUNCHED("ssd_state_kernel");
   const int64_t pass_threads = (int64_t)n_seqs * H * P * N;
-  HLC_LAUNCH((unsigned)ceil_div(pass_threads, 256), 256, 0, (a, cv.ptr<SeqChunks>(i_sq), n_seqs,
-                                                                               d_ch, cs, R, d_st), ssd_pass_kernel);
+  HLC_LAUNCH((unsigned)ceil_div(pass_threads, 256), 256, 0, (a, cv.ptr<SeqChunks>(i_sq), n_seqs, d_ch, cs, R, d_st),
+                                                             ssd_pass_kernel);
   HLC_LAUNCHED("ssd_pass_kernel");
   const dim3 g_out((unsigned)(n_chunks * H), (unsigned)(tq * tp));
   if (mma) HLC_LAUNCH(g_out, 256, 0, (a, d_ch, Q, dtv, cs, CB, R), ssd_output_kernel<true>);

@@ -28,9 +28,8 @@ int swiglu_launch(float* out, const float* gate, const float* up, int64_t n) {
   const int threads = 256;
   if (aligned16(out) && aligned16(gate) && aligned16(up) && n % 4 == 0) {
     const int64_t blocks = std::min<int64_t>(ceil_div(n / 4, threads), 65535LL * 8);
-    HLC_LAUNCH((unsigned)blocks, threads, 0, (
-        reinterpret_cast<float4*>(out), reinterpret_cast<const float4*>(gate), reinterpret_cast<const float4*>(up),
-        n / 4), swiglu_vec4_kernel);
+    HLC_LAUNCH((unsigned)blocks, threads, 0, (reinterpret_cast<float4*>(out), reinterpret_cast<const float4*>(gate),
+                                              reinterpret_cast<const float4*>(up), n / 4), swiglu_vec4_kernel);
   } else {
     const int64_t blocks = std::min<int64_t>(ceil_div(n, threads), 65535LL * 8);
     HLC_LAUNCH((unsigned)blocks, threads, 0, (out, gate, up, n), swiglu_kernel);
