@@ -127,7 +127,7 @@ class Backend {
   // elsewhere). The executor brackets the uploads and ops of a step (not its
   // final download) with begin_step / end_step. graph_key > 0 lets the
   // backend record the step once per key and replay it (decode steps: the
-  // key is the batch size); 0 runs the step as it is issued. end_step()
+  // key stands for the batch size and the ops it issues); 0 runs the step as it is issued. end_step()
   // returns false when the ops were only recorded and none ran (a capture or
   // a replay the backend refused): the executor then issues the same ops
   // again after begin_step(0). abort_step() closes a step an exception left.

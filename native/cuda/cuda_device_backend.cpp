@@ -109,12 +109,12 @@ class CudaBackend final : public Backend {
     GraphHealth& h = graph_health_[k];
     if (ran == 1) h.refusals = 0;
     if (ran != 0) return true;
-    // Nothing ran: the executor issues the ops again, eagerly. A batch size
+    // Nothing ran: the executor issues the ops again, eagerly. A step key
     // refused three times without a replay in between stops being captured.
     if (++h.refusals >= kMaxGraphRefusals) {
       h.disabled = true;
       const char* e = api_.hlc_last_error();
-      std::fprintf(stderr, "[hybridlm] CUDA graph for batch size %lld disabled after %d refusals (last: %s)\n",
+      std::fprintf(stderr, "[hybridlm] CUDA graph for step key %lld disabled after %d refusals (last: %s)\n",
                    (long long)(k & 0xffffff), kMaxGraphRefusals, e ? e : "");
     }
     return false;

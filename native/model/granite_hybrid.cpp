@@ -220,8 +220,12 @@ void GraniteHybrid::step(std::vector<StepSequence>& batch) {
   const int64_t T = cu_seqlens_[n_seqs];
   try {
     // A decode step may run as a replay of the graph recorded for its batch
-    // size; when the backend refuses one (nothing ran), the same ops again.
-    const int64_t graph_key = decode_ ? n_seqs : 0;
+    // size and whether it picks greedy tokens on the backend (those steps
+    // issue one op more); when the backend refuses one (nothing ran), the
+    // same ops again.
+    bool picks = false;
+    for (const StepSequence* sq : run) picks = picks || (sq->argmax_only && !sq->all_logits);
+    const int64_t graph_key = decode_ ? 2 * (int64_t)n_seqs + (picks ? 1 : 0) : 0;
     for (int pass = 0;; pass++) {
       backend_->begin_step(pass == 0 ? graph_key : 0);
       forward(ids, T, run);

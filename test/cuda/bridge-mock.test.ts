@@ -166,7 +166,8 @@ describeMock('CUDA bridge over the host mock library', () => {
     }
     // The schedule of bridge-runner.ts (4 sequences of 5-20 prompt tokens, one
     // finishes, two join with their prefill beside the others' decodes: batch
-    // sizes 4, 3, 4, 5; 16-token KV pages crossed) eager, then with graphs.
+    // sizes 4, 3, 4, 5; 16-token KV pages crossed; then three greedy
+    // completions, their tokens picked inside the graph) eager, then with graphs.
     const graphRun = (env: Record<string, string> = {}, failAt = -1): GraphRun => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hlc-graph-'));
       try {
@@ -184,11 +185,11 @@ describeMock('CUDA bridge over the host mock library', () => {
 
     test('every logit equals the eager run; steady decode steps replay with 1 launch and 3 copies each', () => {
       const r = graphRun();
-      expect(r.rows).toBe(4 + 5 * 4 + 3 + 4 + 5 * 4 + 5 + 5 * 5); // prompts, then 4, 3, 4 and 5 sequences
+      expect(r.rows).toBe(4 + 5 * 4 + 3 + 4 + 5 * 4 + 5 + 5 * 5 + 3); // prompts; 4, 3, 4, 5 sequences; 3 completions
       expect(r.diff).toBe(0);
       const t = total(r);
       expect(t.graph_refused).toBe(0);
-      expect(t.graph_captures).toBeGreaterThanOrEqual(3); // batch sizes 4, 3 and 5 (4 again replays)
+      expect(t.graph_captures).toBeGreaterThanOrEqual(4); // batch sizes 4, 3, 5 (4 again replays), 3 picking greedy tokens
       expect(t.graph_replays).toBeGreaterThanOrEqual(10);
       let replayed = 0;
       for (let i = 1; i < r.stats.length; i++) {

@@ -34,7 +34,8 @@ interface StepStats {
  * A serving-like schedule on `model`: four sequences of different prompt
  * lengths decode together; one finishes and two join later (their prompts
  * prefilled in the same steps as the others' decodes); contexts cross KV page
- * boundaries (16-token pages). Returns every logits row in a fixed order.
+ * boundaries (16-token pages); then three greedy completions side by side.
+ * Returns every logits row (and the completions' tokens) in a fixed order.
  */
 async function schedule(model: Model, steps: number, failAt = -1): Promise<Float32Array[]> {
   const V = model.config.vocab_size;
@@ -60,6 +61,9 @@ async function schedule(model: Model, steps: number, failAt = -1): Promise<Float
     if (i === Math.floor(steps / 4)) live.shift()!.dispose(); // a sequence finishes
   }
   for (const seq of live) seq.dispose();
+  // Greedy completions: the step picks the tokens on the device (argmax inside the graph).
+  const done = await Promise.all([9, 10, 11].map((k) => model.complete(ids(4 + (k % 3), k, V), { maxTokens: 8 })));
+  rows.push(...done.map((r) => Float32Array.from(r.tokens)));
   return rows;
 }
 
