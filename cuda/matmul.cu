@@ -226,10 +226,30 @@ bool tensor_cores_enabled() {
   return mode >= 0 ? mode == 1 : tensor_cores_by_default(major, minor);
 }
 
+// Has the current device tensor cores (tc_policy.h, lacks_tensor_cores)? Read once per device.
+static bool device_tensor_units() {
+  static signed char known[64];  // 0 not read yet, 1 yes, -1 no
+  int dev = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= 64) {
+    cudaGetLastError();
+    return true;
+  }
+  if (known[dev] == 0) {
+    cudaDeviceProp p;
+    if (cudaGetDeviceProperties(&p, dev) != cudaSuccess) {
+      cudaGetLastError();
+      return true;
+    }
+    known[dev] = lacks_tensor_cores(p.major, p.minor, p.name) ? -1 : 1;
+  }
+  return known[dev] > 0;
+}
+
 GemmPath gemm_path_for(int32_t dt) {
   int major, minor;
   device_cc(&major, &minor);
-  return gemm_path(major, minor, dt, tc_mode());
+  const int mode = tc_mode();
+  return gemm_path(major, minor, dt, mode, mode >= 0 || device_tensor_units());
 }
 
 int gemm_launch(const GemmArgs& a_in) {

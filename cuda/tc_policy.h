@@ -18,6 +18,7 @@
 // f16 tensor throughput is only 2x the f32 peak (GeForce), the SIMT tile is
 // shared-memory bound near a quarter of that peak, so two products still win.
 #pragma once
+#include <string.h>
 
 namespace hlc {
 
@@ -49,9 +50,21 @@ inline GemmPath gemm_tensor_path(int major, int minor, int dt) {
   return GemmPath::kSimt;
 }
 
+// The sm_75 parts built without tensor cores (TU116 / TU117: GeForce GTX 16xx,
+// MX450/550, Quadro/RTX T400-T1200): their mma.sync runs on the FP16 units at a
+// fraction of a tensor part's rate, so the policy keeps the SIMT tile there.
+inline bool lacks_tensor_cores(int major, int minor, const char* name) {
+  if (major != 7 || minor != 5 || !name) return false;
+  const char* keys[] = {"GTX 16", " MX", " T400", " T500", " T550", " T600", " T1000", " T1200"};
+  for (const char* k : keys)
+    if (strstr(name, k)) return true;
+  return false;
+}
+
 // mode: -1 the policy, 0 SIMT everywhere, 1 every tensor path the arch has.
-inline GemmPath gemm_path(int major, int minor, int dt, int mode) {
-  if (mode == 0) return GemmPath::kSimt;
+// tensor_units: false on a part without tensor cores (lacks_tensor_cores).
+inline GemmPath gemm_path(int major, int minor, int dt, int mode, bool tensor_units = true) {
+  if (mode == 0 || (mode < 0 && !tensor_units)) return GemmPath::kSimt;
   const GemmPath tc = gemm_tensor_path(major, minor, dt);
   if (mode == 1 || tc != GemmPath::kTf32x3) return tc;
   return tensor_cores_by_default(major, minor) ? tc : GemmPath::kSimt;

@@ -1567,7 +1567,17 @@ void test_policy() {
       if (code(hlc::gemm_path(r.major, r.minor, dts[i], -1)) != r.def[i]) bad += at + "(auto)";
       if (code(hlc::gemm_path(r.major, r.minor, dts[i], 1)) != r.forced[i]) bad += at + "(forced on)";
       if (hlc::gemm_path(r.major, r.minor, dts[i], 0) != G::kSimt) bad += at + "(forced off)";
+      if (hlc::gemm_path(r.major, r.minor, dts[i], -1, false) != G::kSimt) bad += at + "(no tensor units)";
     }
+  // sm_75 parts without tensor cores, by device name
+  struct N { int major, minor; const char* name; bool lacks; };
+  const N names[] = {{7, 5, "NVIDIA GeForce GTX 1660 SUPER", true}, {7, 5, "NVIDIA GeForce GTX 1650", true},
+                     {7, 5, "NVIDIA GeForce MX450", true},           {7, 5, "Quadro T1000", true},
+                     {7, 5, "NVIDIA T400 4GB", true},                {7, 5, "Tesla T4", false},
+                     {7, 5, "NVIDIA GeForce RTX 2080 Ti", false},    {7, 5, "Quadro RTX 4000", false},
+                     {8, 6, "NVIDIA GeForce RTX 3060", false},       {6, 1, "NVIDIA GeForce GTX 1080", false}};
+  for (const N& n : names)
+    if (hlc::lacks_tensor_cores(n.major, n.minor, n.name) != n.lacks) bad += std::string(" name '") + n.name + "'";
   std::printf("%s %s%s\n", bad.empty() ? "PASS" : "FAIL", name.c_str(), bad.empty() ? "" : (" wrong for" + bad).c_str());
   (bad.empty() ? g_pass : g_fail)++;
 }
