@@ -65,6 +65,7 @@ struct Step {
   std::string failure;        // why the capture failed / the replay is refused
   bool name_pending = false;  // failure names a launch whose kernel name follows
   size_t area_need = 0;       // the argument area this step would need
+  size_t ws_need[2] = {0, 0}; // workspace slots this step would need (grown when it ends)
   std::vector<Hoisted> hoisted;
 };
 
@@ -101,6 +102,19 @@ int make_area(Graph& g, size_t capacity) {
   HLC_CHECK(cudaMalloc(reinterpret_cast<void**>(&g.dev), capacity));
   HLC_CHECK(cudaEventCreateWithFlags(&g.uploaded, cudaEventDisableTiming));
   g.capacity = capacity;
+  return HLC_OK;
+}
+
+// After a step that found a workspace slot too small: grow it now, outside
+// the step (it synchronises), so the next capture fits. A graph step can need
+// more than the eager step it replaces (attention's fixed split has more parts).
+int grow_workspace() {
+  for (int slot = 0; slot < 2; slot++) {
+    const size_t need = g_step.ws_need[slot];
+    g_step.ws_need[slot] = 0;
+    void* p = nullptr;
+    if (need) HLC_TRY(workspace(need, &p, slot));
+  }
   return HLC_OK;
 }
 
@@ -213,8 +227,9 @@ int commit(Carve& cv) {
 }
 
 void workspace_too_small(size_t bytes, int slot) {
+  if (bytes > g_step.ws_need[slot]) g_step.ws_need[slot] = bytes;
   fail("workspace slot " + std::to_string(slot) + " is smaller than the " + std::to_string(bytes) +
-       " bytes an op needs (it grows in the eager run of this step)");
+       " bytes an op needs (grown when the step ends)");
 }
 
 void hoist_h2d(void* dst, const void* src, size_t bytes) {
@@ -322,6 +337,7 @@ HLC_EXPORT int hlc_graph_end(int* ran) {
     drop(key);
   }
   if (st == HLC_OK) st = run_hoisted();
+  if (st == HLC_OK) st = grow_workspace();
   if (st == HLC_OK && ok) {
     count_copy();
     cudaError_t e = g.used ? cudaMemcpyAsync(g.dev, g.host, g.used, cudaMemcpyHostToDevice, stream()) : cudaSuccess;
@@ -352,6 +368,7 @@ HLC_EXPORT int hlc_graph_abort(void) {
   set_mode(kEager);
   if (capturing) drop(key);
   if (st == HLC_OK) st = run_hoisted();
+  if (st == HLC_OK) st = grow_workspace();
   finish_step();
   return st;
 }

@@ -189,7 +189,7 @@ int workspace(size_t bytes, void** out, int slot) {
   DeviceState& d = g_dev[g_device];
   if (bytes > d.ws_bytes[slot] && graph::in_step()) {
     // No reallocation (it synchronises) inside a step: the step is refused
-    // and runs eagerly, which grows the slot for the next capture.
+    // and runs eagerly; the slot grows when the step ends (graph.cu).
     graph::workspace_too_small(bytes, slot);
   } else if (bytes > d.ws_bytes[slot]) {
     if (d.ws[slot]) {
