@@ -255,7 +255,7 @@ async function graphSchedule(model) {
 
 async function graph(dir) {
   const L = lib();
-  const cases = [['h-1b-f16.gguf', 'q8_0'], ['moe-small-q4_k_m.gguf', 'none']];
+  const cases = [['h-350m-f16.gguf', 'q8_0'], ['moe-small-q4_k_m.gguf', 'none']]; // small models: launch-bound, quick to load
   console.log('| model | weights | max rel diff | result | launches/step eager | launches/step graph | graph captures / replays / refused | b=1 tok/s eager | b=1 tok/s graph | b=8 tok/s eager | b=8 tok/s graph |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   let failed = 0;
