@@ -215,6 +215,13 @@ describeMock('CUDA bridge over the host mock library', () => {
       expect(t.graph_replays).toBeGreaterThanOrEqual(8);
     });
 
+    test('HYBRIDLM_CUDA_SYNC=1 (a sync after every op) keeps every step eager', () => {
+      const r = graphRun({ HYBRIDLM_CUDA_SYNC: '1' });
+      expect(r.diff).toBe(0);
+      expect(total(r).graph_captures).toBe(0);
+      expect(total(r).graph_replays).toBe(0);
+    });
+
     test('a per-step value frozen into the graph is caught: wrong logits unchecked, refused replays checked', () => {
       // A deliberately wrong design: kv_write's position frozen at capture.
       const wrong = graphRun({ HLC_MOCK_GRAPH_FREEZE_KV_POS: '1', HLC_MOCK_GRAPH_UNCHECKED: '1' });
