@@ -84,10 +84,6 @@ gemv_int_kernel(float* y, int64_t ldy,   // [NT, ldy]
 
 // ---- launchers
 
-bool is_int_weight(int32_t dt) {
-  return dt == kQ8_0 || dt == kQ4_0 || dt == kQ4_K || dt == kQ5_K || dt == kQ6_K;
-}
-
 int64_t act_block(int32_t dt) { return dt == kQ8_0 || dt == kQ4_0 ? 32 : 256; }
 
 int act_quantize_launch(int32_t dt, const float* x, int64_t ldx, int64_t rows, int64_t K, int8_t* xq, float* xd,

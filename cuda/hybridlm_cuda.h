@@ -86,6 +86,11 @@ int hlc_moe_route(int32_t* ids, float* weights, const float* logits, int64_t n_t
                   int64_t top_k);
 int hlc_moe_forward(float* out, const float* x, const int32_t* ids, const float* weights, int64_t n_tokens,
                     int64_t top_k, const hl::MoeWeights* w);
+// (Addition.) Decode path of hlc_moe_forward: 1 (default) = up to 8 tokens run
+// the grouped GEMV (gate|up + SwiGLU in one kernel, down + routing weights +
+// the sum over the top_k in another); 0 = always the grouped GEMM tiles
+// (benchmarks and tests compare the two). Results agree to f32 rounding.
+int hlc_moe_decode_gemv(int on);
 // Data movement between ops (twins of the CPU backend's, native/core/backend.h).
 int hlc_copy_columns(float* dst, const float* src, int64_t rows, int64_t src_stride, int64_t col, int64_t width);
 // rows: HOST array of n row indices (copied by the library).

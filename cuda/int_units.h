@@ -220,6 +220,43 @@ template <> struct IntUnit<kQ6_K> {
   }
 };
 
+// The 32 int8 activation codes at p (16-byte aligned) as eight words.
+HLC_HD void load_act32(const int8_t* p, int* a) {
+#ifdef __CUDA_ARCH__
+  const int4* xp = reinterpret_cast<const int4*>(p);
+  const int4 a0 = xp[0], a1 = xp[1];
+  a[0] = a0.x; a[1] = a0.y; a[2] = a0.z; a[3] = a0.w;
+  a[4] = a1.x; a[5] = a1.y; a[6] = a1.z; a[7] = a1.w;
+#else
+  memcpy(a, p, 32);
+#endif
+}
+
+// Unit u's contribution for one token from its loaded codes w / scale terms s
+// and the token's quantized activations (layout as in int_row_accumulate).
+template <int DT>
+HLC_HD float int_unit_apply(const int* w, const float* s, int64_t u, const int8_t* xq, const float* xd,
+                            const int32_t* xs) {
+  using U = IntUnit<DT>;
+  int a[8];
+  load_act32(xq + u * 32, a);
+  int lo = 0, hi = 0;
+  for (int i = 0; i < 4; i++) {
+    lo = iu::dp4a(w[i], a[i], lo);
+    hi = iu::dp4a(w[4 + i], a[4 + i], hi);
+  }
+  return U::combine(s, lo, hi, xs[u], xd[(u * 32) / U::kActBlock]);
+}
+
+// Unit u of one weight row dotted with one token's quantized activations.
+template <int DT>
+HLC_HD float int_unit_dot(const uint8_t* row, int64_t u, const int8_t* xq, const float* xd, const int32_t* xs) {
+  int w[8];
+  float s[2] = {0.0f, 0.0f};
+  IntUnit<DT>::load(row, u, w, s);
+  return int_unit_apply<DT>(w, s, u, xq, xd, xs);
+}
+
 // acc[t] += the units u0, u0 + du, ... of one weight row (K weights) dotted
 // with token t's quantized activations: xq [NT, K] int8 (16-byte aligned
 // rows), xd [NT, K / kActBlock] block scales, xs [NT, K / 32] code sums.
@@ -235,23 +272,8 @@ HLC_HD void int_row_accumulate(const uint8_t* row, int64_t K, int64_t u0, int64_
 #ifdef __CUDA_ARCH__
 #pragma unroll
 #endif
-    for (int t = 0; t < NT; t++) {
-      int a[8];
-#ifdef __CUDA_ARCH__
-      const int4* xp = reinterpret_cast<const int4*>(xq + t * K + u * 32);
-      const int4 a0 = xp[0], a1 = xp[1];
-      a[0] = a0.x; a[1] = a0.y; a[2] = a0.z; a[3] = a0.w;
-      a[4] = a1.x; a[5] = a1.y; a[6] = a1.z; a[7] = a1.w;
-#else
-      memcpy(a, xq + t * K + u * 32, 32);
-#endif
-      int lo = 0, hi = 0;
-      for (int i = 0; i < 4; i++) {
-        lo = iu::dp4a(w[i], a[i], lo);
-        hi = iu::dp4a(w[4 + i], a[4 + i], hi);
-      }
-      acc[t] += U::combine(s, lo, hi, xs[t * units + u], xd[t * nbx + (u * 32) / U::kActBlock]);
-    }
+    for (int t = 0; t < NT; t++)
+      acc[t] += int_unit_apply<DT>(w, s, u, xq + t * K, xd + t * nbx, xs + t * units);
   }
 }
 

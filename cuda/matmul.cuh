@@ -55,8 +55,12 @@ __device__ __forceinline__ bool gemm_block_rows(const GemmArgs& a, int64_t& m0, 
 // Streaming GEMV for dense M <= 8.
 int gemv_launch(const GemmArgs& a);
 
+// The block types of the integer paths (dp4a units, int_units.h).
+constexpr bool is_int_weight(int32_t dt) {
+  return dt == kQ8_0 || dt == kQ4_0 || dt == kQ4_K || dt == kQ5_K || dt == kQ6_K;
+}
+
 // gemv_int.cu
-bool is_int_weight(int32_t dt);
 // Activation block of the integer paths: 32 (Q8_0, Q4_0) or 256 (K-quants).
 int64_t act_block(int32_t dt);
 // Quantizes rows of x to int8 blocks of act_block(dt); any output may be null.

@@ -5,6 +5,18 @@
 //              of warp argmax, each marking its winner taken (per-lane bit mask).
 // moe_forward: out[t] = sum_j weights[t, j] * down_e · (silu(gate_e · x[t]) * (up_e · x[t])),
 //              e = ids[t, j].
+// Decode (n_tokens <= kMoeDecodeTokens): the grouped GEMV, 2 launches (+ one
+// activation quantization before each for block types; moe_decode.h):
+//   1. gate|up: one warp per (pair, hidden row) -> h [pairs, F] with SwiGLU applied;
+//   2. down: one warp per (token, output row) summing its top_k experts' rows
+//      scaled by the routing weights, in pair order -> out[t] directly.
+// Block types take int8 activations (x, then h, rounded per block as the CPU
+// twin rounds them) and dp4a units (int_units.h); F32/F16/BF16 stream 8
+// weights per lane step with 16-byte loads. Each weight row is read once per
+// pair; a token picks an expert at most once, so an expert's rows are read at
+// most n_tokens times per call (repeats run close together: likely L2 hits).
+// Prefill (more tokens, or weights the GEMV does not take: gate/up of
+// different types, misaligned views) runs the grouped GEMM tiles:
 //   1. dispatch (one block): counting sort of the (token, slot) pairs by expert
 //      — shared-memory histogram -> exclusive scan -> atomic scatter — giving
 //      slot_token[sorted slot] (the x row), pair_slot[pair] (its sorted slot)
@@ -19,12 +31,12 @@
 // Layouts: logits [T, E]; ids, weights [T, k] (device); x, out [T, D]; expert
 // e's gate/up [F, D], down [D, F] at e * <which>_expert_stride bytes (any
 // supported weight type). Pairs with an id outside [0, E) contribute nothing.
-// Numerics: f32 accumulation, softmax in f32. Decode-sized batches still go
-// through the 64-row GEMM tile (weights are read once per active expert);
-// a dedicated grouped GEMV is not written yet.
+// Numerics: f32 accumulation, softmax in f32; block types multiply the same
+// int8-rounded activations on both paths (docs/KERNELS.md, Matmul).
 #include <algorithm>
 
 #include "matmul.cuh"
+#include "moe_decode.h"
 
 namespace hlc {
 
@@ -32,6 +44,13 @@ constexpr int64_t kMoeMaxSlots = 8192;
 constexpr int kMaxTopK = 32;
 constexpr int kMaxExpertsRoute = 2048;  // 64 per lane
 constexpr int kMaxExpertsDispatch = 4096;
+// Decode: the grouped GEMV up to this many tokens (the dense GEMV's bound).
+// Per pair it re-reads an expert's rows once per token that chose it (at most
+// n_tokens times), where the 64-row GEMM tile reads them once but computes 64
+// rows per active expert and launches 4-5 more kernels.
+constexpr int64_t kMoeDecodeTokens = 8;
+constexpr int kMoeWarps = 4;    // GEMV rows (one warp each) per block
+static bool g_moe_gemv = true;  // hlc_moe_decode_gemv (under op_mutex)
 
 int swiglu_launch(float* out, const float* gate, const float* up, int64_t n);  // swiglu.cu
 
@@ -133,9 +152,152 @@ __global__ void moe_combine_kernel(float* out,             // [T, D] (rows tb ..
   }
 }
 
+// ---- decode: grouped GEMV (moe_decode.h)
+
+// F32 / F16 / BF16: units of 8 weights (16-byte loads) dotted with f32
+// activation rows x [rows, ldx] (16-byte aligned rows).
+template <int DT>
+struct FloatDot {
+  static constexpr int kUnit = 8;
+  const float* x;
+  int64_t ldx;
+  __device__ float operator()(const uint8_t* row, int c, int64_t act_row) const {
+    float w[8];
+    Dec<DT>::load8(row, (int64_t)c * 8, w);
+    const float* a = x + act_row * ldx + (int64_t)c * 8;
+    const float4 a0 = ld_f4(a), a1 = ld_f4(a + 4);
+    return w[0] * a0.x + w[1] * a0.y + w[2] * a0.z + w[3] * a0.w + w[4] * a1.x + w[5] * a1.y + w[6] * a1.z +
+           w[7] * a1.w;
+  }
+};
+
+// h[p, f] = silu(gate_e[f] · x_t) * (up_e[f] · x_t); grid (F / kMoeWarps, pairs).
+template <class Dot>
+__global__ void __launch_bounds__(kMoeWarps * 32)
+moe_gate_up_kernel(float* h, Dot dot, MoeExperts gate, MoeExperts up, const int32_t* ids, int top_k, int64_t E,
+                   int64_t F, int n_units) {
+  const int lane = threadIdx.x & 31;
+  const int64_t f = (int64_t)blockIdx.x * kMoeWarps + (threadIdx.x >> 5), p = blockIdx.y;
+  if (f >= F) return;
+  float g, u;
+  const bool live = moe_gate_up_lane(dot, gate, up, ids, top_k, E, p, f, n_units, lane, 32, g, u);
+  g = warp_sum(g);
+  u = warp_sum(u);
+  if (lane == 0) h[p * F + f] = live ? silu_f(g) * u : 0.0f;
+}
+
+// out[t, d] = sum_j weights[t, j] * down_{e_j}[d] · h[t, j]; grid (D / kMoeWarps, tokens).
+template <class Dot>
+__global__ void __launch_bounds__(kMoeWarps * 32)
+moe_down_kernel(float* out, Dot dot, MoeExperts down, const int32_t* ids, const float* weights, int top_k, int64_t E,
+                int64_t D, int n_units) {
+  const int lane = threadIdx.x & 31;
+  const int64_t d = (int64_t)blockIdx.x * kMoeWarps + (threadIdx.x >> 5), t = blockIdx.y;
+  if (d >= D) return;
+  const float v = warp_sum(moe_down_lane(dot, down, ids, weights, top_k, E, t, d, n_units, lane, 32));
+  if (lane == 0) out[t * D + d] = v;
+}
+
 }  // namespace hlc
 
 // ---- launchers
+
+namespace hlc {
+
+// Can the grouped GEMV read this expert tensor? Block types: 2-byte aligned
+// (int_units.h); F32/F16/BF16: 16-byte aligned with cols % 8 == 0 (load8).
+static bool gemv_view_ok(const hl::WeightView& v, int64_t expert_stride) {
+  const uintptr_t a = reinterpret_cast<uintptr_t>(v.data) | (uintptr_t)v.row_bytes | (uintptr_t)expert_stride;
+  if (is_int_weight((int32_t)v.dtype)) return a % 2 == 0;
+  return v.cols % 8 == 0 && a % 16 == 0;
+}
+
+static bool moe_gemv_ok(const float* x, const hl::MoeWeights& w) {
+  return w.gate.dtype == w.up.dtype && gemv_view_ok(w.gate, w.gate_expert_stride) &&
+         gemv_view_ok(w.up, w.up_expert_stride) && gemv_view_ok(w.down, w.down_expert_stride) &&
+         (is_int_weight((int32_t)w.gate.dtype) || aligned16(x));
+}
+
+// Phase 1 for gate/up of type DT: x [T, D] (quantized into q first for block
+// types) -> h [np, F].
+template <int DT>
+static int moe_gate_up_launch(float* h, const float* x, int64_t T, const int32_t* ids, int64_t np, int top_k,
+                              const hl::MoeWeights& w, const IntActs& q) {
+  const MoeExperts gate{w.gate.data, w.gate_expert_stride, w.gate.row_bytes};
+  const MoeExperts up{w.up.data, w.up_expert_stride, w.up.row_bytes};
+  const int64_t D = w.gate.cols, F = w.gate.rows, E = w.n_experts;
+  const dim3 grid((unsigned)ceil_div(F, kMoeWarps), (unsigned)np);
+  if constexpr (is_int_weight(DT)) {
+    HLC_TRY(act_quantize_launch(DT, x, D, T, D, q.xq, q.xd, q.xs, nullptr));
+    const IntDot<DT> dot{q.xq, q.xd, q.xs, D};
+    moe_gate_up_kernel<<<grid, kMoeWarps * 32, 0, stream()>>>(h, dot, gate, up, ids, top_k, E, F,
+                                                              (int)(D / dot.kUnit));
+  } else {
+    const FloatDot<DT> dot{x, D};
+    moe_gate_up_kernel<<<grid, kMoeWarps * 32, 0, stream()>>>(h, dot, gate, up, ids, top_k, E, F,
+                                                              (int)(D / dot.kUnit));
+  }
+  HLC_LAUNCHED("moe_gate_up_kernel");
+  return HLC_OK;
+}
+
+// Phase 2 for down of type DT: h [np, F] (quantized into q first for block
+// types) -> out [T, D].
+template <int DT>
+static int moe_down_launch(float* out, const float* h, int64_t T, const int32_t* ids, const float* weights,
+                           int64_t np, int top_k, const hl::MoeWeights& w, const IntActs& q) {
+  const MoeExperts down{w.down.data, w.down_expert_stride, w.down.row_bytes};
+  const int64_t D = w.down.rows, F = w.down.cols, E = w.n_experts;
+  const dim3 grid((unsigned)ceil_div(D, kMoeWarps), (unsigned)T);
+  if constexpr (is_int_weight(DT)) {
+    HLC_TRY(act_quantize_launch(DT, h, F, np, F, q.xq, q.xd, q.xs, nullptr));
+    const IntDot<DT> dot{q.xq, q.xd, q.xs, F};
+    moe_down_kernel<<<grid, kMoeWarps * 32, 0, stream()>>>(out, dot, down, ids, weights, top_k, E, D,
+                                                           (int)(F / dot.kUnit));
+  } else {
+    const FloatDot<DT> dot{h, F};
+    moe_down_kernel<<<grid, kMoeWarps * 32, 0, stream()>>>(out, dot, down, ids, weights, top_k, E, D,
+                                                           (int)(F / dot.kUnit));
+  }
+  HLC_LAUNCHED("moe_down_kernel");
+  return HLC_OK;
+}
+
+// Scratch for int8 activations of `rows` rows of K (block type dt; nothing otherwise).
+static void carve_int_acts(Carve& cv, int32_t dt, int64_t rows, int64_t K, int idx[3]) {
+  const bool on = is_int_weight(dt);
+  idx[0] = cv.add(on ? (size_t)(rows * K) : 0);
+  idx[1] = cv.add(on ? sizeof(float) * (size_t)(rows * (K / act_block(dt))) : 0);
+  idx[2] = cv.add(on ? sizeof(int32_t) * (size_t)(rows * (K / 32)) : 0);
+}
+
+// The decode path (n_tokens <= kMoeDecodeTokens, moe_gemv_ok): 2 kernels + 1
+// activation quantization per block-typed phase.
+static int moe_decode(float* out, const float* x, const int32_t* ids, const float* weights, int64_t T, int64_t top_k,
+                      const hl::MoeWeights& w) {
+  const int32_t gdt = (int32_t)w.gate.dtype, ddt = (int32_t)w.down.dtype;
+  const int64_t D = w.gate.cols, F = w.gate.rows, np = T * top_k;
+  Carve cv;
+  int ix[3], ih[3];
+  carve_int_acts(cv, gdt, T, D, ix);
+  const int i_h = cv.add(sizeof(float) * (size_t)(np * F));
+  carve_int_acts(cv, ddt, np, F, ih);
+  HLC_TRY(cv.commit());
+  const IntActs qx{cv.ptr<int8_t>(ix[0]), cv.ptr<float>(ix[1]), cv.ptr<int32_t>(ix[2])};
+  const IntActs qh{cv.ptr<int8_t>(ih[0]), cv.ptr<float>(ih[1]), cv.ptr<int32_t>(ih[2])};
+  float* h = cv.ptr<float>(i_h);
+  int st = HLC_OK;
+  dispatch_wtype(gdt, [&](auto tag) {
+    st = moe_gate_up_launch<decltype(tag)::value>(h, x, T, ids, np, (int)top_k, w, qx);
+  });
+  HLC_TRY(st);
+  dispatch_wtype(ddt, [&](auto tag) {
+    st = moe_down_launch<decltype(tag)::value>(out, h, T, ids, weights, np, (int)top_k, w, qh);
+  });
+  return st;
+}
+
+}  // namespace hlc
 
 extern "C" HLC_EXPORT int hlc_moe_route(int32_t* ids, float* weights, const float* logits, int64_t n_tokens, int64_t n_experts,
                              int64_t top_k) {
@@ -174,6 +336,8 @@ extern "C" HLC_EXPORT int hlc_moe_forward(float* out, const float* x, const int3
   }
   std::lock_guard<std::recursive_mutex> lock(op_mutex());
   HLC_TRY(ensure_device());
+  if (g_moe_gemv && n_tokens <= kMoeDecodeTokens && moe_gemv_ok(x, *w))
+    return moe_decode(out, x, ids, weights, n_tokens, top_k, *w);
   const int64_t batch = std::max<int64_t>(1, kMoeMaxSlots / top_k);
   const int64_t max_np = std::min(n_tokens, batch) * top_k;
   const int64_t max_tiles = ceil_div(max_np, kGemmTileM) + E;
@@ -212,5 +376,13 @@ extern "C" HLC_EXPORT int hlc_moe_forward(float* out, const float* x, const int3
                                       moe_combine_kernel);
     HLC_LAUNCHED("moe_combine_kernel");
   }
+  return HLC_OK;
+}
+
+extern "C" HLC_EXPORT int hlc_moe_decode_gemv(int on) {
+  using namespace hlc;
+  HLC_REQUIRE(on == 0 || on == 1, "[moe_decode_gemv] on must be 0 or 1");
+  std::lock_guard<std::recursive_mutex> lock(op_mutex());
+  g_moe_gemv = on == 1;
   return HLC_OK;
 }

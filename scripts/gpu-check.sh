@@ -322,6 +322,10 @@ fi
   for f in e2e-check e2e-graph e2e-bench e2e-prepare; do
     [ -f "$OUT/$f.log" ] && { echo; echo "## $f"; cat "$OUT/$f.log"; }
   done
+  grep -q '^moe_forward tiles' "$OUT/bench.log" 2>/dev/null && {
+    echo; echo "## MoE decode: grouped GEMV (moe_forward) vs grouped GEMM tiles (moe_forward tiles)"; echo '```'
+    grep -E '^moe_forward.* T=[128] ' "$OUT/bench.log"; echo '```'
+  }
   [ -f "$OUT/bench.log" ] && { echo; echo "## kernel bench"; echo '```'; cat "$OUT/bench.log"; echo '```'; }
   ls "$OUT"/memcheck-*.log >/dev/null 2>&1 && {
     echo; echo "## memcheck (error lines)"; echo '```'

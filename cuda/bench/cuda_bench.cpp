@@ -347,12 +347,16 @@ void bench_attention() {
     }
 }
 
+// GB/s counts each touched expert's weights once (what a decode step must
+// read). Up to 8 tokens the default path is the grouped GEMV; "moe_forward
+// tiles" runs the same call through the grouped GEMM tiles (hlc_moe_decode_gemv(0)).
 void bench_moe() {
   const int64_t E = 64, k = 6, D = 1536, F = 512;
-  for (DType t : {DType::BF16, DType::Q4_K})
-    for (int64_t T : {1, 8, 32, 4096}) {
+  for (DType t : {DType::BF16, DType::Q8_0, DType::Q4_K})
+    for (int64_t T : {1, 2, 8, 32, 4096}) {
       std::string shape = "h-tiny E64 k6 D1536 F512 T=" + std::to_string(T);
       if (!selected("moe_forward " + shape)) continue;
+      if (T == 4096 && t == DType::Q8_0) continue;
       const int64_t rb_gu = row_bytes(t, D), rb_d = row_bytes(t, F);
       Dev gate(E * F * rb_gu), up(E * F * rb_gu), down(E * D * rb_d), x(T * D * 4), out(T * D * 4), ids(T * k * 4),
           wts(T * k * 4);
@@ -377,11 +381,17 @@ void bench_moe() {
       hlc_memcpy_h2d(wts.p, hw.data(), hw.size() * 4);
       hl::MoeWeights mw{{gate.u8(), t, F, D, rb_gu}, {up.u8(), t, F, D, rb_gu}, {down.u8(), t, D, F, rb_d},
                         F * rb_gu, F * rb_gu, D * rb_d, E};
-      double s = time_op([&] { return hlc_moe_forward(out.f(), x.f(), ids.i(), wts.f(), T, k, &mw); });
       int64_t n_touched = 0;
       for (char c : touched) n_touched += c;
       const double bytes = (double)n_touched * (2.0 * F * rb_gu + D * rb_d);
+      auto run = [&] { return hlc_moe_forward(out.f(), x.f(), ids.i(), wts.f(), T, k, &mw); };
+      const double s = time_op(run);
       line("moe_forward", shape, hl::dtype_name(t), s, T <= 32 ? bytes : 0, T > 32 ? 2.0 * T * k * 3 * F * D : 0);
+      if (T <= 8 && hlc_moe_decode_gemv(0) == 0) {
+        const double st = time_op(run);
+        hlc_moe_decode_gemv(1);
+        line("moe_forward tiles", shape, hl::dtype_name(t), st, bytes, 0);
+      }
     }
 }
 

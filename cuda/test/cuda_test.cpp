@@ -36,6 +36,7 @@
 #include "graph_plan.h"
 #include "int_units.h"
 #include "gemm_mma_tile.h"
+#include "moe_decode.h"
 #include "tc_policy.h"
 #include "test/mma_emu.h"
 
@@ -840,6 +841,155 @@ void test_embed() {
 
 // ---- moe
 
+// Routing of a test case: k distinct random experts per token; every token on
+// expert 3 in every slot; or k distinct experts out of the first k + 2 (experts
+// shared by every token, the rest never chosen).
+enum class Routing { kDistinct, kOneExpert, kHot };
+
+std::string routing_name(Routing r) {
+  return r == Routing::kOneExpert ? " one-expert" : r == Routing::kHot ? " hot" : "";
+}
+
+// One moe_forward case on the host: fused [E, F, D] gate / up and [E, D, F]
+// down weights, x, the routing, and the f64 reference over the spec
+// dequantizer on the activations the library multiplies (x, then h, rounded
+// to int8 blocks for the block types; see the matmul note above).
+struct MoeCase {
+  DType t;
+  int64_t T, E, k, D, Fd, rb_gu, rb_d;
+  std::vector<uint8_t> gate, up, down;
+  std::vector<float> x, wts, ref;
+  std::vector<int32_t> ids;
+
+  MoeCase(DType t_, int64_t T_, int64_t E_, int64_t k_, int64_t D_, int64_t F_, Routing r)
+      : t(t_), T(T_), E(E_), k(k_), D(D_), Fd(F_) {
+    gate = make_weights(t, E * Fd, D, 61);
+    up = make_weights(t, E * Fd, D, 62);
+    down = make_weights(t, E * D, Fd, 63);
+    rb_gu = D / block_of(t) * bytes_of_block(t);
+    rb_d = Fd / block_of(t) * bytes_of_block(t);
+    x = rnd(T * D, 64);
+    ids.resize(T * k);
+    wts.resize(T * k);
+    std::mt19937 g(65);
+    for (int64_t tk = 0; tk < T; tk++) {
+      std::vector<int32_t> all(E);
+      std::iota(all.begin(), all.end(), 0);
+      std::shuffle(all.begin(), r == Routing::kHot ? all.begin() + std::min(E, k + 2) : all.end(), g);
+      float sum = 0;
+      for (int64_t j = 0; j < k; j++) {
+        ids[tk * k + j] = r == Routing::kOneExpert ? 3 : all[j];
+        wts[tk * k + j] = 0.1f + (float)(g() % 100) / 100.0f;
+        sum += wts[tk * k + j];
+      }
+      for (int64_t j = 0; j < k; j++) wts[tk * k + j] /= sum;
+    }
+    reference();
+  }
+
+  void reference() {
+    ref.assign(T * D, 0.0f);
+    std::vector<double> h(Fd);
+    std::vector<float> xq(x), hf(Fd), hq(Fd);
+    const int64_t ab = act_block(t);
+    if (ab)
+      for (int64_t tk = 0; tk < T; tk++) q8_roundtrip(x.data() + tk * D, D, xq.data() + tk * D, ab);
+    for (int64_t tk = 0; tk < T; tk++) {
+      std::vector<double> o(D, 0.0);
+      for (int64_t j = 0; j < k; j++) {
+        const int64_t e = ids[tk * k + j];
+        if (e < 0 || e >= E) continue;  // a dropped pair contributes nothing
+        for (int64_t f = 0; f < Fd; f++) {
+          const double gs = ref_dot(t, gate.data() + (e * Fd + f) * rb_gu, xq.data() + tk * D, D).first;
+          const double us = ref_dot(t, up.data() + (e * Fd + f) * rb_gu, xq.data() + tk * D, D).first;
+          h[f] = gs / (1.0 + std::exp(-gs)) * us;
+          hf[f] = (float)h[f];
+        }
+        hq = hf;
+        if (ab) q8_roundtrip(hf.data(), Fd, hq.data(), ab);
+        for (int64_t d = 0; d < D; d++)
+          o[d] += wts[tk * k + j] * ref_dot(t, down.data() + (e * D + d) * rb_d, hq.data(), Fd).first;
+      }
+      for (int64_t d = 0; d < D; d++) ref[tk * D + d] = (float)o[d];
+    }
+  }
+
+  // Block types: the hidden activations are re-quantized between the two
+  // matmuls, and an f32-vs-f64 difference in h can flip one rounding (one Q8
+  // step, ~1e-3 relative). A flip moves one hidden value by one step, amax / 127
+  // of its block: over a 256-value block (K-quants) that step is coarser, hence 2e-2.
+  double rtol() const {
+    const int64_t ab = act_block(t);
+    return ab == 256 ? 2e-2 : ab ? 3e-3 : 1e-4;
+  }
+  double nmse() const { return act_block(t) ? 1e-5 : 1e-7; }
+  Cmp compare(const std::vector<float>& out) const {
+    return ::compare(out.data(), ref.data(), (int64_t)ref.size(), rtol(), rtol() / 10);
+  }
+};
+
+// A case's buffers on the device.
+struct MoeDev {
+  Dev dg, du, dd, dx, di, dwt, out;
+  hl::MoeWeights mw;
+  explicit MoeDev(const MoeCase& m)
+      : dg(m.gate.data(), m.gate.size()), du(m.up.data(), m.up.size()), dd(m.down.data(), m.down.size()), dx(m.x),
+        di(m.ids), dwt(m.wts), out(m.ref.size() * 4),
+        mw{{dg.u8(), m.t, m.Fd, m.D, m.rb_gu}, {du.u8(), m.t, m.Fd, m.D, m.rb_gu}, {dd.u8(), m.t, m.D, m.Fd, m.rb_d},
+           m.Fd * m.rb_gu, m.Fd * m.rb_gu, m.D * m.rb_d, m.E} {}
+  int run(const MoeCase& m) { return hlc_moe_forward(out.f(), dx.f(), di.i(), dwt.f(), m.T, m.k, &mw); }
+};
+
+// One decode-sized case: the call, the same call again (bit-identical: no
+// atomics) and, with tiles, through the GEMM tiles (hlc_moe_decode_gemv(0)),
+// each against the reference.
+void moe_decode_case(const std::string& name, const MoeCase& m, bool tiles) {
+  MoeDev dm(m);
+  CALL(dm.run(m));
+  const auto out = dm.out.get<float>(m.ref.size());
+  CALL(dm.run(m));
+  const auto again = dm.out.get<float>(m.ref.size());
+  std::vector<std::pair<std::string, Cmp>> parts = {
+      {"out", m.compare(out)}, {"again", compare(again.data(), out.data(), (int64_t)out.size(), 0, 0)}};
+  if (tiles) {
+    CALL(hlc_moe_decode_gemv(0));
+    const int st = dm.run(m);
+    hlc_moe_decode_gemv(1);
+    CALL(st);
+    parts.push_back({"tiles", m.compare(dm.out.get<float>(m.ref.size()))});
+  }
+  report(name, parts, m.nmse());
+}
+
+// Decode shapes (<= 8 tokens: the grouped GEMV): 1, 2, 8 tokens, top_k 1..8,
+// 32-64 experts (some chosen by several tokens, some by none), every weight type.
+void test_moe_decode() {
+  struct F { int64_t T, E, k; Routing r; };
+  const F shapes[] = {{1, 32, 1, Routing::kDistinct}, {1, 64, 8, Routing::kDistinct}, {2, 64, 8, Routing::kHot},
+                      {2, 48, 3, Routing::kDistinct}, {8, 40, 6, Routing::kHot},     {8, 64, 4, Routing::kDistinct},
+                      {8, 32, 2, Routing::kOneExpert}, {8, 33, 5, Routing::kDistinct}, {2, 64, 7, Routing::kHot}};
+  const DType types[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0,
+                         DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K};
+  for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++)
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+      if ((i + ti) % 3 == 2) continue;  // two of every three shapes per type
+      const DType t = types[ti];
+      const F& c = shapes[i];
+      // K-quants: rows of 2 super-blocks (D) / 1 (F); else 8 / 3 units per row.
+      const bool k256 = act_block(t) == 256;
+      const int64_t D = k256 ? 512 : 256, Fd = k256 ? 256 : 96;
+      const std::string name = std::string("moe_forward decode ") + hl::dtype_name(t) + " T=" + std::to_string(c.T) +
+                               " E=" + std::to_string(c.E) + " k=" + std::to_string(c.k) + " D=" + std::to_string(D) +
+                               " F=" + std::to_string(Fd) + routing_name(c.r);
+      if (selected(name)) moe_decode_case(name, MoeCase(t, c.T, c.E, c.k, D, Fd, c.r), true);
+    }
+  // The h-tiny expert shape (D 1536: 48 units per gate row, more than a warp's lanes).
+  for (DType t : {DType::Q8_0, DType::Q4_K, DType::BF16}) {
+    const std::string name = std::string("moe_forward decode ") + hl::dtype_name(t) + " T=2 E=64 k=6 D=1536 F=512";
+    if (selected(name)) moe_decode_case(name, MoeCase(t, 2, 64, 6, 1536, 512, Routing::kDistinct), false);
+  }
+}
+
 void test_moe() {
   struct R { int64_t T, E, k; bool ties; };
   const R routes[] = {{1, 8, 1, false}, {5, 64, 6, false}, {33, 72, 10, false}, {7, 40, 8, true}, {3, 32, 32, false},
@@ -867,85 +1017,29 @@ void test_moe() {
       }
     report(name, {{"ids", ic}, {"weights", compare(w.data(), w_ref.data(), w.size(), 1e-5, 1e-6)}}, 1e-7);
   }
-  struct F { int64_t T, E, k, D, Fd; DType t; bool one_expert; };
-  const F fwd[] = {{1, 8, 2, 64, 32, DType::F32, false},     {5, 64, 6, 128, 64, DType::Q8_0, false},
-                   {40, 72, 10, 256, 96, DType::F16, false}, {300, 16, 2, 64, 64, DType::BF16, false},
-                   {70, 8, 1, 256, 512, DType::Q4_K, true},  {9, 12, 3, 512, 256, DType::Q6_K, false},
-                   {1000, 40, 8, 64, 32, DType::F32, false}, {50, 16, 4, 256, 96, DType::Q4_0, false},
-                   {33, 8, 2, 256, 256, DType::Q5_K, false}, {40, 8, 2, 256, 64, DType::Q8_0, false},
-                   {24, 12, 3, 256, 256, DType::Q6_K, false}};
+  struct F { int64_t T, E, k, D, Fd; DType t; Routing r; };
+  const F fwd[] = {{1, 8, 2, 64, 32, DType::F32, Routing::kDistinct},
+                   {5, 64, 6, 128, 64, DType::Q8_0, Routing::kDistinct},
+                   {40, 72, 10, 256, 96, DType::F16, Routing::kDistinct},
+                   {300, 16, 2, 64, 64, DType::BF16, Routing::kDistinct},
+                   {70, 8, 1, 256, 512, DType::Q4_K, Routing::kOneExpert},
+                   {9, 12, 3, 512, 256, DType::Q6_K, Routing::kDistinct},
+                   {1000, 40, 8, 64, 32, DType::F32, Routing::kDistinct},
+                   {50, 16, 4, 256, 96, DType::Q4_0, Routing::kDistinct},
+                   {33, 8, 2, 256, 256, DType::Q5_K, Routing::kDistinct},
+                   {40, 8, 2, 256, 64, DType::Q8_0, Routing::kDistinct},
+                   {24, 12, 3, 256, 256, DType::Q6_K, Routing::kDistinct}};
   for (const F& c : fwd) {
     std::string name = std::string("moe_forward ") + hl::dtype_name(c.t) + " T=" + std::to_string(c.T) + " E=" +
                        std::to_string(c.E) + " k=" + std::to_string(c.k) + " D=" + std::to_string(c.D) +
-                       " F=" + std::to_string(c.Fd) + (c.one_expert ? " one-expert" : "");
+                       " F=" + std::to_string(c.Fd) + routing_name(c.r);
     if (!selected(name)) continue;
-    // Fused [E, F, D] gate / up and [E, D, F] down.
-    auto gate = make_weights(c.t, c.E * c.Fd, c.D, 61), up = make_weights(c.t, c.E * c.Fd, c.D, 62),
-         down = make_weights(c.t, c.E * c.D, c.Fd, 63);
-    const int64_t rb_gu = c.D / block_of(c.t) * bytes_of_block(c.t), rb_d = c.Fd / block_of(c.t) * bytes_of_block(c.t);
-    auto x = rnd(c.T * c.D, 64);
-    std::vector<int32_t> ids(c.T * c.k);
-    std::vector<float> wts(c.T * c.k);
-    std::mt19937 g(65);
-    for (int64_t t = 0; t < c.T; t++) {
-      std::vector<int32_t> all(c.E);
-      std::iota(all.begin(), all.end(), 0);
-      std::shuffle(all.begin(), all.end(), g);
-      float sum = 0;
-      for (int64_t j = 0; j < c.k; j++) {
-        ids[t * c.k + j] = c.one_expert ? 3 : all[j];
-        wts[t * c.k + j] = 0.1f + (float)(g() % 100) / 100.0f;
-        sum += wts[t * c.k + j];
-      }
-      for (int64_t j = 0; j < c.k; j++) wts[t * c.k + j] /= sum;
-    }
-    std::vector<float> ref(c.T * c.D);
-    {  // f64 reference from the spec dequantizer (see the matmul note above)
-      std::vector<double> h(c.Fd);
-      std::vector<float> xq(x), hf(c.Fd), hq(c.Fd);
-      if (const int64_t ab = act_block(c.t))
-        for (int64_t t = 0; t < c.T; t++) q8_roundtrip(x.data() + t * c.D, c.D, xq.data() + t * c.D, ab);
-      for (int64_t t = 0; t < c.T; t++) {
-        std::vector<double> o(c.D, 0.0);
-        for (int64_t j = 0; j < c.k; j++) {
-          const int64_t e = ids[t * c.k + j];
-          for (int64_t f = 0; f < c.Fd; f++) {
-            double gs = 0, us = 0;
-            const uint8_t* gr = gate.data() + (e * c.Fd + f) * rb_gu;
-            const uint8_t* ur = up.data() + (e * c.Fd + f) * rb_gu;
-            for (int64_t i = 0; i < c.D; i++) {
-              gs += deq(c.t, gr, i) * xq[t * c.D + i];
-              us += deq(c.t, ur, i) * xq[t * c.D + i];
-            }
-            h[f] = gs / (1.0 + std::exp(-gs)) * us;
-            hf[f] = (float)h[f];
-          }
-          hq = hf;
-          if (const int64_t ab = act_block(c.t)) q8_roundtrip(hf.data(), c.Fd, hq.data(), ab);
-          for (int64_t d = 0; d < c.D; d++) {
-            double s = 0;
-            const uint8_t* dr = down.data() + (e * c.D + d) * rb_d;
-            for (int64_t f = 0; f < c.Fd; f++) s += deq(c.t, dr, f) * (double)hq[f];
-            o[d] += wts[t * c.k + j] * s;
-          }
-        }
-        for (int64_t d = 0; d < c.D; d++) ref[t * c.D + d] = (float)o[d];
-      }
-    }
-    Dev dg(gate.data(), gate.size()), du(up.data(), up.size()), dd(down.data(), down.size()), dx(x), di(ids),
-        dwt(wts), dout(ref.size() * 4);
-    hl::MoeWeights mw{{dg.u8(), c.t, c.Fd, c.D, rb_gu}, {du.u8(), c.t, c.Fd, c.D, rb_gu},
-                      {dd.u8(), c.t, c.D, c.Fd, rb_d}, c.Fd * rb_gu, c.Fd * rb_gu, c.D * rb_d, c.E};
-    CALL(hlc_moe_forward(dout.f(), dx.f(), di.i(), dwt.f(), c.T, c.k, &mw));
-    auto out = dout.get<float>(ref.size());
-    // Q8_0: the hidden activations are re-quantized between the two GEMMs, and
-    // an f32-vs-f64 difference in h can flip one rounding (one Q8 step, ~1e-3 relative).
-    // A flip moves one hidden value by one step, amax / 127 of its block: over a
-    // 256-value block (K-quants on the mock) that step is coarser, hence 2e-2.
-    const int64_t ab = act_block(c.t);
-    const double rtol = ab == 256 ? 2e-2 : ab ? 3e-3 : 1e-4, nmse = ab ? 1e-5 : 1e-7;
-    report(name, {{"out", compare(out.data(), ref.data(), ref.size(), rtol, rtol / 10)}}, nmse);
+    const MoeCase m(c.t, c.T, c.E, c.k, c.D, c.Fd, c.r);
+    MoeDev dm(m);
+    CALL(dm.run(m));
+    report(name, {{"out", m.compare(dm.out.get<float>(m.ref.size()))}}, m.nmse());
   }
+  test_moe_decode();
 }
 
 // ---- argmax
@@ -1627,7 +1721,7 @@ void int_units_case(int64_t rows, int64_t K) {
   double se = 0, ss = 0;
   for (int64_t r = 0; r < rows; r++) {
     float acc[NT] = {};
-    hlc::int_row_accumulate<DT, NT>(wb.data() + r * rb, K, 0, 1, xq.data(), xd.data(), xs.data(), acc);
+    hlc::int_row_accumulate<DT, NT>(wb.data() + r * rb, K, 0, 1, qa.q.data(), qa.d.data(), qa.s.data(), acc);
     for (int64_t tk = 0; tk < NT; tk++) {
       const auto [ref, mag] = ref_dot(t, wb.data() + r * rb, xr.data() + tk * K, K);
       const double e = std::fabs((double)acc[tk] - ref);
@@ -1928,6 +2022,119 @@ void test_mma_tiles() {
   mma_tile_half_case<true>(33, 9, 31, false, 2.0f);
 }
 
+// ---- the MoE decode GEMV's arithmetic (moe_decode.h) run on the host: both
+// phases with 32 emulated lanes per warp (partials summed in the shuffle
+// tree's order), the activations quantized as the library quantizes them,
+// vs the f64 reference of the moe_forward cases (their tolerance).
+
+// F32/F16/BF16 units of 8 weights on the host (the device's FloatDot reads them with load8).
+struct HostFloatDot {
+  static constexpr int kUnit = 8;
+  DType t;
+  const float* x;
+  int64_t ldx;
+  float operator()(const uint8_t* row, int c, int64_t r) const {
+    float s = 0.0f;
+    for (int i = 0; i < 8; i++) s += (float)deq(t, row, 8 * c + i) * x[r * ldx + 8 * c + i];
+    return s;
+  }
+};
+
+// Lane 0's result of warp_sum over the 32 lane values v.
+float warp_sum_host(float* v) {
+  for (int o = 16; o > 0; o >>= 1) {
+    float n[32];
+    for (int l = 0; l < 32; l++) n[l] = v[l] + v[l ^ o];
+    std::memcpy(v, n, sizeof n);
+  }
+  return v[0];
+}
+
+hlc::MoeExperts experts_of(const std::vector<uint8_t>& w, int64_t rows, int64_t row_bytes) {
+  return {w.data(), rows * row_bytes, row_bytes};
+}
+
+// Phase 1 (moe_gate_up_kernel) on the host: h [pairs, F].
+template <class Dot>
+std::vector<float> emulate_gate_up(const MoeCase& m, const Dot& dot) {
+  const hlc::MoeExperts gate = experts_of(m.gate, m.Fd, m.rb_gu), up = experts_of(m.up, m.Fd, m.rb_gu);
+  std::vector<float> h(m.T * m.k * m.Fd);
+  for (int64_t p = 0; p < m.T * m.k; p++)
+    for (int64_t f = 0; f < m.Fd; f++) {
+      float g[32], u[32];
+      bool live = false;
+      for (int lane = 0; lane < 32; lane++)
+        live = hlc::moe_gate_up_lane(dot, gate, up, m.ids.data(), (int)m.k, m.E, p, f, (int)(m.D / dot.kUnit), lane,
+                                     32, g[lane], u[lane]);
+      const float gs = warp_sum_host(g), us = warp_sum_host(u);
+      h[p * m.Fd + f] = live ? gs / (1.0f + std::exp(-gs)) * us : 0.0f;
+    }
+  return h;
+}
+
+// Phase 2 (moe_down_kernel) on the host: out [T, D].
+template <class Dot>
+std::vector<float> emulate_down(const MoeCase& m, const Dot& dot) {
+  const hlc::MoeExperts down = experts_of(m.down, m.D, m.rb_d);
+  std::vector<float> out(m.T * m.D);
+  for (int64_t t = 0; t < m.T; t++)
+    for (int64_t d = 0; d < m.D; d++) {
+      float v[32];
+      for (int lane = 0; lane < 32; lane++)
+        v[lane] = hlc::moe_down_lane(dot, down, m.ids.data(), m.wts.data(), (int)m.k, m.E, t, d,
+                                     (int)(m.Fd / dot.kUnit), lane, 32);
+      out[t * m.D + d] = warp_sum_host(v);
+    }
+  return out;
+}
+
+// Both phases for a block type DT: x, then h, quantized as the library does.
+template <int DT>
+std::vector<float> emulate_moe_decode_int(const MoeCase& m) {
+  constexpr int64_t ab = hlc::IntUnit<DT>::kActBlock;
+  const QuantActs qx(m.x, m.T, m.D, ab);
+  const std::vector<float> h = emulate_gate_up(m, hlc::IntDot<DT>{qx.q.data(), qx.d.data(), qx.s.data(), m.D});
+  const QuantActs qh(h, m.T * m.k, m.Fd, ab);
+  return emulate_down(m, hlc::IntDot<DT>{qh.q.data(), qh.d.data(), qh.s.data(), m.Fd});
+}
+
+std::vector<float> emulate_moe_decode(const MoeCase& m) {
+  switch (m.t) {
+    case DType::Q8_0: return emulate_moe_decode_int<hlc::kQ8_0>(m);
+    case DType::Q4_0: return emulate_moe_decode_int<hlc::kQ4_0>(m);
+    case DType::Q4_K: return emulate_moe_decode_int<hlc::kQ4_K>(m);
+    case DType::Q5_K: return emulate_moe_decode_int<hlc::kQ5_K>(m);
+    case DType::Q6_K: return emulate_moe_decode_int<hlc::kQ6_K>(m);
+    default: {
+      const std::vector<float> h = emulate_gate_up(m, HostFloatDot{m.t, m.x.data(), m.D});
+      return emulate_down(m, HostFloatDot{m.t, h.data(), m.Fd});
+    }
+  }
+}
+
+void test_moe_decode_host() {
+  struct C { DType t; int64_t T, E, k, D, Fd; Routing r; bool drop; };
+  const C cases[] = {{DType::Q8_0, 8, 32, 4, 256, 96, Routing::kHot, false},
+                     {DType::Q4_0, 2, 40, 8, 1024, 64, Routing::kDistinct, true},
+                     {DType::Q4_K, 8, 32, 6, 512, 256, Routing::kHot, false},
+                     {DType::Q5_K, 1, 64, 8, 256, 512, Routing::kDistinct, false},
+                     {DType::Q6_K, 2, 33, 3, 768, 256, Routing::kOneExpert, false},
+                     {DType::F16, 2, 32, 2, 136, 40, Routing::kHot, true}};
+  for (const C& c : cases) {
+    const std::string name = std::string("moe_decode_host ") + hl::dtype_name(c.t) + " T=" + std::to_string(c.T) +
+                             " E=" + std::to_string(c.E) + " k=" + std::to_string(c.k) + " D=" +
+                             std::to_string(c.D) + " F=" + std::to_string(c.Fd) + routing_name(c.r) +
+                             (c.drop ? " dropped-pair" : "");
+    if (!selected(name)) continue;
+    MoeCase m(c.t, c.T, c.E, c.k, c.D, c.Fd, c.r);
+    if (c.drop) {
+      m.ids[1] = (int32_t)c.E;  // outside [0, E): contributes nothing
+      m.reference();
+    }
+    report(name, {{"out", m.compare(emulate_moe_decode(m))}}, m.nmse());
+  }
+}
+
 // ---- error paths (must not crash, must name the op)
 
 void test_errors() {
@@ -1974,6 +2181,7 @@ int main(int argc, char** argv) {
   test_int_units();
   test_graph_plan();
   test_mma_tiles();
+  test_moe_decode_host();
   int n_dev = 0;
   if (hlc_device_count(&n_dev) != 0 || n_dev == 0) {
     std::printf("SKIPPED: %s\n", hlc_last_error());

@@ -667,6 +667,11 @@ int hlc_moe_forward(float* out, const float* x, const int32_t* ids, const float*
                    << ids << w << T << k,
                Image(), [=](const char*) -> int { return guard([&] { hl::cpu::moe_forward(pool(), out, x, ids, w, T, k, m); }); });
 }
+int hlc_moe_decode_gemv(int on) {
+  if (on == 0 || on == 1) return 0;
+  g_err = "mock: [moe_decode_gemv] on must be 0 or 1";
+  return HLC_INVALID;
+}
 int hlc_copy_columns(float* dst, const float* src, int64_t rows, int64_t stride, int64_t col, int64_t width) {
   BEGIN("copy_columns", dst, src);
   return issue("copy_columns", Frozen() << dst << src << rows << stride << col << width, Image(), [=](const char*) -> int {
