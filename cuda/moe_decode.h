@@ -58,6 +58,11 @@ struct IntDot {
   }
 };
 
+// The lanes take their items two at a time, both units' loads issued before
+// either is used (twice the bytes in flight per lane: decode grids are small).
+// A second item past the end still reads valid memory and is not added, so
+// the loop body stays branch-free.
+
 // Phase 1, pair p, hidden row f: this lane's partial sums of gate_e[f] · x_t
 // and up_e[f] · x_t (activation row t = p / top_k; n_units = K / Dot::kUnit).
 // Returns false for a dropped pair (g = u = 0).
@@ -72,25 +77,39 @@ HLC_HD bool moe_gate_up_lane(const Dot& dot, const MoeExperts& gate, const MoeEx
   const int64_t t = p / top_k;
   const uint8_t* gate_row = gate.row(e, f);
   const uint8_t* up_row = up.row(e, f);
-  for (SegWalk it(lane, n_units); it.seg < 2; it.step(stride)) {
-    const float v = dot(it.seg == 0 ? gate_row : up_row, it.idx, t);
-    if (it.seg == 0) g += v;
-    else u += v;
+  for (SegWalk a(lane, n_units); a.seg < 2;) {
+    SegWalk b = a;
+    b.step(stride);  // b.seg >= 2 past the end: reads a unit of up_row, not added
+    const float va = dot(a.seg == 0 ? gate_row : up_row, a.idx, t);
+    const float vb = dot(b.seg == 0 ? gate_row : up_row, b.idx, t);
+    g += (a.seg == 0 ? va : 0.0f) + (b.seg == 0 ? vb : 0.0f);
+    u += (a.seg == 1 ? va : 0.0f) + (b.seg == 1 ? vb : 0.0f);
+    a = b;
+    a.step(stride);
   }
   return true;
 }
 
 // Phase 2, token t, output row d: this lane's partial of
 // sum_j weights[t, j] * down_{e_j}[d] · h[t * top_k + j] (activation row = the pair).
+// A dropped pair's units read expert 0 (valid memory) and are not added.
 template <class Dot>
 HLC_HD float moe_down_lane(const Dot& dot, const MoeExperts& down, const int32_t* ids, const float* weights,
                            int top_k, int64_t E, int64_t t, int64_t d, int n_units, int lane, int stride) {
   float acc = 0.0f;
-  for (SegWalk it(lane, n_units); it.seg < top_k; it.step(stride)) {
-    const int64_t p = t * top_k + it.seg;
-    const int32_t e = ids[p];
-    if (e < 0 || e >= E) continue;
-    acc += weights[p] * dot(down.row(e, d), it.idx, p);
+  for (SegWalk a(lane, n_units); a.seg < top_k;) {
+    SegWalk b = a;
+    b.step(stride);
+    const bool has_b = b.seg < top_k;
+    if (!has_b) b = a;
+    const int64_t pa = t * top_k + a.seg, pb = t * top_k + b.seg;
+    const int32_t ea = ids[pa], eb = ids[pb];
+    const bool live_a = ea >= 0 && ea < E, live_b = has_b && eb >= 0 && eb < E;
+    const float va = dot(down.row(live_a ? ea : 0, d), a.idx, pa);
+    const float vb = dot(down.row(live_b ? eb : 0, d), b.idx, pb);
+    acc += (live_a ? weights[pa] * va : 0.0f) + (live_b ? weights[pb] * vb : 0.0f);
+    a = b;
+    a.step(stride);
   }
   return acc;
 }
