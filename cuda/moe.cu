@@ -218,47 +218,44 @@ static bool moe_gemv_ok(const float* x, const hl::MoeWeights& w) {
          (is_int_weight((int32_t)w.gate.dtype) || aligned16(x));
 }
 
-// Phase 1 for gate/up of type DT: x [T, D] (quantized into q first for block
-// types) -> h [np, F].
+// Calls launch(dot, n_units) with the unit dot product of weight type DT over
+// the activation rows x [rows, K]; block types quantize them into q first.
+template <int DT, class Launch>
+static int with_dot(const float* x, int64_t rows, int64_t K, const IntActs& q, Launch&& launch) {
+  if constexpr (is_int_weight(DT)) {
+    HLC_TRY(act_quantize_launch(DT, x, K, rows, K, q.xq, q.xd, q.xs, nullptr));
+    launch(IntDot<DT>{q.xq, q.xd, q.xs, K}, (int)(K / IntDot<DT>::kUnit));
+  } else {
+    launch(FloatDot<DT>{x, K}, (int)(K / FloatDot<DT>::kUnit));
+  }
+  return HLC_OK;
+}
+
+// Phase 1 for gate/up of type DT: x [T, D] -> h [np, F].
 template <int DT>
 static int moe_gate_up_launch(float* h, const float* x, int64_t T, const int32_t* ids, int64_t np, int top_k,
                               const hl::MoeWeights& w, const IntActs& q) {
   const MoeExperts gate{w.gate.data, w.gate_expert_stride, w.gate.row_bytes};
   const MoeExperts up{w.up.data, w.up_expert_stride, w.up.row_bytes};
-  const int64_t D = w.gate.cols, F = w.gate.rows, E = w.n_experts;
+  const int64_t F = w.gate.rows, E = w.n_experts;
   const dim3 grid((unsigned)ceil_div(F, kMoeWarps), (unsigned)np);
-  if constexpr (is_int_weight(DT)) {
-    HLC_TRY(act_quantize_launch(DT, x, D, T, D, q.xq, q.xd, q.xs, nullptr));
-    const IntDot<DT> dot{q.xq, q.xd, q.xs, D};
-    moe_gate_up_kernel<<<grid, kMoeWarps * 32, 0, stream()>>>(h, dot, gate, up, ids, top_k, E, F,
-                                                              (int)(D / dot.kUnit));
-  } else {
-    const FloatDot<DT> dot{x, D};
-    moe_gate_up_kernel<<<grid, kMoeWarps * 32, 0, stream()>>>(h, dot, gate, up, ids, top_k, E, F,
-                                                              (int)(D / dot.kUnit));
-  }
+  HLC_TRY(with_dot<DT>(x, T, w.gate.cols, q, [&](auto dot, int n_units) {
+    moe_gate_up_kernel<<<grid, kMoeWarps * 32, 0, stream()>>>(h, dot, gate, up, ids, top_k, E, F, n_units);
+  }));
   HLC_LAUNCHED("moe_gate_up_kernel");
   return HLC_OK;
 }
 
-// Phase 2 for down of type DT: h [np, F] (quantized into q first for block
-// types) -> out [T, D].
+// Phase 2 for down of type DT: h [np, F] -> out [T, D].
 template <int DT>
 static int moe_down_launch(float* out, const float* h, int64_t T, const int32_t* ids, const float* weights,
                            int64_t np, int top_k, const hl::MoeWeights& w, const IntActs& q) {
   const MoeExperts down{w.down.data, w.down_expert_stride, w.down.row_bytes};
-  const int64_t D = w.down.rows, F = w.down.cols, E = w.n_experts;
+  const int64_t D = w.down.rows, E = w.n_experts;
   const dim3 grid((unsigned)ceil_div(D, kMoeWarps), (unsigned)T);
-  if constexpr (is_int_weight(DT)) {
-    HLC_TRY(act_quantize_launch(DT, h, F, np, F, q.xq, q.xd, q.xs, nullptr));
-    const IntDot<DT> dot{q.xq, q.xd, q.xs, F};
-    moe_down_kernel<<<grid, kMoeWarps * 32, 0, stream()>>>(out, dot, down, ids, weights, top_k, E, D,
-                                                           (int)(F / dot.kUnit));
-  } else {
-    const FloatDot<DT> dot{h, F};
-    moe_down_kernel<<<grid, kMoeWarps * 32, 0, stream()>>>(out, dot, down, ids, weights, top_k, E, D,
-                                                           (int)(F / dot.kUnit));
-  }
+  HLC_TRY(with_dot<DT>(h, np, w.down.cols, q, [&](auto dot, int n_units) {
+    moe_down_kernel<<<grid, kMoeWarps * 32, 0, stream()>>>(out, dot, down, ids, weights, top_k, E, D, n_units);
+  }));
   HLC_LAUNCHED("moe_down_kernel");
   return HLC_OK;
 }
