@@ -171,6 +171,13 @@ struct FloatDot {
   }
 };
 
+// Kernel parameters a graph replay compares byte for byte (no padding bytes).
+HLC_GRAPH_PARAM_STRUCT(MoeExperts, 3 * 8);
+template <int DT> struct graph_param_ok<IntDot<DT>> : std::true_type {};
+template <int DT> struct graph_param_ok<FloatDot<DT>> : std::true_type {};
+static_assert(sizeof(IntDot<kQ8_0>) == 4 * 8 && sizeof(FloatDot<kF32>) == 2 * 8,
+              "the unit dots must hold no padding bytes (kernel parameters)");
+
 // h[p, f] = silu(gate_e[f] · x_t) * (up_e[f] · x_t); grid (F / kMoeWarps, pairs).
 template <class Dot>
 __global__ void __launch_bounds__(kMoeWarps * 32)
@@ -240,7 +247,8 @@ static int moe_gate_up_launch(float* h, const float* x, int64_t T, const int32_t
   const int64_t F = w.gate.rows, E = w.n_experts;
   const dim3 grid((unsigned)ceil_div(F, kMoeWarps), (unsigned)np);
   HLC_TRY(with_dot<DT>(x, T, w.gate.cols, q, [&](auto dot, int n_units) {
-    moe_gate_up_kernel<<<grid, kMoeWarps * 32, 0, stream()>>>(h, dot, gate, up, ids, top_k, E, F, n_units);
+    HLC_LAUNCH(grid, kMoeWarps * 32, 0, (h, dot, gate, up, ids, top_k, E, F, n_units),
+               moe_gate_up_kernel<decltype(dot)>);
   }));
   HLC_LAUNCHED("moe_gate_up_kernel");
   return HLC_OK;
@@ -254,7 +262,8 @@ static int moe_down_launch(float* out, const float* h, int64_t T, const int32_t*
   const int64_t D = w.down.rows, E = w.n_experts;
   const dim3 grid((unsigned)ceil_div(D, kMoeWarps), (unsigned)T);
   HLC_TRY(with_dot<DT>(h, np, w.down.cols, q, [&](auto dot, int n_units) {
-    moe_down_kernel<<<grid, kMoeWarps * 32, 0, stream()>>>(out, dot, down, ids, weights, top_k, E, D, n_units);
+    HLC_LAUNCH(grid, kMoeWarps * 32, 0, (out, dot, down, ids, weights, top_k, E, D, n_units),
+               moe_down_kernel<decltype(dot)>);
   }));
   HLC_LAUNCHED("moe_down_kernel");
   return HLC_OK;

@@ -943,14 +943,28 @@ struct MoeDev {
 // One decode-sized case: the call, the same call again (bit-identical: no
 // atomics) and, with tiles, through the GEMM tiles (hlc_moe_decode_gemv(0)),
 // each against the reference.
+// "launches": kernels per call at most 4 (block types: quantize x, gate|up,
+// quantize h, down) or 2 (F32/F16/BF16).
 void moe_decode_case(const std::string& name, const MoeCase& m, bool tiles) {
   MoeDev dm(m);
+  uint64_t l0 = 0, l1 = 0;
+  hlc_counters(&l0, nullptr);
   CALL(dm.run(m));
+  hlc_counters(&l1, nullptr);
   const auto out = dm.out.get<float>(m.ref.size());
   CALL(dm.run(m));
   const auto again = dm.out.get<float>(m.ref.size());
+  Cmp launches;
+  const uint64_t bound = act_block(m.t) ? 4 : 2;
+  if (l1 - l0 > bound) {
+    launches.bad = 0;
+    launches.bad_out = (float)(l1 - l0);
+    launches.bad_ref = (float)bound;
+  }
   std::vector<std::pair<std::string, Cmp>> parts = {
-      {"out", m.compare(out)}, {"again", compare(again.data(), out.data(), (int64_t)out.size(), 0, 0)}};
+      {"out", m.compare(out)},
+      {"again", compare(again.data(), out.data(), (int64_t)out.size(), 0, 0)},
+      {"launches", launches}};
   if (tiles) {
     CALL(hlc_moe_decode_gemv(0));
     const int st = dm.run(m);
@@ -959,6 +973,47 @@ void moe_decode_case(const std::string& name, const MoeCase& m, bool tiles) {
     parts.push_back({"tiles", m.compare(dm.out.get<float>(m.ref.size()))});
   }
   report(name, parts, m.nmse());
+}
+
+// The decode path inside graph steps (hlc_graph_begin / end): the first step
+// captures, the next two replay with new activations and routing weights
+// (hoisted uploads), each checked against its own reference.
+void moe_decode_graph_case() {
+  const std::string name = "moe_forward decode graph Q4_K T=2 E=32 k=4 D=512 F=256 steps=3";
+  if (!selected(name)) return;
+  MoeCase a(DType::Q4_K, 2, 32, 4, 512, 256, Routing::kHot), b = a;
+  b.x = rnd(b.x.size(), 66);
+  std::reverse(b.wts.begin(), b.wts.end());
+  b.reference();
+  MoeDev dm(a);
+  uint64_t replays0 = 0, replays1 = 0, refused0 = 0, refused1 = 0;
+  hlc_graph_counters(nullptr, &replays0, &refused0);
+  std::vector<std::pair<std::string, Cmp>> parts;
+  for (int step = 0; step < 3; step++) {
+    const MoeCase& m = step == 1 ? b : a;
+    int mode = 0, ran = 0;
+    int st = hlc_graph_begin(7001, &mode);
+    if (st == 0) {
+      dm.dx.put(m.x.data(), m.x.size() * 4);
+      dm.dwt.put(m.wts.data(), m.wts.size() * 4);
+      st = dm.run(m);
+      if (st != 0) hlc_graph_abort();
+      else st = hlc_graph_end(&ran);
+    }
+    if (st == 0 && ran == 0) st = dm.run(m);  // refused: nothing ran
+    CALL(st);
+    parts.push_back({"out" + std::to_string(step), m.compare(dm.out.get<float>(m.ref.size()))});
+  }
+  hlc_graph_counters(nullptr, &replays1, &refused1);
+  hlc_graph_drop(7001);
+  Cmp replays;
+  if (replays1 - replays0 != 2 || refused1 != refused0) {
+    replays.bad = 0;
+    replays.bad_out = (float)(replays1 - replays0);
+    replays.bad_ref = 2;
+  }
+  parts.push_back({"replays", replays});
+  report(name, parts, a.nmse());
 }
 
 // Decode shapes (<= 8 tokens: the grouped GEMV): 1, 2, 8 tokens, top_k 1..8,
@@ -983,6 +1038,7 @@ void test_moe_decode() {
                                " F=" + std::to_string(Fd) + routing_name(c.r);
       if (selected(name)) moe_decode_case(name, MoeCase(t, c.T, c.E, c.k, D, Fd, c.r), true);
     }
+  moe_decode_graph_case();
   // The h-tiny expert shape (D 1536: 48 units per gate row, more than a warp's lanes).
   for (DType t : {DType::Q8_0, DType::Q4_K, DType::BF16}) {
     const std::string name = std::string("moe_forward decode ") + hl::dtype_name(t) + " T=2 E=64 k=6 D=1536 F=512";
