@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <type_traits>
+
 #include "int_units.h"
 #include "mma_frag.h"
 
@@ -29,23 +31,15 @@ namespace mt {
 
 constexpr int kBM = 64, kBN = 64, kThreads = 256;
 
-// Copies 4 32-bit words; src 16-byte aligned on the device path.
-HLC_HD void ld_words4(uint32_t* dst, const void* src) {
+// Copies 4 values of T (uint32_t or float); src 16-byte aligned on the device path.
+template <typename T>
+HLC_HD void ld4(T* dst, const T* src) {
 #ifdef __CUDA_ARCH__
-  const uint4 v = *reinterpret_cast<const uint4*>(src);
+  using V = typename std::conditional<std::is_floating_point<T>::value, float4, uint4>::type;
+  const V v = *reinterpret_cast<const V*>(src);
   dst[0] = v.x; dst[1] = v.y; dst[2] = v.z; dst[3] = v.w;
 #else
-  memcpy(dst, src, 16);
-#endif
-}
-
-// Copies 4 floats; src 16-byte aligned on the device path.
-HLC_HD void ld_floats4(float* dst, const float* src) {
-#ifdef __CUDA_ARCH__
-  const float4 v = *reinterpret_cast<const float4*>(src);
-  dst[0] = v.x; dst[1] = v.y; dst[2] = v.z; dst[3] = v.w;
-#else
-  memcpy(dst, src, 16);
+  memcpy(dst, src, 4 * sizeof(T));
 #endif
 }
 
@@ -111,7 +105,8 @@ HLC_HD void i8_fill(I8Smem& s, const I8Tile& a, int64_t u0, int tid) {
     const int m = c / (kI8Units * 2), part = c % (kI8Units * 2);
     const int64_t u = u0 + part / 2;
     uint32_t v[4] = {0, 0, 0, 0};
-    if (a.m0 + m < a.m1 && u < units) ld_words4(v, a.xq + i8_xrow(a, m) * a.K + u * 32 + (part & 1) * 16);
+    if (a.m0 + m < a.m1 && u < units)
+      ld4(v, reinterpret_cast<const uint32_t*>(a.xq + i8_xrow(a, m) * a.K + u * 32 + (part & 1) * 16));
     HLC_UNROLL
     for (int i = 0; i < 4; i++) s.x[m][part * 4 + i] = v[i];
   }
@@ -273,8 +268,8 @@ HLC_HD void h_fill(HSmem& s, const HTile& a, int64_t k0, int tid) {
       const int64_t mm = a.m0 + r;
       const float* xr = a.x + (a.x_idx ? (int64_t)a.x_idx[mm] : mm) * a.ldx;
       if (a.xvec && k + 8 <= a.K) {
-        ld_floats4(v, xr + k);
-        ld_floats4(v + 4, xr + k + 4);
+        ld4(v, xr + k);
+        ld4(v + 4, xr + k + 4);
       } else {
         HLC_UNROLL
         for (int i = 0; i < 8; i++)
@@ -295,7 +290,7 @@ HLC_HD void h_fill(HSmem& s, const HTile& a, int64_t k0, int tid) {
     if (a.n0 + r < a.N) {
       const uint8_t* row = a.w + (a.n0 + r) * a.row_bytes;
       if (a.wvec && k + 8 <= a.K) {
-        ld_words4(wv, row + 2 * k);
+        ld4(wv, reinterpret_cast<const uint32_t*>(row + 2 * k));
       } else {
         HLC_UNROLL
         for (int i = 0; i < 8; i++)
