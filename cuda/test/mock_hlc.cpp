@@ -39,6 +39,7 @@
 #include <mutex>
 #include <string>
 #include <type_traits>
+#include <stdexcept>
 #include <vector>
 
 #include "cpu/kernels.h"
@@ -216,6 +217,9 @@ struct Frozen {
 struct Image {
   std::vector<char> b;
   size_t put(const void* p, size_t n, size_t reserve = 0) {
+    // A negative count turned into a size_t would be a caller bug: refuse it
+    // (the bound also tells the compiler the copy below is sane).
+    if (n > (size_t(1) << 40) || reserve > (size_t(1) << 40)) throw std::length_error("mock: argument image too large");
     const size_t off = b.size();
     b.resize(off + (std::max(n, reserve) + 7) / 8 * 8);
     if (n) std::memcpy(b.data() + off, p, n);
