@@ -46,6 +46,10 @@ struct KvView {
 
 // Elements per Q8_0 KV scale block.
 constexpr int64_t kKvQ8Block = 32;
+// Scale blocks of one Q8_0 KV row of head_dim elements (the last may be shorter).
+constexpr int64_t kv_q8_blocks(int64_t head_dim) { return (head_dim + kKvQ8Block - 1) / kKvQ8Block; }
+// Bytes of one stored KV element (Q8_0: the int8 value; its scales lie apart).
+constexpr int64_t kv_elem_bytes(DType dtype) { return dtype == DType::F32 ? 4 : dtype == DType::F16 ? 2 : 1; }
 
 struct AttentionDims {
   int64_t n_heads;     // query heads Hq

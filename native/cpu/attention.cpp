@@ -82,7 +82,7 @@ struct Ctx {
       case DType::F16: return page + el * 2;
       case DType::Q8_0:
         *scales = reinterpret_cast<const float*>(page + v.scale_offset) +
-                  el / d.head_dim * ((d.head_dim + kKvQ8Block - 1) / kKvQ8Block);
+                  el / d.head_dim * kv_q8_blocks(d.head_dim);
         return page + el;
       default: return page + el * 4;
     }
@@ -124,9 +124,7 @@ static void key_rows(const Ctx& c, const Item& it, int64_t j, int64_t i, float* 
 }
 
 // Bytes from one key's row of a kv head to the next within a page.
-static int64_t key_stride_bytes(const KvView& v) {
-  return v.token_stride * (v.dtype == DType::F32 ? 4 : v.dtype == DType::F16 ? 2 : 1);
-}
+static int64_t key_stride_bytes(const KvView& v) { return v.token_stride * kv_elem_bytes(v.dtype); }
 
 // Online softmax of an item's rows over keys [ja, jb) in tiles of kKeyTile
 // (score GEMM over per-key row pointers; each row stops at its own position).
@@ -191,7 +189,7 @@ static void attention_runs(const Ctx& c, const Item& it, int64_t ja, int64_t jb,
   const SimdOps& ops = simd_ops();
   const bool q8 = v.dtype == DType::Q8_0;
   // Q8_0: a key's scales follow the previous key's by its row's share of the page.
-  const int64_t q8_lds = q8 ? v.token_stride / Dh * ((Dh + kKvQ8Block - 1) / kKvQ8Block) : 0;
+  const int64_t q8_lds = q8 ? v.token_stride / Dh * kv_q8_blocks(Dh) : 0;
   for (int64_t r = 0; r < R; r++) qp[r] = c.q + c.row_offset(it.seq, it.q0 + r / G, r % G, it.kvh);
   for (int64_t j = ja; j < jb;) {
     const int64_t run_end = std::min(jb, (j / v.page_size + 1) * v.page_size);

@@ -24,7 +24,7 @@ static void quantize_row_q8(int8_t* q, float* d, const float* x, int64_t n) {
 
 void kv_write(float* const* pages, int64_t page_size, const float* src, int64_t pos0, int64_t n, int64_t n_kv,
               int64_t head_dim, DType dtype) {
-  const int64_t nb = (head_dim + kKvQ8Block - 1) / kKvQ8Block;
+  const int64_t nb = kv_q8_blocks(head_dim);
   const int64_t scale_offset = n_kv * page_size * head_dim;  // bytes, Q8_0 only
   for (int64_t t = 0; t < n; t++) {
     const int64_t p = pos0 + t;

@@ -22,6 +22,12 @@ namespace hl {
 constexpr int64_t kChunkedScanMinTokens = 512;
 constexpr int64_t kScanChunkTokens = 64;
 
+// Logits rows a sequence of a step asks for: every token's, or its last.
+static int64_t logits_rows(const StepSequence& sq) { return sq.all_logits ? (int64_t)sq.tokens.size() : 1; }
+
+// Its greedy token is picked on the backend; no logits come back for it.
+static bool picked_on_backend(const StepSequence& sq) { return sq.argmax_only && !sq.all_logits; }
+
 std::vector<GraniteHybrid::ScratchBuffer> GraniteHybrid::scratch_plan(int64_t T, int64_t rows) const {
   const ModelDims& d = dims_;
   using G = GraniteHybrid;
@@ -185,7 +191,7 @@ void GraniteHybrid::step(std::vector<StepSequence>& batch) {
     int64_t T = 0, rows = 0;
     for (StepSequence* sq : run) {
       T += (int64_t)sq->tokens.size();
-      rows += sq->all_logits ? (int64_t)sq->tokens.size() : 1;
+      rows += logits_rows(*sq);
     }
     try {
       states_.grow_scratch(scratch_bytes_for(T, rows));
@@ -224,7 +230,7 @@ void GraniteHybrid::step(std::vector<StepSequence>& batch) {
     // issue one op more); when the backend refuses one (nothing ran), the
     // same ops again.
     bool picks = false;
-    for (const StepSequence* sq : run) picks = picks || (sq->argmax_only && !sq->all_logits);
+    for (const StepSequence* sq : run) picks = picks || picked_on_backend(*sq);
     const int64_t graph_key = decode_ ? 2 * (int64_t)n_seqs + (picks ? 1 : 0) : 0;
     for (int pass = 0;; pass++) {
       backend_->begin_step(pass == 0 ? graph_key : 0);
@@ -393,7 +399,7 @@ void GraniteHybrid::compute_logits(const std::vector<StepSequence*>& batch) {
   // Sequences that only want their greedy token get it picked where the
   // logits are (on a GPU: R ids cross the bus instead of R rows of vocab floats).
   bool any_picked = false;
-  for (int s = 0; s < n_seqs; s++) any_picked = any_picked || (batch[s]->argmax_only && !batch[s]->all_logits);
+  for (const StepSequence* sq : batch) any_picked = any_picked || picked_on_backend(*sq);
   logits_picked_ = any_picked &&
                    backend_->argmax(reinterpret_cast<int32_t*>(picked_.f32()), dev_logits, R, d.vocab,
                                     d.logits_scaling);
@@ -403,8 +409,7 @@ void GraniteHybrid::read_logits(const std::vector<StepSequence*>& batch) {
   const ModelDims& d = dims_;
   const int n_seqs = (int)batch.size();
   std::vector<int64_t> first_row(n_seqs + 1, 0);
-  for (int s = 0; s < n_seqs; s++)
-    first_row[s + 1] = first_row[s] + (batch[s]->all_logits ? cu_seqlens_[s + 1] - cu_seqlens_[s] : 1);
+  for (int s = 0; s < n_seqs; s++) first_row[s + 1] = first_row[s] + logits_rows(*batch[s]);
   const int64_t R = first_row[n_seqs];
   std::vector<int32_t> picked;
   if (logits_picked_) {
@@ -413,7 +418,7 @@ void GraniteHybrid::read_logits(const std::vector<StepSequence*>& batch) {
   }
   const float* dev_logits = logits_.f32();
   // The other sequences' rows come back in runs of adjacent sequences.
-  auto wants_logits = [&](int s) { return picked.empty() || !batch[s]->argmax_only || batch[s]->all_logits; };
+  auto wants_logits = [&](int s) { return picked.empty() || !picked_on_backend(*batch[s]); };
   std::vector<float> run;
   for (int s = 0; s < n_seqs;) {
     if (!wants_logits(s)) {

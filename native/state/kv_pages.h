@@ -22,8 +22,8 @@ struct KvLayout {
 
   int64_t rows() const { return n_kv_heads * page_size; }
   // Bytes of one row's elements (Q8_0: one byte per element) and, for Q8_0, its scales.
-  int64_t row_bytes() const { return head_dim * (dtype == DType::F32 ? 4 : dtype == DType::F16 ? 2 : 1); }
-  int64_t q8_blocks() const { return (head_dim + kKvQ8Block - 1) / kKvQ8Block; }
+  int64_t row_bytes() const { return head_dim * kv_elem_bytes(dtype); }
+  int64_t q8_blocks() const { return kv_q8_blocks(head_dim); }
   int64_t scale_offset() const { return rows() * row_bytes(); }
   // One layer's key (or value) block, 64-byte aligned.
   uint64_t block_bytes() const {
